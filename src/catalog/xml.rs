@@ -1,0 +1,1 @@
+//! Safe XML reading (merged from the XML parser work).

@@ -1,0 +1,639 @@
+//! The service between transport and domain: GraphQL resolvers and HTTP handlers call these
+//! methods, which check the caller's rights and drive the registry, parsers and index.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use chrono::Utc;
+
+use crate::auth::{self, Principal};
+use crate::catalog::{self, Diagnostic, Limits, ParsedCatalog, Severity};
+use crate::config::Config;
+use crate::error::{AppError, HasErrorCode};
+use crate::index::{IngestBatch, IngestMode, SearchIndex, SearchRequest, SearchResults};
+use crate::metrics::Metrics;
+use crate::registry::{IngestRecord, Publisher, Registry, SqliteRegistry, StoredDiagnostic};
+use crate::resource::{CatalogFormat, PublisherId, ResourceId, ResourceRecord};
+use crate::samples::SAMPLES;
+
+/// Results a page may ask for at most.
+pub const MAX_PAGE_SIZE: usize = 100;
+/// Deepest offset a cursor may reach (keeps one query's cost bounded).
+pub const MAX_OFFSET: usize = 100_000;
+/// Resource ids one `contentItems` or `resource` lookup may name.
+pub const MAX_LOOKUP_IDS: usize = 100;
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot use data folder {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Index(#[from] crate::index::IndexError),
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
+}
+
+/// Options of one ingest.
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    /// The catalog source to replace or merge into; defaults to `push-<format>`.
+    pub source: Option<String>,
+    /// Defaults to `Merge` for OAI-PMH (pages and incremental lists) and `Replace` otherwise.
+    pub mode: Option<IngestMode>,
+}
+
+/// Overall outcome of an ingest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IngestStatus {
+    Succeeded,
+    Partial,
+    Failed,
+}
+
+impl IngestStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IngestStatus::Succeeded => "SUCCEEDED",
+            IngestStatus::Partial => "PARTIAL",
+            IngestStatus::Failed => "FAILED",
+        }
+    }
+}
+
+/// What an ingest did, for the publisher who sent it.
+#[derive(Debug, Clone)]
+pub struct IngestReport {
+    pub status: IngestStatus,
+    pub source_id: String,
+    pub added: usize,
+    pub updated: usize,
+    pub removed: usize,
+    pub rejected: usize,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+pub struct Gateway {
+    config: Config,
+    public_url: String,
+    registry: Arc<dyn Registry>,
+    index: Arc<SearchIndex>,
+    admin_token: String,
+    content_dir: PathBuf,
+    limits: Limits,
+    pub metrics: Metrics,
+    /// Publishers by id, so rendering a page of results does not query the registry per hit.
+    publisher_cache: RwLock<HashMap<PublisherId, Publisher>>,
+}
+
+impl Gateway {
+    /// Opens (or creates) everything in the data folder.
+    pub fn open(config: Config, public_url: String) -> Result<Arc<Self>, StartError> {
+        let data_dir = config.data_dir.clone();
+        let io_err = |source| StartError::DataDir {
+            path: data_dir.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&data_dir).map_err(io_err)?;
+        let registry: Arc<dyn Registry> =
+            Arc::new(SqliteRegistry::open(&data_dir.join("registry.sqlite3"))?);
+        let index = Arc::new(SearchIndex::open(&data_dir.join("tantivy"))?);
+        let admin_token =
+            auth::load_or_create_admin_token(&data_dir, config.admin_token.as_deref())
+                .map_err(io_err)?;
+        let content_dir = data_dir.join("content");
+        std::fs::create_dir_all(&content_dir).map_err(io_err)?;
+        let gateway = Self {
+            public_url,
+            registry,
+            index,
+            admin_token,
+            content_dir,
+            limits: Limits::default(),
+            metrics: Metrics::new(),
+            publisher_cache: RwLock::new(HashMap::new()),
+            config,
+        };
+        gateway
+            .metrics
+            .indexed_resources
+            .set(gateway.index.num_resources() as i64);
+        Ok(Arc::new(gateway))
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    pub fn content_dir(&self) -> &Path {
+        &self.content_dir
+    }
+
+    /// Resolves a bearer token to a principal; no token is an anonymous caller.
+    pub async fn authenticate(&self, bearer: Option<&str>) -> Result<Principal, AppError> {
+        let Some(token) = bearer.map(str::trim).filter(|t| !t.is_empty()) else {
+            return Ok(Principal::Anonymous);
+        };
+        if auth::secrets_equal(token, &self.admin_token) {
+            return Ok(Principal::Admin);
+        }
+        let invalid = || {
+            AppError::unauthenticated(
+                "the bearer token is not a valid admin token or publisher key",
+            )
+        };
+        let Some(publisher) = auth::key_publisher(token) else {
+            return Err(invalid());
+        };
+        let registry = self.registry.clone();
+        let lookup = publisher.clone();
+        let stored = blocking(move || registry.publisher_key_hash(&lookup)).await?;
+        match stored {
+            Some(hash) if auth::key_matches(token, &hash) => Ok(Principal::Publisher(publisher)),
+            _ => Err(invalid()),
+        }
+    }
+
+    /// Registers a publisher (admin only) and answers its key, which is not stored in clear.
+    pub async fn register_publisher(
+        &self,
+        principal: &Principal,
+        name: &str,
+        id: Option<&str>,
+        homepage: Option<&str>,
+    ) -> Result<(Publisher, String), AppError> {
+        require_admin(principal)?;
+        let name = name.trim();
+        if name.is_empty() || name.len() > 200 {
+            return Err(AppError::bad_input("name must be 1-200 characters"));
+        }
+        let id = match id {
+            Some(id) => PublisherId::parse(id.trim()),
+            None => PublisherId::slugify(name),
+        }
+        .map_err(|err| AppError::bad_input(err.to_string()))?;
+        if let Some(homepage) = homepage {
+            validate_http_url(homepage, "homepage")?;
+        }
+        let publisher = Publisher {
+            id: id.clone(),
+            name: name.to_string(),
+            homepage: homepage.map(str::to_string),
+            created_at: Utc::now(),
+        };
+        let key = auth::new_publisher_key(&id);
+        let hash = auth::hash_key(&key);
+        let registry = self.registry.clone();
+        let stored = publisher.clone();
+        blocking(move || registry.insert_publisher(&stored, Some(&hash))).await?;
+        self.cache_publisher(&publisher);
+        tracing::info!(publisher = %id, "publisher registered");
+        Ok((publisher, key))
+    }
+
+    pub async fn publishers(&self) -> Result<Vec<Publisher>, AppError> {
+        let registry = self.registry.clone();
+        let publishers = blocking(move || registry.publishers()).await?;
+        for publisher in &publishers {
+            self.cache_publisher(publisher);
+        }
+        Ok(publishers)
+    }
+
+    pub async fn publisher(&self, id: &PublisherId) -> Result<Option<Publisher>, AppError> {
+        if let Some(found) = self
+            .publisher_cache
+            .read()
+            .ok()
+            .and_then(|cache| cache.get(id).cloned())
+        {
+            return Ok(Some(found));
+        }
+        let registry = self.registry.clone();
+        let lookup = id.clone();
+        let found = blocking(move || registry.publisher(&lookup)).await?;
+        if let Some(publisher) = &found {
+            self.cache_publisher(publisher);
+        }
+        Ok(found)
+    }
+
+    fn cache_publisher(&self, publisher: &Publisher) {
+        if let Ok(mut cache) = self.publisher_cache.write() {
+            cache.insert(publisher.id.clone(), publisher.clone());
+        }
+    }
+
+    /// Indexed resources per publisher id.
+    pub async fn resource_counts(&self) -> Result<HashMap<String, u64>, AppError> {
+        let index = self.index.clone();
+        blocking(move || index.count_by_publisher()).await
+    }
+
+    /// The ingest history of a publisher (its own key or the admin).
+    pub async fn ingest_history(
+        &self,
+        principal: &Principal,
+        id: &PublisherId,
+        limit: usize,
+    ) -> Result<Vec<IngestRecord>, AppError> {
+        if !principal.may_act_for(id) {
+            return Err(forbidden_or_unauthenticated(principal, id));
+        }
+        let registry = self.registry.clone();
+        let lookup = id.clone();
+        blocking(move || registry.ingests(&lookup, limit)).await
+    }
+
+    /// Parses a catalog document and applies it to the publisher's resources in one commit.
+    /// A document that cannot be read changes nothing and answers a `FAILED` report.
+    pub async fn ingest(
+        &self,
+        principal: &Principal,
+        publisher: &PublisherId,
+        format: CatalogFormat,
+        document: Vec<u8>,
+        options: IngestOptions,
+    ) -> Result<IngestReport, AppError> {
+        if !principal.may_act_for(publisher) {
+            return Err(forbidden_or_unauthenticated(principal, publisher));
+        }
+        if self.publisher(publisher).await?.is_none() {
+            return Err(AppError::not_found(format!(
+                "no publisher '{publisher}': register it first"
+            )));
+        }
+        let source_id = source_id(format, options.source.as_deref())?;
+        let limits = self.limits;
+        let parsed =
+            tokio::task::spawn_blocking(move || catalog::parse(format, &document, &limits))
+                .await
+                .map_err(AppError::internal)?;
+        let mode = options.mode.unwrap_or(default_mode(format));
+        self.apply_parsed(publisher, format, &source_id, mode, parsed)
+            .await
+    }
+
+    /// Applies an already parsed document (or several merged): the common tail of every ingest.
+    pub async fn apply_parsed(
+        &self,
+        publisher: &PublisherId,
+        format: CatalogFormat,
+        source_id: &str,
+        mode: IngestMode,
+        parsed: Result<ParsedCatalog, catalog::CatalogError>,
+    ) -> Result<IngestReport, AppError> {
+        let started_at = Utc::now();
+        let report = match parsed {
+            Err(err) => IngestReport {
+                status: IngestStatus::Failed,
+                source_id: source_id.to_string(),
+                added: 0,
+                updated: 0,
+                removed: 0,
+                rejected: 0,
+                diagnostics: vec![Diagnostic::error(None, err.to_string())],
+            },
+            Ok(parsed) => {
+                self.commit_parsed(publisher, format, source_id, mode, parsed)
+                    .await?
+            }
+        };
+        self.metrics
+            .ingests
+            .with_label_values(&[report.status.as_str()])
+            .inc();
+        self.metrics
+            .indexed_resources
+            .set(self.index.num_resources() as i64);
+        let record = IngestRecord {
+            id: 0,
+            publisher: publisher.clone(),
+            source_id: source_id.to_string(),
+            format,
+            started_at,
+            finished_at: Utc::now(),
+            status: report.status.as_str().to_string(),
+            added: report.added,
+            updated: report.updated,
+            removed: report.removed,
+            rejected: report.rejected,
+            diagnostics: report
+                .diagnostics
+                .iter()
+                .take(1000)
+                .map(StoredDiagnostic::from)
+                .collect(),
+        };
+        let registry = self.registry.clone();
+        blocking(move || registry.record_ingest(&record)).await?;
+        tracing::info!(
+            publisher = %publisher, source = source_id, status = report.status.as_str(),
+            added = report.added, updated = report.updated, removed = report.removed, rejected = report.rejected,
+            "catalog ingested"
+        );
+        Ok(report)
+    }
+
+    async fn commit_parsed(
+        &self,
+        publisher: &PublisherId,
+        format: CatalogFormat,
+        source_id: &str,
+        mode: IngestMode,
+        parsed: ParsedCatalog,
+    ) -> Result<IngestReport, AppError> {
+        let ParsedCatalog {
+            resources,
+            deleted,
+            mut diagnostics,
+            rejected,
+            files,
+            ..
+        } = parsed;
+        self.store_content(publisher, &files).await?;
+        let mut seen = HashSet::new();
+        let mut records: Vec<ResourceRecord> = Vec::with_capacity(resources.len());
+        for mut resource in resources.into_iter().rev() {
+            if !seen.insert(resource.local_id.clone()) {
+                diagnostics.push(Diagnostic::warning(
+                    Some(resource.local_id.clone()),
+                    "identifier appears more than once in the document; the last occurrence was kept",
+                ));
+                continue;
+            }
+            if let Some(path) = &resource.packaged_path {
+                resource.url = self.content_url(publisher, path);
+            }
+            records.push(ResourceRecord {
+                publisher: publisher.clone(),
+                source_id: source_id.to_string(),
+                format,
+                resource,
+            });
+        }
+        records.reverse();
+        let batch = IngestBatch {
+            publisher: publisher.clone(),
+            source_id: source_id.to_string(),
+            mode,
+            records,
+            deleted,
+        };
+        let counts = self.index.ingest(batch).await.map_err(to_app_error)?;
+        let status = if rejected > 0 || diagnostics.iter().any(|d| d.severity == Severity::Error) {
+            IngestStatus::Partial
+        } else {
+            IngestStatus::Succeeded
+        };
+        Ok(IngestReport {
+            status,
+            source_id: source_id.to_string(),
+            added: counts.added,
+            updated: counts.updated,
+            removed: counts.removed,
+            rejected,
+            diagnostics,
+        })
+    }
+
+    /// Where packed web content of a publisher is served.
+    pub fn content_url(&self, publisher: &PublisherId, path: &str) -> String {
+        let encoded: Vec<String> = path
+            .split('/')
+            .map(|segment| {
+                url::form_urlencoded::byte_serialize(segment.as_bytes())
+                    .collect::<String>()
+                    .replace('+', "%20")
+            })
+            .collect();
+        format!(
+            "{}/content/{}/{}",
+            self.public_url,
+            publisher,
+            encoded.join("/")
+        )
+    }
+
+    async fn store_content(
+        &self,
+        publisher: &PublisherId,
+        files: &[catalog::PackagedFile],
+    ) -> Result<(), AppError> {
+        if files.is_empty() {
+            return Ok(());
+        }
+        let root = self.content_dir.join(publisher.as_str());
+        let files = files.to_vec();
+        blocking(move || -> std::io::Result<()> {
+            for file in &files {
+                if file
+                    .path
+                    .split('/')
+                    .any(|part| part.is_empty() || part == "." || part == "..")
+                {
+                    continue;
+                }
+                let target = root.join(&file.path);
+                if let Some(parent) = target.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                let temporary = target.with_extension("partial-upload");
+                std::fs::write(&temporary, &file.bytes)?;
+                std::fs::rename(&temporary, &target)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Runs a search in the blocking pool.
+    pub async fn search(&self, request: SearchRequest) -> Result<SearchResults, AppError> {
+        if request.limit == 0 || request.limit > MAX_PAGE_SIZE {
+            return Err(AppError::bad_input(format!(
+                "first must be between 1 and {MAX_PAGE_SIZE}"
+            )));
+        }
+        if request.offset > MAX_OFFSET {
+            return Err(AppError::bad_input(format!(
+                "cannot page deeper than {MAX_OFFSET} results; narrow the search"
+            )));
+        }
+        let index = self.index.clone();
+        let timer = self.metrics.search_seconds.start_timer();
+        let results = blocking(move || index.search(&request)).await;
+        timer.observe_duration();
+        results
+    }
+
+    /// Resources by gateway id, in the order asked; unknown ids are left out.
+    pub async fn resources(&self, ids: &[String]) -> Result<Vec<ResourceRecord>, AppError> {
+        if ids.len() > MAX_LOOKUP_IDS {
+            return Err(AppError::bad_input(format!(
+                "at most {MAX_LOOKUP_IDS} ids at once"
+            )));
+        }
+        let parsed: Vec<ResourceId> = ids.iter().filter_map(|id| ResourceId::parse(id)).collect();
+        let index = self.index.clone();
+        blocking(move || index.get(&parsed)).await
+    }
+
+    /// Loads the bundled sample catalogs into an empty gateway (first start only).
+    pub async fn load_samples_if_empty(&self) -> Result<(), AppError> {
+        let registry = self.registry.clone();
+        let already = blocking(move || registry.meta("samples_loaded")).await?;
+        let registry = self.registry.clone();
+        let has_publishers = !blocking(move || registry.publishers()).await?.is_empty();
+        if already.is_some() || has_publishers || self.index.num_resources() > 0 {
+            return Ok(());
+        }
+        for sample in SAMPLES {
+            let id =
+                PublisherId::parse(sample.id).map_err(|err| AppError::internal(err.to_string()))?;
+            let publisher = Publisher {
+                id: id.clone(),
+                name: sample.name.to_string(),
+                homepage: Some(sample.homepage.to_string()),
+                created_at: Utc::now(),
+            };
+            let registry = self.registry.clone();
+            let stored = publisher.clone();
+            blocking(move || registry.insert_publisher(&stored, None)).await?;
+            self.cache_publisher(&publisher);
+            let mut merged = ParsedCatalog::default();
+            for (name, bytes) in sample.documents {
+                match catalog::parse(sample.format, bytes, &self.limits) {
+                    Ok(parsed) => merge_into(&mut merged, parsed),
+                    Err(err) => {
+                        tracing::error!(file = name, error = %err, "bundled sample catalog failed to parse")
+                    }
+                }
+            }
+            // The sample set is complete, so later pages' deletions apply to earlier pages.
+            let deleted: HashSet<String> = merged.deleted.drain(..).collect();
+            merged.resources.retain(|r| !deleted.contains(&r.local_id));
+            let source = format!("samples-{}", sample.format.as_param().replace('_', "-"));
+            let report = self
+                .apply_parsed(&id, sample.format, &source, IngestMode::Replace, Ok(merged))
+                .await?;
+            tracing::info!(
+                publisher = sample.id,
+                added = report.added,
+                "loaded sample catalog"
+            );
+        }
+        let registry = self.registry.clone();
+        blocking(move || registry.set_meta("samples_loaded", &Utc::now().to_rfc3339())).await?;
+        Ok(())
+    }
+
+    /// Whether the index and registry answer (for `/readyz`).
+    pub async fn ready(&self) -> Result<(), AppError> {
+        let registry = self.registry.clone();
+        blocking(move || registry.ping()).await?;
+        let _ = self.index.num_resources();
+        Ok(())
+    }
+}
+
+fn merge_into(target: &mut ParsedCatalog, parsed: ParsedCatalog) {
+    target.resources.extend(parsed.resources);
+    target.deleted.extend(parsed.deleted);
+    target.diagnostics.extend(parsed.diagnostics);
+    target.rejected += parsed.rejected;
+    target.files.extend(parsed.files);
+}
+
+/// OAI-PMH lists are pages or increments; every other format sends its whole catalog.
+pub fn default_mode(format: CatalogFormat) -> IngestMode {
+    match format {
+        CatalogFormat::OaiPmh => IngestMode::Merge,
+        _ => IngestMode::Replace,
+    }
+}
+
+/// The source a push goes to: given, or `push-<format>`.
+pub fn source_id(format: CatalogFormat, given: Option<&str>) -> Result<String, AppError> {
+    match given.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(format!("push-{}", format.as_param().replace('_', "-"))),
+        Some(name) => {
+            let valid = name.len() <= 64
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+            if valid {
+                Ok(name.to_string())
+            } else {
+                Err(AppError::bad_input(
+                    "source must be 1-64 letters, digits, '-', '_' or '.'",
+                ))
+            }
+        }
+    }
+}
+
+fn require_admin(principal: &Principal) -> Result<(), AppError> {
+    match principal {
+        Principal::Admin => Ok(()),
+        Principal::Anonymous => Err(AppError::unauthenticated(
+            "this operation needs the admin token",
+        )),
+        Principal::Publisher(_) => Err(AppError::forbidden(
+            "this operation needs the admin token, not a publisher key",
+        )),
+    }
+}
+
+fn forbidden_or_unauthenticated(principal: &Principal, publisher: &PublisherId) -> AppError {
+    match principal {
+        Principal::Anonymous => {
+            AppError::unauthenticated("this operation needs a publisher key or the admin token")
+        }
+        _ => AppError::forbidden(format!(
+            "this key may not act on publisher '{publisher}'s catalogs"
+        )),
+    }
+}
+
+fn validate_http_url(raw: &str, what: &str) -> Result<(), AppError> {
+    match url::Url::parse(raw) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => Ok(()),
+        _ => Err(AppError::bad_input(format!(
+            "{what} must be an http(s) URL"
+        ))),
+    }
+}
+
+fn to_app_error<E: HasErrorCode + std::fmt::Display>(err: E) -> AppError {
+    match err.error_code() {
+        crate::error::ErrorCode::Internal => AppError::internal(err),
+        code => AppError::new(code, err.to_string()),
+    }
+}
+
+/// Runs blocking work (SQLite, tantivy) off the async workers.
+async fn blocking<T, E, F>(work: F) -> Result<T, AppError>
+where
+    F: FnOnce() -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: HasErrorCode + std::fmt::Display + Send + 'static,
+{
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result.map_err(to_app_error),
+        Err(join_error) => Err(AppError::internal(join_error)),
+    }
+}
+
+impl HasErrorCode for std::io::Error {
+    fn error_code(&self) -> crate::error::ErrorCode {
+        crate::error::ErrorCode::Internal
+    }
+}

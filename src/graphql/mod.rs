@@ -1,0 +1,39 @@
+//! The GraphQL API: schema assembly, limits, and the error codes of the contract.
+
+pub mod labels;
+pub mod mutation;
+pub mod query;
+pub mod types;
+
+use std::sync::Arc;
+
+use async_graphql::{EmptySubscription, Schema};
+
+use crate::gateway::Gateway;
+use mutation::MutationRoot;
+use query::QueryRoot;
+
+pub type GatewaySchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// Deepest selection a query may nest.
+pub const MAX_DEPTH: usize = 12;
+/// Largest computed query cost (a `search` page multiplies its selection's cost).
+pub const MAX_COMPLEXITY: usize = 5_000;
+
+/// Builds the served schema; `gateway` is `None` only for printing the SDL.
+pub fn build_schema(gateway: Option<Arc<Gateway>>) -> GatewaySchema {
+    let mut builder = Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .limit_recursive_depth(32)
+        .limit_directives(20);
+    if let Some(gateway) = gateway {
+        builder = builder.data(gateway);
+    }
+    builder.finish()
+}
+
+/// The SDL that `schema.graphql` must equal.
+pub fn sdl() -> String {
+    build_schema(None).sdl()
+}

@@ -1,0 +1,92 @@
+//! GraphQL mutations: translate arguments, call the gateway, convert results.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, InputObject, Object, Result, ID};
+
+use super::types::{CatalogFormat, IngestMode, IngestReport, Publisher, PublisherRegistration};
+use crate::auth::Principal;
+use crate::error::AppError;
+use crate::gateway::{Gateway, IngestOptions};
+use crate::resource::PublisherId;
+
+/// A publisher to register; `id` is a slug derived from `name` when absent.
+#[derive(InputObject)]
+pub struct RegisterPublisherInput {
+    pub name: String,
+    pub id: Option<ID>,
+    pub homepage: Option<String>,
+}
+
+pub struct MutationRoot;
+
+#[Object]
+impl MutationRoot {
+    /// Registers a publisher (admin). The key in the answer is shown only this once.
+    async fn register_publisher(
+        &self,
+        ctx: &Context<'_>,
+        input: RegisterPublisherInput,
+    ) -> Result<PublisherRegistration> {
+        let gateway = ctx.data::<Arc<Gateway>>()?;
+        let principal = ctx.data::<Principal>()?;
+        let (publisher, api_key) = gateway
+            .register_publisher(
+                principal,
+                &input.name,
+                input.id.as_ref().map(|id| id.as_str()),
+                input.homepage.as_deref(),
+            )
+            .await?;
+        Ok(PublisherRegistration {
+            publisher: Publisher(publisher),
+            api_key,
+        })
+    }
+
+    /// Ingests a text catalog document for the key's own publisher (or, as admin, the one named
+    /// in `publisher`). By default the document replaces its source's previous catalog
+    /// (OAI-PMH merges, honouring deleted records). Zipped cartridges go through
+    /// `POST /publishers/{id}/catalog`.
+    async fn ingest_catalog(
+        &self,
+        ctx: &Context<'_>,
+        format: CatalogFormat,
+        document: String,
+        publisher: Option<ID>,
+        source: Option<String>,
+        mode: Option<IngestMode>,
+    ) -> Result<IngestReport> {
+        let gateway = ctx.data::<Arc<Gateway>>()?;
+        let principal = ctx.data::<Principal>()?;
+        let publisher = match (publisher, principal) {
+            (Some(id), _) => {
+                PublisherId::parse(&id).map_err(|err| AppError::bad_input(err.to_string()))?
+            }
+            (None, Principal::Publisher(own)) => own.clone(),
+            (None, Principal::Admin) => {
+                return Err(AppError::bad_input("name the publisher to ingest for").into())
+            }
+            (None, Principal::Anonymous) => {
+                return Err(AppError::unauthenticated(
+                    "ingesting needs a publisher key or the admin token",
+                )
+                .into())
+            }
+        };
+        let options = IngestOptions {
+            source,
+            mode: mode.map(Into::into),
+        };
+        let report = gateway
+            .ingest(
+                principal,
+                &publisher,
+                format.into(),
+                document.into_bytes(),
+                options,
+            )
+            .await?;
+        Ok(report.into())
+    }
+}

@@ -1,0 +1,225 @@
+//! GraphQL queries: translate arguments, call the gateway, convert results.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, Json, Object, Result, ID};
+use base64::Engine;
+
+use super::types::{
+    FacetCount, Facets, Highlight, PageInfo, Publisher, Resource, ResourceFilter, SearchConnection,
+    SearchEdge, SearchSort, SourceState, SourceStatus,
+};
+use crate::error::AppError;
+use crate::gateway::Gateway;
+use crate::index::facets::Dimension;
+use crate::index::SearchRequest;
+use crate::lti::content_item::content_item;
+use crate::resource::{grade_label, PublisherId};
+
+pub struct QueryRoot;
+
+#[Object]
+impl QueryRoot {
+    /// Full-text search across every publisher, with filters, facets and highlights.
+    #[graphql(complexity = "first.clamp(1, 100) as usize * child_complexity / 4 + 10")]
+    async fn search(
+        &self,
+        ctx: &Context<'_>,
+        query: Option<String>,
+        filter: Option<ResourceFilter>,
+        #[graphql(default)] sort: SearchSort,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+        #[graphql(default = false)] live: bool,
+    ) -> Result<SearchConnection> {
+        let gateway = ctx.data::<Arc<Gateway>>()?;
+        let _ = live;
+        if !(1..=crate::gateway::MAX_PAGE_SIZE as i32).contains(&first) {
+            return Err(AppError::bad_input(format!(
+                "first must be between 1 and {}",
+                crate::gateway::MAX_PAGE_SIZE
+            ))
+            .into());
+        }
+        if query.as_ref().is_some_and(|q| q.len() > 1000) {
+            return Err(AppError::bad_input("query must be at most 1000 characters").into());
+        }
+        let offset = match &after {
+            Some(cursor) => decode_cursor(cursor)?,
+            None => 0,
+        };
+        let look_ahead = ctx.look_ahead();
+        let request = SearchRequest {
+            text: query,
+            filter: filter.unwrap_or_default().into_domain(),
+            sort: sort.into(),
+            offset,
+            limit: first as usize,
+            with_facets: look_ahead.field("facets").exists(),
+            with_highlights: look_ahead.field("edges").field("highlights").exists(),
+        };
+        let results = gateway.search(request).await?;
+        let total = results.total;
+        let edges: Vec<SearchEdge> = results
+            .hits
+            .into_iter()
+            .enumerate()
+            .map(|(position, hit)| SearchEdge {
+                cursor: encode_cursor(offset + position + 1),
+                score: f64::from(hit.score),
+                node: Resource(hit.record),
+                highlights: hit.highlights.into_iter().map(Highlight::from).collect(),
+            })
+            .collect();
+        let end = offset + edges.len();
+        let page_info = PageInfo {
+            has_next_page: end < total,
+            has_previous_page: offset > 0,
+            start_cursor: edges.first().map(|e| e.cursor.clone()),
+            end_cursor: edges.last().map(|e| e.cursor.clone()),
+        };
+        let publishers = gateway.publishers().await?;
+        let mut facets = Facets::default();
+        for (dimension, values) in results.facets {
+            let counts: Vec<FacetCount> = values
+                .into_iter()
+                .map(|(value, count)| FacetCount {
+                    label: facet_label(dimension, &value, &publishers),
+                    value,
+                    count: count as i32,
+                })
+                .collect();
+            match dimension {
+                Dimension::Publisher => facets.publisher = counts,
+                Dimension::Subject => facets.subject = counts,
+                Dimension::ResourceType => facets.resource_type = counts,
+                Dimension::Language => facets.language = counts,
+                Dimension::License => facets.license = counts,
+                Dimension::Kind => facets.kind = counts,
+                Dimension::GradeLevel => {
+                    let mut sorted = counts;
+                    sorted.sort_by_key(|c| c.value.parse::<i32>().unwrap_or(i32::MAX));
+                    facets.grade_level = sorted;
+                }
+            }
+        }
+        let sources = publishers
+            .into_iter()
+            .map(|publisher| SourceStatus {
+                publisher: Publisher(publisher),
+                status: SourceState::Index,
+                took_ms: None,
+                message: None,
+            })
+            .collect();
+        Ok(SearchConnection {
+            total_count: total as i32,
+            edges,
+            page_info,
+            facets,
+            sources,
+        })
+    }
+
+    /// One resource by its gateway id.
+    async fn resource(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Resource>> {
+        let gateway = ctx.data::<Arc<Gateway>>()?;
+        let found = gateway.resources(&[id.to_string()]).await?;
+        Ok(found.into_iter().next().map(Resource))
+    }
+
+    async fn publishers(&self, ctx: &Context<'_>) -> Result<Vec<Publisher>> {
+        let gateway = ctx.data::<Arc<Gateway>>()?;
+        Ok(gateway
+            .publishers()
+            .await?
+            .into_iter()
+            .map(Publisher)
+            .collect())
+    }
+
+    async fn publisher(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Publisher>> {
+        let gateway = ctx.data::<Arc<Gateway>>()?;
+        let Ok(id) = PublisherId::parse(&id) else {
+            return Ok(None);
+        };
+        Ok(gateway.publisher(&id).await?.map(Publisher))
+    }
+
+    /// LTI Deep Linking 2.0 content items for the given resources, in the order given;
+    /// unknown ids answer NOT_FOUND.
+    async fn content_items(
+        &self,
+        ctx: &Context<'_>,
+        resource_ids: Vec<ID>,
+    ) -> Result<Vec<Json<serde_json::Value>>> {
+        let gateway = ctx.data::<Arc<Gateway>>()?;
+        let ids: Vec<String> = resource_ids.iter().map(|id| id.to_string()).collect();
+        let records = gateway.resources(&ids).await?;
+        let missing: Vec<&String> = ids
+            .iter()
+            .filter(|id| !records.iter().any(|r| r.id().to_string() == **id))
+            .collect();
+        if !missing.is_empty() {
+            let list: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
+            return Err(
+                AppError::not_found(format!("no resource with id {}", list.join(", "))).into(),
+            );
+        }
+        let launch_url = format!("{}/lti/launch", gateway.public_url());
+        Ok(records
+            .iter()
+            .map(|record| Json(content_item(record, &launch_url)))
+            .collect())
+    }
+}
+
+fn facet_label(
+    dimension: Dimension,
+    value: &str,
+    publishers: &[crate::registry::Publisher],
+) -> Option<String> {
+    match dimension {
+        Dimension::Publisher => publishers
+            .iter()
+            .find(|p| p.id.as_str() == value)
+            .map(|p| p.name.clone()),
+        Dimension::GradeLevel => value.parse::<i8>().ok().map(grade_label),
+        Dimension::Language => super::labels::language_name(value).map(str::to_string),
+        Dimension::License => super::labels::license_label(value),
+        Dimension::Kind | Dimension::Subject | Dimension::ResourceType => None,
+    }
+}
+
+const CURSOR_PREFIX: &str = "offset:";
+
+/// Cursors are opaque to clients; inside they hold the position after the edge.
+pub fn encode_cursor(position: usize) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{position}"))
+}
+
+pub fn decode_cursor(cursor: &str) -> Result<usize, AppError> {
+    let invalid = || AppError::bad_input("after is not a cursor this API gave out");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor.trim())
+        .map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    text.strip_prefix(CURSOR_PREFIX)
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(invalid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_cursor_round_trip_and_garbage() {
+        assert_eq!(decode_cursor(&encode_cursor(40)).unwrap(), 40);
+        assert!(decode_cursor("garbage!").is_err());
+        assert!(decode_cursor(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("offset:x")
+        )
+        .is_err());
+    }
+}

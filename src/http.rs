@@ -1,0 +1,286 @@
+//! The axum router: GraphQL, catalog uploads, packed content, health and metrics.
+//! Handlers translate HTTP to gateway calls and back; they decide nothing themselves.
+
+use std::sync::Arc;
+
+use async_graphql::http::GraphiQLSource;
+use async_graphql::{BatchRequest, BatchResponse, ErrorExtensions, ServerError};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::services::ServeDir;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::Principal;
+use crate::error::{AppError, ErrorCode};
+use crate::gateway::{Gateway, IngestOptions, IngestStatus};
+use crate::graphql::GatewaySchema;
+use crate::index::IngestMode;
+use crate::resource::{CatalogFormat, PublisherId};
+
+/// At most this many operations in one batched GraphQL request.
+const MAX_BATCH: usize = 10;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub gateway: Arc<Gateway>,
+    pub schema: GatewaySchema,
+}
+
+pub fn router(state: AppState) -> Router {
+    let config = state.gateway.config().clone();
+    let content = ServeDir::new(state.gateway.content_dir());
+    Router::new()
+        .route(
+            "/graphql",
+            get(graphiql)
+                .post(graphql)
+                .layer(DefaultBodyLimit::max(config.max_graphql_bytes)),
+        )
+        .route(
+            "/publishers/{id}/catalog",
+            post(upload_catalog).layer(DefaultBodyLimit::max(config.max_upload_bytes)),
+        )
+        .nest_service("/content", content)
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_requests,
+        ))
+        .layer(CatchPanicLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn count_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string());
+    let response = next.run(request).await;
+    let route = route.unwrap_or_else(|| "other".to_string());
+    let status = format!("{}xx", response.status().as_u16() / 100);
+    state
+        .gateway
+        .metrics
+        .http_requests
+        .with_label_values(&[&route, &status])
+        .inc();
+    response
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token)
+}
+
+async fn graphiql() -> Html<String> {
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .title("resource-gateway")
+            .finish(),
+    )
+}
+
+fn body_error(rejection: BytesRejection) -> AppError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::new(
+            ErrorCode::PayloadTooLarge,
+            "request body is larger than this endpoint accepts",
+        )
+    } else {
+        AppError::bad_input(format!("cannot read request body: {rejection}"))
+    }
+}
+
+/// One GraphQL error response with a code, in the shape clients expect.
+fn graphql_error(err: AppError) -> Response {
+    let body = serde_json::json!({
+        "errors": [{ "message": err.message, "extensions": { "code": err.code.as_str() } }]
+    });
+    (err.code.http_status(), Json(body)).into_response()
+}
+
+async fn graphql(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return graphql_error(body_error(rejection)),
+    };
+    let principal = match state.gateway.authenticate(bearer(&headers)).await {
+        Ok(principal) => principal,
+        Err(err) => return graphql_error(err),
+    };
+    let batch: BatchRequest = match serde_json::from_slice(&body) {
+        Ok(batch) => batch,
+        Err(err) => {
+            return graphql_error(AppError::bad_input(format!(
+                "request is not GraphQL over JSON: {err}"
+            )))
+        }
+    };
+    let response = match batch {
+        BatchRequest::Single(request) => {
+            BatchResponse::Single(state.schema.execute(request.data(principal)).await)
+        }
+        BatchRequest::Batch(requests) => {
+            if requests.len() > MAX_BATCH {
+                return graphql_error(AppError::new(
+                    ErrorCode::QueryTooComplex,
+                    format!("at most {MAX_BATCH} operations per batch"),
+                ));
+            }
+            let mut responses = Vec::with_capacity(requests.len());
+            for request in requests {
+                responses.push(state.schema.execute(request.data(principal.clone())).await);
+            }
+            BatchResponse::Batch(responses)
+        }
+    };
+    Json(with_error_codes(response)).into_response()
+}
+
+/// Gives every error an `extensions.code`: resolver errors carry theirs; the rest come from
+/// parsing and validation.
+fn with_error_codes(response: BatchResponse) -> BatchResponse {
+    let fix = |mut single: async_graphql::Response| {
+        single.errors = single.errors.into_iter().map(code_error).collect();
+        single
+    };
+    match response {
+        BatchResponse::Single(single) => BatchResponse::Single(fix(single)),
+        BatchResponse::Batch(many) => BatchResponse::Batch(many.into_iter().map(fix).collect()),
+    }
+}
+
+fn code_error(error: ServerError) -> ServerError {
+    let has_code = error
+        .extensions
+        .as_ref()
+        .is_some_and(|ext| ext.get("code").is_some());
+    if has_code {
+        return error;
+    }
+    let code = if let Some(app_error) = error.source::<AppError>() {
+        app_error.code
+    } else if error.message.contains("nested too deep")
+        || error.message.contains("too complex")
+        || error.message.contains("recursion")
+    {
+        ErrorCode::QueryTooComplex
+    } else {
+        ErrorCode::BadUserInput
+    };
+    let mut coded = async_graphql::Error::new(error.message.clone())
+        .extend_with(|_, ext| ext.set("code", code.as_str()))
+        .into_server_error(async_graphql::Pos::default());
+    coded.locations = error.locations;
+    coded.path = error.path;
+    coded
+}
+
+#[derive(Deserialize)]
+struct UploadParams {
+    format: Option<String>,
+    source: Option<String>,
+    mode: Option<String>,
+}
+
+async fn upload_catalog(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<UploadParams>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    let body = body.map_err(body_error)?;
+    let principal = state.gateway.authenticate(bearer(&headers)).await?;
+    if principal == Principal::Anonymous {
+        return Err(AppError::unauthenticated(
+            "uploading a catalog needs a publisher key or the admin token",
+        ));
+    }
+    let publisher = PublisherId::parse(&id).map_err(|err| AppError::bad_input(err.to_string()))?;
+    let format = params.format.as_deref().ok_or_else(|| {
+        AppError::bad_input("add ?format=common_cartridge|resource_search|lrmi|oai_pmh")
+    })?;
+    let format = CatalogFormat::parse(format).ok_or_else(|| {
+        AppError::bad_input(format!(
+            "unknown format '{format}': use common_cartridge, resource_search, lrmi or oai_pmh"
+        ))
+    })?;
+    let mode = match params
+        .mode
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None => None,
+        Some("replace") => Some(IngestMode::Replace),
+        Some("merge") => Some(IngestMode::Merge),
+        Some(other) => {
+            return Err(AppError::bad_input(format!(
+                "unknown mode '{other}': use replace or merge"
+            )))
+        }
+    };
+    let options = IngestOptions {
+        source: params.source,
+        mode,
+    };
+    let report = state
+        .gateway
+        .ingest(&principal, &publisher, format, body.to_vec(), options)
+        .await?;
+    let status = match report.status {
+        IngestStatus::Failed => StatusCode::UNPROCESSABLE_ENTITY,
+        _ => StatusCode::OK,
+    };
+    let body = serde_json::json!({
+        "status": report.status.as_str(),
+        "sourceId": report.source_id,
+        "added": report.added,
+        "updated": report.updated,
+        "removed": report.removed,
+        "rejected": report.rejected,
+        "diagnostics": report.diagnostics,
+    });
+    Ok((status, Json(body)).into_response())
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.gateway.ready().await {
+        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
+        Err(err) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {}\n", err.message),
+        )
+            .into_response(),
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.gateway.metrics.render(),
+    )
+        .into_response()
+}

@@ -1,0 +1,144 @@
+//! Facet dimensions and the collector that counts their values.
+//!
+//! Each dimension is a `STRING | FAST` field used both to filter (a term query) and to count
+//! (term ordinals read from the fast column), so a facet can be computed under exactly the
+//! filters of the other dimensions.
+
+use std::collections::HashMap;
+
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::StrColumn;
+use tantivy::schema::Field;
+use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
+
+use super::schema::Fields;
+
+/// The facets the contract names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dimension {
+    Publisher,
+    Subject,
+    ResourceType,
+    Language,
+    License,
+    Kind,
+    GradeLevel,
+}
+
+impl Dimension {
+    pub const ALL: [Dimension; 7] = [
+        Dimension::Publisher,
+        Dimension::Subject,
+        Dimension::ResourceType,
+        Dimension::Language,
+        Dimension::License,
+        Dimension::Kind,
+        Dimension::GradeLevel,
+    ];
+
+    pub fn field(self, fields: &Fields) -> Field {
+        match self {
+            Dimension::Publisher => fields.publisher,
+            Dimension::Subject => fields.subject,
+            Dimension::ResourceType => fields.resource_type,
+            Dimension::Language => fields.language,
+            Dimension::License => fields.license,
+            Dimension::Kind => fields.kind,
+            Dimension::GradeLevel => fields.grade,
+        }
+    }
+
+    pub fn field_name(self) -> &'static str {
+        match self {
+            Dimension::Publisher => "publisher",
+            Dimension::Subject => "subject",
+            Dimension::ResourceType => "resource_type",
+            Dimension::Language => "language",
+            Dimension::License => "license",
+            Dimension::Kind => "kind",
+            Dimension::GradeLevel => "grade",
+        }
+    }
+}
+
+/// Counts, per value of one `STRING | FAST` field, the matching documents.
+pub struct TermCounter {
+    field_name: &'static str,
+}
+
+impl TermCounter {
+    pub fn new(field_name: &'static str) -> Self {
+        Self { field_name }
+    }
+}
+
+pub struct SegmentTermCounter {
+    column: Option<StrColumn>,
+    counts: Vec<u64>,
+}
+
+impl Collector for TermCounter {
+    type Fruit = HashMap<String, u64>;
+    type Child = SegmentTermCounter;
+
+    fn for_segment(
+        &self,
+        _segment_local_id: SegmentOrdinal,
+        segment: &SegmentReader,
+    ) -> tantivy::Result<Self::Child> {
+        let column = segment.fast_fields().str(self.field_name)?;
+        let num_terms = column.as_ref().map(|c| c.num_terms()).unwrap_or(0);
+        Ok(SegmentTermCounter {
+            column,
+            counts: vec![0; num_terms],
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(
+        &self,
+        segment_fruits: Vec<HashMap<String, u64>>,
+    ) -> tantivy::Result<Self::Fruit> {
+        let mut merged: HashMap<String, u64> = HashMap::new();
+        for fruit in segment_fruits {
+            for (value, count) in fruit {
+                *merged.entry(value).or_default() += count;
+            }
+        }
+        Ok(merged)
+    }
+}
+
+impl SegmentCollector for SegmentTermCounter {
+    type Fruit = HashMap<String, u64>;
+
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        let Some(column) = &self.column else { return };
+        for ord in column.term_ords(doc) {
+            if let Some(count) = self.counts.get_mut(ord as usize) {
+                *count += 1;
+            }
+        }
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        let mut out = HashMap::new();
+        let Some(column) = self.column else {
+            return out;
+        };
+        let mut value = String::new();
+        for (ord, count) in self.counts.into_iter().enumerate() {
+            if count == 0 {
+                continue;
+            }
+            value.clear();
+            if column.ord_to_str(ord as u64, &mut value).unwrap_or(false) {
+                out.insert(value.clone(), count);
+            }
+        }
+        out
+    }
+}

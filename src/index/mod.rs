@@ -1,0 +1,142 @@
+//! The tantivy index in the data folder: schema, documents, the single writer task, searching.
+
+pub mod document;
+pub mod facets;
+pub mod query;
+pub mod schema;
+pub mod searcher;
+pub mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Mutex};
+
+use tantivy::directory::MmapDirectory;
+use tantivy::{Index, IndexReader, ReloadPolicy, TantivyError};
+use tokio::sync::oneshot;
+
+pub use searcher::{Filter, Highlight, SearchHit, SearchRequest, SearchResults, Sort};
+pub use writer::{IngestBatch, IngestCounts, IngestMode};
+
+use crate::error::{ErrorCode, HasErrorCode};
+use crate::resource::PublisherId;
+use schema::Fields;
+
+/// Memory the writer may buffer before flushing a segment.
+const WRITER_MEMORY_BYTES: usize = 256 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error("search index error: {0}")]
+    Tantivy(#[from] TantivyError),
+    #[error("search index I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("cannot store resource: {0}")]
+    Payload(String),
+    #[error("the index in {0} is in use by another process (a running gateway?): stop it, or send the catalog to the running gateway with POST /publishers/{{id}}/catalog")]
+    Locked(PathBuf),
+    #[error("the index writer has stopped")]
+    WriterGone,
+}
+
+impl HasErrorCode for IndexError {
+    fn error_code(&self) -> ErrorCode {
+        match self {
+            IndexError::Locked(_) | IndexError::WriterGone => ErrorCode::Unavailable,
+            _ => ErrorCode::Internal,
+        }
+    }
+}
+
+/// The index: a reader for searches and a channel to the one writer thread.
+pub struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+    jobs: Mutex<mpsc::Sender<writer::Job>>,
+    /// True when this open created the index afresh (first start, or a schema change).
+    created: bool,
+}
+
+impl SearchIndex {
+    /// Opens the index in `dir`, creating it, or recreating it when its schema version is not
+    /// [`schema::SCHEMA_VERSION`] (the caller then re-ingests the stored catalogs).
+    pub fn open(dir: &Path) -> Result<Self, IndexError> {
+        std::fs::create_dir_all(dir)?;
+        let stamp_path = dir.join("schema-version");
+        let stamp = std::fs::read_to_string(&stamp_path).ok();
+        let current = schema::SCHEMA_VERSION.to_string();
+        let has_index = dir.join("meta.json").exists();
+        let (tantivy_schema, fields) = schema::build();
+        let created = !has_index || stamp.as_deref().map(str::trim) != Some(current.as_str());
+        if created && has_index {
+            tracing::warn!(dir = %dir.display(), found = ?stamp, expected = %current, "index schema changed; rebuilding");
+            for entry in std::fs::read_dir(dir)? {
+                let path = entry?.path();
+                if path.is_dir() {
+                    std::fs::remove_dir_all(&path)?;
+                } else {
+                    std::fs::remove_file(&path)?;
+                }
+            }
+        }
+        let directory = MmapDirectory::open(dir)
+            .map_err(|err| IndexError::Io(std::io::Error::other(err.to_string())))?;
+        let index = Index::open_or_create(directory, tantivy_schema)?;
+        std::fs::write(&stamp_path, &current)?;
+        schema::register_tokenizers(&index);
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let index_writer = match index.writer_with_num_threads(2, WRITER_MEMORY_BYTES) {
+            Ok(writer) => writer,
+            Err(TantivyError::LockFailure(_, _)) => {
+                return Err(IndexError::Locked(dir.to_path_buf()))
+            }
+            Err(err) => return Err(err.into()),
+        };
+        let (sender, receiver) = mpsc::channel();
+        let thread_fields = fields.clone();
+        let shared_reader = reader.clone();
+        std::thread::Builder::new()
+            .name("index-writer".into())
+            .spawn(move || writer::run(index_writer, shared_reader, thread_fields, receiver))?;
+        Ok(Self {
+            index,
+            reader,
+            fields,
+            jobs: Mutex::new(sender),
+            created,
+        })
+    }
+
+    pub fn created(&self) -> bool {
+        self.created
+    }
+
+    fn send(&self, job: writer::Job) -> Result<(), IndexError> {
+        let jobs = self.jobs.lock().map_err(|_| IndexError::WriterGone)?;
+        jobs.send(job).map_err(|_| IndexError::WriterGone)
+    }
+
+    /// Applies a batch in one commit and waits for it to be searchable.
+    pub async fn ingest(&self, batch: IngestBatch) -> Result<IngestCounts, IndexError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(writer::Job::Ingest(batch, reply))?;
+        answer.await.map_err(|_| IndexError::WriterGone)?
+    }
+
+    /// Blocking form of [`Self::ingest`], for the command line.
+    pub fn ingest_blocking(&self, batch: IngestBatch) -> Result<IngestCounts, IndexError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(writer::Job::Ingest(batch, reply))?;
+        answer.blocking_recv().map_err(|_| IndexError::WriterGone)?
+    }
+
+    /// Removes every resource of a publisher in one commit; answers how many there were.
+    pub async fn delete_publisher(&self, publisher: PublisherId) -> Result<usize, IndexError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(writer::Job::DeletePublisher(publisher, reply))?;
+        answer.await.map_err(|_| IndexError::WriterGone)?
+    }
+}

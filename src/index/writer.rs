@@ -1,0 +1,183 @@
+//! The single owner of the `IndexWriter`: ingests arrive as batches over a channel and each
+//! becomes exactly one commit, so readers see a publisher's old set or its new one, never a mix.
+
+use std::collections::HashSet;
+use std::sync::mpsc;
+
+use tantivy::collector::DocSetCollector;
+use tantivy::query::TermQuery;
+use tantivy::schema::IndexRecordOption;
+use tantivy::{IndexReader, IndexWriter, Searcher, Term};
+use tokio::sync::oneshot;
+
+use super::document::{source_key, to_document};
+use super::schema::Fields;
+use super::IndexError;
+use crate::resource::{PublisherId, ResourceRecord};
+
+/// How a batch relates to what the source already had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IngestMode {
+    /// The batch is the whole catalog of its source: what is missing from it is removed.
+    Replace,
+    /// The batch adds and updates; only explicitly deleted ids are removed (OAI-PMH pages).
+    Merge,
+}
+
+/// One atomic change to a publisher's resources.
+#[derive(Debug)]
+pub struct IngestBatch {
+    pub publisher: PublisherId,
+    pub source_id: String,
+    pub mode: IngestMode,
+    /// Unique local ids (the caller dedups).
+    pub records: Vec<ResourceRecord>,
+    /// Local ids to remove.
+    pub deleted: Vec<String>,
+}
+
+/// What a committed batch changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestCounts {
+    pub added: usize,
+    pub updated: usize,
+    pub removed: usize,
+}
+
+pub(super) enum Job {
+    Ingest(
+        IngestBatch,
+        oneshot::Sender<Result<IngestCounts, IndexError>>,
+    ),
+    DeletePublisher(PublisherId, oneshot::Sender<Result<usize, IndexError>>),
+}
+
+/// Runs until every sender is dropped.
+pub(super) fn run(
+    mut writer: IndexWriter,
+    reader: IndexReader,
+    fields: Fields,
+    jobs: mpsc::Receiver<Job>,
+) {
+    while let Ok(job) = jobs.recv() {
+        match job {
+            Job::Ingest(batch, reply) => {
+                let result = apply(&mut writer, &reader, &fields, &batch);
+                if let Err(err) = &result {
+                    tracing::error!(publisher = %batch.publisher, error = %err, "ingest commit failed; rolled back");
+                }
+                let _ = reply.send(result);
+            }
+            Job::DeletePublisher(publisher, reply) => {
+                let result = delete_publisher(&mut writer, &reader, &fields, &publisher);
+                let _ = reply.send(result);
+            }
+        }
+    }
+    if let Err(err) = writer.wait_merging_threads() {
+        tracing::warn!(error = %err, "index merge threads did not finish cleanly");
+    }
+}
+
+fn apply(
+    writer: &mut IndexWriter,
+    reader: &IndexReader,
+    fields: &Fields,
+    batch: &IngestBatch,
+) -> Result<IngestCounts, IndexError> {
+    let searcher = reader.searcher();
+    let publisher_term = Term::from_field_text(fields.publisher, batch.publisher.as_str());
+    let source_term = Term::from_field_text(
+        fields.source,
+        &source_key(batch.publisher.as_str(), &batch.source_id),
+    );
+    let publisher_ids = ids_matching(&searcher, publisher_term)?;
+    let incoming: HashSet<String> = batch.records.iter().map(|r| r.id().to_string()).collect();
+
+    let mut counts = IngestCounts::default();
+    for id in &incoming {
+        if publisher_ids.contains(id) {
+            counts.updated += 1;
+        } else {
+            counts.added += 1;
+        }
+    }
+    match batch.mode {
+        IngestMode::Replace => {
+            let source_ids = ids_matching(&searcher, source_term.clone())?;
+            counts.removed = source_ids.difference(&incoming).count();
+            writer.delete_term(source_term);
+        }
+        IngestMode::Merge => {}
+    }
+    for local_id in &batch.deleted {
+        let id = format!("{}:{}", batch.publisher, local_id);
+        if publisher_ids.contains(&id) && !incoming.contains(&id) {
+            counts.removed += 1;
+        }
+        writer.delete_term(Term::from_field_text(fields.id, &id));
+    }
+    let result = add_records(writer, fields, &batch.records)
+        .and_then(|()| writer.commit().map_err(IndexError::from));
+    if let Err(err) = result {
+        writer.rollback()?;
+        return Err(err);
+    }
+    reader.reload()?;
+    Ok(counts)
+}
+
+fn add_records(
+    writer: &mut IndexWriter,
+    fields: &Fields,
+    records: &[ResourceRecord],
+) -> Result<(), IndexError> {
+    for record in records {
+        writer.delete_term(Term::from_field_text(fields.id, &record.id().to_string()));
+        let doc =
+            to_document(fields, record).map_err(|err| IndexError::Payload(err.to_string()))?;
+        writer.add_document(doc)?;
+    }
+    Ok(())
+}
+
+fn delete_publisher(
+    writer: &mut IndexWriter,
+    reader: &IndexReader,
+    fields: &Fields,
+    publisher: &PublisherId,
+) -> Result<usize, IndexError> {
+    let term = Term::from_field_text(fields.publisher, publisher.as_str());
+    let existing = ids_matching(&reader.searcher(), term.clone())?.len();
+    writer.delete_term(term);
+    if let Err(err) = writer.commit() {
+        writer.rollback()?;
+        return Err(err.into());
+    }
+    reader.reload()?;
+    Ok(existing)
+}
+
+/// The gateway ids of every document matching `term`, read from the `id` fast column.
+fn ids_matching(searcher: &Searcher, term: Term) -> Result<HashSet<String>, IndexError> {
+    let query = TermQuery::new(term, IndexRecordOption::Basic);
+    let addresses = searcher.search(&query, &DocSetCollector)?;
+    let mut ids = HashSet::with_capacity(addresses.len());
+    let mut columns = Vec::new();
+    for segment in searcher.segment_readers() {
+        columns.push(segment.fast_fields().str("id")?);
+    }
+    let mut value = String::new();
+    for address in addresses {
+        let Some(Some(column)) = columns.get(address.segment_ord as usize) else {
+            continue;
+        };
+        for ord in column.term_ords(address.doc_id) {
+            value.clear();
+            if column.ord_to_str(ord, &mut value)? {
+                ids.insert(value.clone());
+            }
+        }
+    }
+    Ok(ids)
+}

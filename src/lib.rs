@@ -1,0 +1,81 @@
+//! resource-gateway: search learning resources from many publishers at once and insert them
+//! into an LMS as LTI deep links.
+//!
+//! Module map:
+//! - [`resource`]: the one domain model (resources, ids, grades, alignments, LTI links).
+//! - [`catalog`]: pure parsers, bytes in, resources and diagnostics out (Common Cartridge,
+//!   LTI Resource Search, LRMI, OAI-PMH) and vocabulary normalisation.
+//! - [`index`]: the tantivy index: schema, the single writer task, search with facets.
+//! - [`registry`]: publishers, key hashes and ingest history in SQLite.
+//! - [`gateway`]: the service between transport and domain; checks rights, drives the rest.
+//! - [`graphql`] and [`http`]: thin transport layers.
+//! - [`lti`]: deep-linking content items.
+//! - [`auth`], [`config`], [`error`], [`metrics`], [`samples`]: the plumbing.
+
+pub mod auth;
+pub mod catalog;
+pub mod config;
+pub mod error;
+pub mod gateway;
+pub mod graphql;
+pub mod http;
+pub mod index;
+pub mod lti;
+pub mod metrics;
+pub mod registry;
+pub mod resource;
+pub mod samples;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+pub use config::Config;
+pub use gateway::Gateway;
+
+/// Why serving stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Start(#[from] gateway::StartError),
+    #[error("cannot load the sample catalogs: {0}")]
+    Samples(error::AppError),
+    #[error("server I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Opens the data folder and serves on an already bound listener until `shutdown` completes.
+/// Tests bind `127.0.0.1:0` and pass the listener in.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let bound = listener.local_addr()?;
+    let public_url = config.public_url_for(bound);
+    let load_samples = config.load_samples;
+    let data_dir = config.data_dir.clone();
+    let gateway = tokio::task::spawn_blocking(move || Gateway::open(config, public_url))
+        .await
+        .map_err(|err| ServeError::Io(std::io::Error::other(err)))??;
+    if load_samples {
+        gateway
+            .load_samples_if_empty()
+            .await
+            .map_err(ServeError::Samples)?;
+    }
+    let router = app(gateway.clone());
+    tracing::info!(address = %bound, public_url = gateway.public_url(), data_dir = %data_dir.display(), "resource-gateway listening");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    tracing::info!("resource-gateway stopped");
+    Ok(())
+}
+
+/// The HTTP application around an opened gateway.
+pub fn app(gateway: Arc<Gateway>) -> axum::Router {
+    let schema = graphql::build_schema(Some(gateway.clone()));
+    http::router(http::AppState { gateway, schema })
+}

@@ -1,0 +1,235 @@
+//! The `resource-gateway` command line: parses arguments and calls the library.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use resource_gateway::auth::Principal;
+use resource_gateway::config::{Config, SettingsArgs};
+use resource_gateway::gateway::{Gateway, IngestOptions};
+use resource_gateway::resource::{CatalogFormat, PublisherId};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "resource-gateway",
+    version,
+    about = "Federated search of learning-resource catalogs, served as GraphQL and LTI deep links"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the gateway (HTTP, GraphQL, LTI)
+    Serve {
+        #[command(flatten)]
+        settings: SettingsArgs,
+        /// Log as JSON lines instead of text
+        #[arg(long, env = "GATEWAY_LOG_JSON")]
+        log_json: bool,
+    },
+    /// Ingest a catalog file for a publisher (run with the gateway stopped; while it runs,
+    /// upload with POST /publishers/{id}/catalog instead)
+    Ingest {
+        #[command(flatten)]
+        settings: SettingsArgs,
+        /// Publisher id
+        #[arg(long)]
+        publisher: String,
+        /// common_cartridge, resource_search, lrmi or oai_pmh
+        #[arg(long)]
+        format: String,
+        /// Catalog source to replace or merge into [default: push-<format>]
+        #[arg(long)]
+        source: Option<String>,
+        /// The catalog file (.xml, .imscc, .json, .jsonld)
+        file: PathBuf,
+    },
+    /// Manage publishers
+    Publisher {
+        #[command(subcommand)]
+        command: PublisherCommand,
+    },
+    /// Print the GraphQL schema (SDL) that schema.graphql must equal
+    PrintSchema,
+}
+
+#[derive(Subcommand)]
+enum PublisherCommand {
+    /// Register a publisher and print its key (shown once)
+    Add {
+        #[command(flatten)]
+        settings: SettingsArgs,
+        /// Display name, e.g. "MathWise Learning"
+        name: String,
+        /// Slug id [default: derived from the name]
+        #[arg(long)]
+        id: Option<String>,
+        #[arg(long)]
+        homepage: Option<String>,
+    },
+}
+
+fn init_logging(json: bool) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tantivy=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::PrintSchema => {
+            print!("{}", resource_gateway::graphql::sdl());
+            Ok(())
+        }
+        Command::Serve { settings, log_json } => {
+            init_logging(log_json);
+            let config = Config::load(&settings)?;
+            runtime()?.block_on(serve(config))
+        }
+        Command::Ingest {
+            settings,
+            publisher,
+            format,
+            source,
+            file,
+        } => {
+            init_logging(false);
+            let config = Config::load(&settings)?;
+            runtime()?.block_on(ingest(config, publisher, format, source, file))
+        }
+        Command::Publisher {
+            command:
+                PublisherCommand::Add {
+                    settings,
+                    name,
+                    id,
+                    homepage,
+                },
+        } => {
+            init_logging(false);
+            let config = Config::load(&settings)?;
+            runtime()?.block_on(add_publisher(config, name, id, homepage))
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    };
+    resource_gateway::serve(config, listener, shutdown).await?;
+    Ok(())
+}
+
+/// Opens the data folder the way `serve` does, for one-shot commands.
+async fn open(config: Config) -> anyhow::Result<std::sync::Arc<Gateway>> {
+    let public_url = config.public_url_for(config.listen);
+    let gateway = tokio::task::spawn_blocking(move || Gateway::open(config, public_url)).await??;
+    Ok(gateway)
+}
+
+async fn ingest(
+    config: Config,
+    publisher: String,
+    format: String,
+    source: Option<String>,
+    file: PathBuf,
+) -> anyhow::Result<()> {
+    let Some(format) = CatalogFormat::parse(&format) else {
+        bail!("unknown format '{format}': use common_cartridge, resource_search, lrmi or oai_pmh");
+    };
+    let publisher = PublisherId::parse(&publisher)?;
+    let document = read_with_progress(&file)?;
+    let gateway = open(config).await?;
+    let spinner = indicatif::ProgressBar::new_spinner()
+        .with_message(format!("parsing and indexing {}", file.display()));
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    let options = IngestOptions { source, mode: None };
+    let report = gateway
+        .ingest(&Principal::Admin, &publisher, format, document, options)
+        .await;
+    spinner.finish_and_clear();
+    let report = report.map_err(|err| anyhow::anyhow!("{}", err.message))?;
+    println!(
+        "{}: {} added, {} updated, {} removed, {} rejected (source {})",
+        report.status.as_str(),
+        report.added,
+        report.updated,
+        report.removed,
+        report.rejected,
+        report.source_id
+    );
+    for diagnostic in &report.diagnostics {
+        let item = diagnostic
+            .item
+            .as_deref()
+            .map(|i| format!("{i}: "))
+            .unwrap_or_default();
+        println!("  {:?} {item}{}", diagnostic.severity, diagnostic.message);
+    }
+    if report.status == resource_gateway::gateway::IngestStatus::Failed {
+        bail!("the catalog was refused; nothing changed");
+    }
+    Ok(())
+}
+
+/// Reads a catalog file with a progress bar (catalogs can be hundreds of megabytes).
+fn read_with_progress(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let bar = indicatif::ProgressBar::new(size);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("reading {bytes}/{total_bytes} [{bar:30}] {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let mut document = Vec::with_capacity(size as usize);
+    bar.wrap_read(file)
+        .read_to_end(&mut document)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    bar.finish_and_clear();
+    Ok(document)
+}
+
+async fn add_publisher(
+    config: Config,
+    name: String,
+    id: Option<String>,
+    homepage: Option<String>,
+) -> anyhow::Result<()> {
+    let gateway = open(config).await?;
+    let (publisher, key) = gateway
+        .register_publisher(&Principal::Admin, &name, id.as_deref(), homepage.as_deref())
+        .await
+        .map_err(|err| anyhow::anyhow!("{}", err.message))?;
+    println!(
+        "registered publisher '{}' ({})",
+        publisher.id, publisher.name
+    );
+    println!("key (shown once, keep it safe): {key}");
+    Ok(())
+}

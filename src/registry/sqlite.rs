@@ -1,0 +1,336 @@
+//! SQLite implementation of the registry: WAL journal, full sync, one connection.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::{IngestRecord, Publisher, Registry, RegistryError};
+use crate::resource::{CatalogFormat, PublisherId};
+
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE publishers (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    homepage TEXT,
+    key_hash TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE ingests (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    publisher TEXT NOT NULL REFERENCES publishers(id),
+    source_id TEXT NOT NULL,
+    format TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT NOT NULL,
+    status TEXT NOT NULL,
+    added INTEGER NOT NULL,
+    updated INTEGER NOT NULL,
+    removed INTEGER NOT NULL,
+    rejected INTEGER NOT NULL,
+    diagnostics TEXT NOT NULL
+);
+CREATE INDEX ingests_by_publisher ON ingests(publisher, id);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"#];
+
+pub struct SqliteRegistry {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteRegistry {
+    /// Opens (creating and migrating) the registry database at `path`.
+    pub fn open(path: &Path) -> Result<Self, RegistryError> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let registry = Self {
+            conn: Mutex::new(conn),
+        };
+        registry.migrate()?;
+        Ok(registry)
+    }
+
+    fn migrate(&self) -> Result<(), RegistryError> {
+        let mut conn = self.lock()?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        let tx = conn.transaction()?;
+        for (index, migration) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+            tx.execute_batch(migration)?;
+            tx.pragma_update(None, "user_version", (index + 1) as i64)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Connection>, RegistryError> {
+        self.conn
+            .lock()
+            .map_err(|_| RegistryError::Corrupt("registry lock poisoned".into()))
+    }
+}
+
+fn parse_time(raw: &str) -> Result<DateTime<Utc>, RegistryError> {
+    DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|err| RegistryError::Corrupt(format!("bad timestamp '{raw}': {err}")))
+}
+
+fn row_to_publisher(
+    row: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(String, String, Option<String>, String)> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+}
+
+fn to_publisher(raw: (String, String, Option<String>, String)) -> Result<Publisher, RegistryError> {
+    let id = PublisherId::parse(&raw.0).map_err(|err| RegistryError::Corrupt(err.to_string()))?;
+    Ok(Publisher {
+        id,
+        name: raw.1,
+        homepage: raw.2,
+        created_at: parse_time(&raw.3)?,
+    })
+}
+
+impl Registry for SqliteRegistry {
+    fn insert_publisher(
+        &self,
+        publisher: &Publisher,
+        key_hash: Option<&str>,
+    ) -> Result<(), RegistryError> {
+        let conn = self.lock()?;
+        let result = conn.execute(
+            "INSERT INTO publishers (id, name, homepage, key_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![publisher.id.as_str(), publisher.name, publisher.homepage, key_hash, publisher.created_at.to_rfc3339()],
+        );
+        match result {
+            Ok(_) => Ok(()),
+            Err(rusqlite::Error::SqliteFailure(err, _))
+                if err.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                Err(RegistryError::PublisherExists(publisher.id.to_string()))
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    fn publisher(&self, id: &PublisherId) -> Result<Option<Publisher>, RegistryError> {
+        let conn = self.lock()?;
+        let raw = conn
+            .query_row(
+                "SELECT id, name, homepage, created_at FROM publishers WHERE id = ?1",
+                params![id.as_str()],
+                row_to_publisher,
+            )
+            .optional()?;
+        raw.map(to_publisher).transpose()
+    }
+
+    fn publishers(&self) -> Result<Vec<Publisher>, RegistryError> {
+        let conn = self.lock()?;
+        let mut statement = conn
+            .prepare("SELECT id, name, homepage, created_at FROM publishers ORDER BY name, id")?;
+        let rows = statement.query_map([], row_to_publisher)?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(to_publisher(row?)?);
+        }
+        Ok(out)
+    }
+
+    fn publisher_key_hash(&self, id: &PublisherId) -> Result<Option<String>, RegistryError> {
+        let conn = self.lock()?;
+        let hash: Option<Option<String>> = conn
+            .query_row(
+                "SELECT key_hash FROM publishers WHERE id = ?1",
+                params![id.as_str()],
+                |row| row.get(0),
+            )
+            .optional()?;
+        Ok(hash.flatten())
+    }
+
+    fn set_publisher_key_hash(
+        &self,
+        id: &PublisherId,
+        key_hash: &str,
+    ) -> Result<(), RegistryError> {
+        let conn = self.lock()?;
+        conn.execute(
+            "UPDATE publishers SET key_hash = ?2 WHERE id = ?1",
+            params![id.as_str(), key_hash],
+        )?;
+        Ok(())
+    }
+
+    fn record_ingest(&self, record: &IngestRecord) -> Result<i64, RegistryError> {
+        let conn = self.lock()?;
+        let diagnostics = serde_json::to_string(&record.diagnostics)
+            .map_err(|err| RegistryError::Corrupt(err.to_string()))?;
+        conn.execute(
+            "INSERT INTO ingests (publisher, source_id, format, started_at, finished_at, status, added, updated, removed, rejected, diagnostics)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                record.publisher.as_str(),
+                record.source_id,
+                record.format.as_str(),
+                record.started_at.to_rfc3339(),
+                record.finished_at.to_rfc3339(),
+                record.status,
+                record.added as i64,
+                record.updated as i64,
+                record.removed as i64,
+                record.rejected as i64,
+                diagnostics
+            ],
+        )?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    fn ingests(
+        &self,
+        publisher: &PublisherId,
+        limit: usize,
+    ) -> Result<Vec<IngestRecord>, RegistryError> {
+        let conn = self.lock()?;
+        let mut statement = conn.prepare(
+            "SELECT id, source_id, format, started_at, finished_at, status, added, updated, removed, rejected, diagnostics
+             FROM ingests WHERE publisher = ?1 ORDER BY id DESC LIMIT ?2",
+        )?;
+        let rows = statement.query_map(params![publisher.as_str(), limit as i64], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, String>(4)?,
+                row.get::<_, String>(5)?,
+                [
+                    row.get::<_, i64>(6)?,
+                    row.get::<_, i64>(7)?,
+                    row.get::<_, i64>(8)?,
+                    row.get::<_, i64>(9)?,
+                ],
+                row.get::<_, String>(10)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, source_id, format, started, finished, status, counts, diagnostics) = row?;
+            out.push(IngestRecord {
+                id,
+                publisher: publisher.clone(),
+                source_id,
+                format: CatalogFormat::parse(&format)
+                    .ok_or_else(|| RegistryError::Corrupt(format!("format {format}")))?,
+                started_at: parse_time(&started)?,
+                finished_at: parse_time(&finished)?,
+                status,
+                added: counts[0].max(0) as usize,
+                updated: counts[1].max(0) as usize,
+                removed: counts[2].max(0) as usize,
+                rejected: counts[3].max(0) as usize,
+                diagnostics: serde_json::from_str(&diagnostics)
+                    .map_err(|err| RegistryError::Corrupt(err.to_string()))?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>, RegistryError> {
+        let conn = self.lock()?;
+        Ok(conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = ?1",
+                params![key],
+                |row| row.get(0),
+            )
+            .optional()?)
+    }
+
+    fn set_meta(&self, key: &str, value: &str) -> Result<(), RegistryError> {
+        let conn = self.lock()?;
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    fn ping(&self) -> Result<(), RegistryError> {
+        let conn = self.lock()?;
+        conn.query_row("SELECT 1", [], |_| Ok(()))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn publisher(id: &str) -> Publisher {
+        Publisher {
+            id: PublisherId::parse(id).unwrap(),
+            name: id.to_uppercase(),
+            homepage: None,
+            created_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn test_publishers_persist_across_reopen_and_ids_are_unique() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("registry.sqlite3");
+        {
+            let registry = SqliteRegistry::open(&path).unwrap();
+            registry
+                .insert_publisher(&publisher("acme"), Some("hash"))
+                .unwrap();
+            assert!(matches!(
+                registry.insert_publisher(&publisher("acme"), None),
+                Err(RegistryError::PublisherExists(_))
+            ));
+        }
+        let registry = SqliteRegistry::open(&path).unwrap();
+        let id = PublisherId::parse("acme").unwrap();
+        assert_eq!(registry.publisher(&id).unwrap().unwrap().name, "ACME");
+        assert_eq!(
+            registry.publisher_key_hash(&id).unwrap().as_deref(),
+            Some("hash")
+        );
+        assert_eq!(registry.publishers().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn test_ingest_history_round_trips_newest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = SqliteRegistry::open(&dir.path().join("r.sqlite3")).unwrap();
+        registry.insert_publisher(&publisher("acme"), None).unwrap();
+        let id = PublisherId::parse("acme").unwrap();
+        for n in 0..3 {
+            let record = IngestRecord {
+                id: 0,
+                publisher: id.clone(),
+                source_id: "push-lrmi".into(),
+                format: CatalogFormat::Lrmi,
+                started_at: Utc::now(),
+                finished_at: Utc::now(),
+                status: "SUCCEEDED".into(),
+                added: n,
+                updated: 0,
+                removed: 0,
+                rejected: 0,
+                diagnostics: vec![],
+            };
+            registry.record_ingest(&record).unwrap();
+        }
+        let history = registry.ingests(&id, 2).unwrap();
+        assert_eq!(
+            history.iter().map(|r| r.added).collect::<Vec<_>>(),
+            vec![2, 1]
+        );
+    }
+}
