@@ -100,7 +100,7 @@ impl Gateway {
         };
         std::fs::create_dir_all(&data_dir).map_err(io_err)?;
         let registry: Arc<dyn Registry> =
-            Arc::new(SqliteRegistry::open(&data_dir.join("registry.sqlite3"))?);
+            Arc::new(SqliteRegistry::open_in_data_dir(&data_dir)?);
         let index = Arc::new(SearchIndex::open(&data_dir.join("tantivy"))?);
         let admin_token =
             auth::load_or_create_admin_token(&data_dir, config.admin_token.as_deref())
@@ -171,26 +171,8 @@ impl Gateway {
         homepage: Option<&str>,
     ) -> Result<(Publisher, String), AppError> {
         require_admin(principal)?;
-        let name = name.trim();
-        if name.is_empty() || name.len() > 200 {
-            return Err(AppError::bad_input("name must be 1-200 characters"));
-        }
-        let id = match id {
-            Some(id) => PublisherId::parse(id.trim()),
-            None => PublisherId::slugify(name),
-        }
-        .map_err(|err| AppError::bad_input(err.to_string()))?;
-        if let Some(homepage) = homepage {
-            validate_http_url(homepage, "homepage")?;
-        }
-        let publisher = Publisher {
-            id: id.clone(),
-            name: name.to_string(),
-            homepage: homepage.map(str::to_string),
-            created_at: Utc::now(),
-        };
-        let key = auth::new_publisher_key(&id);
-        let hash = auth::hash_key(&key);
+        let (publisher, key, hash) = prepare_publisher(name, id, homepage)?;
+        let id = publisher.id.clone();
         let registry = self.registry.clone();
         let stored = publisher.clone();
         blocking(move || registry.insert_publisher(&stored, Some(&hash))).await?;
@@ -542,6 +524,32 @@ impl Gateway {
         let _ = self.index.num_resources();
         Ok(())
     }
+}
+
+/// Validates a new publisher and issues its key: answers the publisher, the key (shown once)
+/// and the hash to store.
+pub fn prepare_publisher(name: &str, id: Option<&str>, homepage: Option<&str>) -> Result<(Publisher, String, String), AppError> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 200 {
+        return Err(AppError::bad_input("name must be 1-200 characters"));
+    }
+    let id = match id {
+        Some(id) => PublisherId::parse(id.trim()),
+        None => PublisherId::slugify(name),
+    }
+    .map_err(|err| AppError::bad_input(err.to_string()))?;
+    if let Some(homepage) = homepage {
+        validate_http_url(homepage, "homepage")?;
+    }
+    let publisher = Publisher {
+        id: id.clone(),
+        name: name.to_string(),
+        homepage: homepage.map(str::to_string),
+        created_at: Utc::now(),
+    };
+    let key = auth::new_publisher_key(&id);
+    let hash = auth::hash_key(&key);
+    Ok((publisher, key, hash))
 }
 
 fn merge_into(target: &mut ParsedCatalog, parsed: ParsedCatalog) {

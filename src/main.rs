@@ -6,7 +6,8 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use resource_gateway::auth::Principal;
 use resource_gateway::config::{Config, SettingsArgs};
-use resource_gateway::gateway::{Gateway, IngestOptions};
+use resource_gateway::gateway::{prepare_publisher, Gateway, IngestOptions};
+use resource_gateway::registry::{Registry, SqliteRegistry};
 use resource_gateway::resource::{CatalogFormat, PublisherId};
 use tracing_subscriber::EnvFilter;
 
@@ -120,7 +121,7 @@ fn main() -> anyhow::Result<()> {
         } => {
             init_logging(false);
             let config = Config::load(&settings)?;
-            runtime()?.block_on(add_publisher(config, name, id, homepage))
+            add_publisher(config, name, id, homepage)
         }
     }
 }
@@ -215,21 +216,13 @@ fn read_with_progress(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
     Ok(document)
 }
 
-async fn add_publisher(
-    config: Config,
-    name: String,
-    id: Option<String>,
-    homepage: Option<String>,
-) -> anyhow::Result<()> {
-    let gateway = open(config).await?;
-    let (publisher, key) = gateway
-        .register_publisher(&Principal::Admin, &name, id.as_deref(), homepage.as_deref())
-        .await
-        .map_err(|err| anyhow::anyhow!("{}", err.message))?;
-    println!(
-        "registered publisher '{}' ({})",
-        publisher.id, publisher.name
-    );
+fn add_publisher(config: Config, name: String, id: Option<String>, homepage: Option<String>) -> anyhow::Result<()> {
+    // Only the registry: this works while a gateway serves the same data folder.
+    let (publisher, key, hash) = prepare_publisher(&name, id.as_deref(), homepage.as_deref()).map_err(|err| anyhow::anyhow!("{}", err.message))?;
+    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+    let registry = SqliteRegistry::open_in_data_dir(&config.data_dir)?;
+    registry.insert_publisher(&publisher, Some(&hash))?;
+    println!("registered publisher '{}' ({})", publisher.id, publisher.name);
     println!("key (shown once, keep it safe): {key}");
     Ok(())
 }

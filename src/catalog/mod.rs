@@ -5,6 +5,8 @@
 //! [`CatalogError`]; an item that cannot be read is a [`Diagnostic`] and the rest still count.
 
 pub mod cartridge;
+mod json;
+mod lom;
 pub mod lrmi;
 pub mod oai_pmh;
 pub mod resource_search;

@@ -40,6 +40,11 @@ pub struct SqliteRegistry {
 }
 
 impl SqliteRegistry {
+    /// Opens the registry of a data folder (`<data>/registry.sqlite3`).
+    pub fn open_in_data_dir(data_dir: &Path) -> Result<Self, RegistryError> {
+        Self::open(&data_dir.join("registry.sqlite3"))
+    }
+
     /// Opens (creating and migrating) the registry database at `path`.
     pub fn open(path: &Path) -> Result<Self, RegistryError> {
         let conn = Connection::open(path)?;

@@ -1,0 +1,8 @@
+//! Integration tests: the real server on 127.0.0.1 (port 0), driven over HTTP.
+
+mod common;
+
+mod auth_and_limits;
+mod ingest;
+mod operations;
+mod search;
