@@ -99,8 +99,7 @@ impl Gateway {
             source,
         };
         std::fs::create_dir_all(&data_dir).map_err(io_err)?;
-        let registry: Arc<dyn Registry> =
-            Arc::new(SqliteRegistry::open_in_data_dir(&data_dir)?);
+        let registry: Arc<dyn Registry> = Arc::new(SqliteRegistry::open_in_data_dir(&data_dir)?);
         let index = Arc::new(SearchIndex::open(&data_dir.join("tantivy"))?);
         let admin_token =
             auth::load_or_create_admin_token(&data_dir, config.admin_token.as_deref())
@@ -528,7 +527,11 @@ impl Gateway {
 
 /// Validates a new publisher and issues its key: answers the publisher, the key (shown once)
 /// and the hash to store.
-pub fn prepare_publisher(name: &str, id: Option<&str>, homepage: Option<&str>) -> Result<(Publisher, String, String), AppError> {
+pub fn prepare_publisher(
+    name: &str,
+    id: Option<&str>,
+    homepage: Option<&str>,
+) -> Result<(Publisher, String, String), AppError> {
     let name = name.trim();
     if name.is_empty() || name.len() > 200 {
         return Err(AppError::bad_input("name must be 1-200 characters"));

@@ -216,13 +216,23 @@ fn read_with_progress(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
     Ok(document)
 }
 
-fn add_publisher(config: Config, name: String, id: Option<String>, homepage: Option<String>) -> anyhow::Result<()> {
+fn add_publisher(
+    config: Config,
+    name: String,
+    id: Option<String>,
+    homepage: Option<String>,
+) -> anyhow::Result<()> {
     // Only the registry: this works while a gateway serves the same data folder.
-    let (publisher, key, hash) = prepare_publisher(&name, id.as_deref(), homepage.as_deref()).map_err(|err| anyhow::anyhow!("{}", err.message))?;
-    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+    let (publisher, key, hash) = prepare_publisher(&name, id.as_deref(), homepage.as_deref())
+        .map_err(|err| anyhow::anyhow!("{}", err.message))?;
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
     let registry = SqliteRegistry::open_in_data_dir(&config.data_dir)?;
     registry.insert_publisher(&publisher, Some(&hash))?;
-    println!("registered publisher '{}' ({})", publisher.id, publisher.name);
+    println!(
+        "registered publisher '{}' ({})",
+        publisher.id, publisher.name
+    );
     println!("key (shown once, keep it safe): {key}");
     Ok(())
 }

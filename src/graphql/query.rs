@@ -22,6 +22,7 @@ pub struct QueryRoot;
 impl QueryRoot {
     /// Full-text search across every publisher, with filters, facets and highlights.
     #[graphql(complexity = "first.clamp(1, 100) as usize * child_complexity / 4 + 10")]
+    #[expect(clippy::too_many_arguments, reason = "the contract's search arguments")]
     async fn search(
         &self,
         ctx: &Context<'_>,
@@ -30,9 +31,14 @@ impl QueryRoot {
         #[graphql(default)] sort: SearchSort,
         #[graphql(default = 20)] first: i32,
         after: Option<String>,
-        #[graphql(default = false)] live: bool,
+        #[graphql(
+            default = false,
+            desc = "Also ask the publishers' live Resource Search sources (those registered as live); results are merged and `sources` says how each answered."
+        )]
+        live: bool,
     ) -> Result<SearchConnection> {
         let gateway = ctx.data::<Arc<Gateway>>()?;
+        // No live sources can be registered yet, so every answer comes from the index.
         let _ = live;
         if !(1..=crate::gateway::MAX_PAGE_SIZE as i32).contains(&first) {
             return Err(AppError::bad_input(format!(

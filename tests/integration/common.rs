@@ -12,7 +12,9 @@ pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
 /// Where the shared fixtures live (beside the repository).
 pub fn fixture(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures").join(relative)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/fixtures")
+        .join(relative)
 }
 
 pub fn fixture_bytes(relative: &str) -> Vec<u8> {
@@ -55,7 +57,9 @@ impl TestServer {
 
     async fn start_in(config: Config) -> Self {
         let data_dir = config.data_dir.clone();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -117,7 +121,10 @@ impl TestServer {
 
     /// Sends a GraphQL request and answers the whole JSON response.
     pub async fn graphql(&self, query: &str, variables: Value, token: Option<&str>) -> Value {
-        let mut request = self.client.post(self.url("/graphql")).json(&json!({ "query": query, "variables": variables }));
+        let mut request = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -128,7 +135,10 @@ impl TestServer {
     /// Like [`Self::graphql`] but fails the test on any error; answers `data`.
     pub async fn graphql_ok(&self, query: &str, variables: Value, token: Option<&str>) -> Value {
         let response = self.graphql(query, variables, token).await;
-        assert!(response.get("errors").is_none(), "unexpected errors: {response:#}");
+        assert!(
+            response.get("errors").is_none(),
+            "unexpected errors: {response:#}"
+        );
         response["data"].clone()
     }
 
@@ -142,7 +152,10 @@ impl TestServer {
             )
             .await;
         assert_eq!(data["registerPublisher"]["publisher"]["id"], id);
-        data["registerPublisher"]["apiKey"].as_str().expect("key").to_string()
+        data["registerPublisher"]["apiKey"]
+            .as_str()
+            .expect("key")
+            .to_string()
     }
 
     /// Ingests a text document through GraphQL and answers the report.
@@ -168,22 +181,34 @@ impl TestServer {
     }
 
     /// Uploads a raw document to `POST /publishers/{id}/catalog`; answers status and JSON.
-    pub async fn upload(&self, token: Option<&str>, publisher: &str, query: &str, body: Vec<u8>) -> (u16, Value) {
-        let mut request = self.client.post(self.url(&format!("/publishers/{publisher}/catalog?{query}"))).body(body);
+    pub async fn upload(
+        &self,
+        token: Option<&str>,
+        publisher: &str,
+        query: &str,
+        body: Vec<u8>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .client
+            .post(self.url(&format!("/publishers/{publisher}/catalog?{query}")))
+            .body(body);
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
         let response = request.send().await.expect("upload");
         let status = response.status().as_u16();
         let text = response.text().await.unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     /// Runs `search` with the given arguments and answers `data.search`.
     pub async fn search(&self, arguments: Value) -> Value {
         let data = self
             .graphql_ok(
-                "query($query: String, $filter: ResourceFilter, $sort: SearchSort, $first: Int, $after: String) {
+                "query($query: String, $filter: ResourceFilter, $sort: SearchSort = RELEVANCE, $first: Int = 20, $after: String) {
                    search(query: $query, filter: $filter, sort: $sort, first: $first, after: $after) {
                      totalCount
                      pageInfo { hasNextPage hasPreviousPage endCursor }
@@ -215,7 +240,12 @@ impl Drop for TestServer {
 pub fn edge_ids(search: &Value) -> Vec<String> {
     search["edges"]
         .as_array()
-        .map(|edges| edges.iter().filter_map(|e| e["node"]["id"].as_str().map(str::to_string)).collect())
+        .map(|edges| {
+            edges
+                .iter()
+                .filter_map(|e| e["node"]["id"].as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -226,7 +256,12 @@ pub fn facet(search: &Value, name: &str) -> Vec<(String, i64)> {
         .map(|values| {
             values
                 .iter()
-                .map(|v| (v["value"].as_str().unwrap_or_default().to_string(), v["count"].as_i64().unwrap_or(0)))
+                .map(|v| {
+                    (
+                        v["value"].as_str().unwrap_or_default().to_string(),
+                        v["count"].as_i64().unwrap_or(0),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -239,7 +274,8 @@ pub fn zip_fixture_folder(relative: &str) -> Vec<u8> {
     let mut buffer = std::io::Cursor::new(Vec::new());
     {
         let mut writer = zip::ZipWriter::new(&mut buffer);
-        let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
         let mut stack = vec![root.clone()];
         while let Some(dir) = stack.pop() {
             for entry in std::fs::read_dir(&dir).expect("fixture folder") {
@@ -248,9 +284,15 @@ pub fn zip_fixture_folder(relative: &str) -> Vec<u8> {
                     stack.push(path);
                     continue;
                 }
-                let name = path.strip_prefix(&root).expect("inside").to_string_lossy().replace('\\', "/");
+                let name = path
+                    .strip_prefix(&root)
+                    .expect("inside")
+                    .to_string_lossy()
+                    .replace('\\', "/");
                 writer.start_file(name, options).expect("zip entry");
-                writer.write_all(&std::fs::read(&path).expect("fixture file")).expect("zip write");
+                writer
+                    .write_all(&std::fs::read(&path).expect("fixture file"))
+                    .expect("zip write");
             }
         }
         writer.finish().expect("zip finish");
