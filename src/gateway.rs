@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 
 use chrono::Utc;
 
+use crate::archive::CatalogArchive;
 use crate::auth::{self, Principal};
 use crate::catalog::{self, Diagnostic, Limits, ParsedCatalog, Severity};
 use crate::config::Config;
@@ -254,13 +255,72 @@ impl Gateway {
         }
         let source_id = source_id(format, options.source.as_deref())?;
         let limits = self.limits;
-        let parsed =
-            tokio::task::spawn_blocking(move || catalog::parse(format, &document, &limits))
-                .await
-                .map_err(AppError::internal)?;
+        let (parsed, document) = tokio::task::spawn_blocking(move || {
+            (catalog::parse(format, &document, &limits), document)
+        })
+        .await
+        .map_err(AppError::internal)?;
         let mode = options.mode.unwrap_or(default_mode(format));
-        self.apply_parsed(publisher, format, &source_id, mode, parsed)
-            .await
+        let report = self
+            .apply_parsed(publisher, format, &source_id, mode, parsed)
+            .await?;
+        if report.status != IngestStatus::Failed {
+            self.archive_document(publisher, &source_id, mode, format, document)
+                .await?;
+        }
+        Ok(report)
+    }
+
+    async fn archive_document(
+        &self,
+        publisher: &PublisherId,
+        source_id: &str,
+        mode: IngestMode,
+        format: CatalogFormat,
+        document: Vec<u8>,
+    ) -> Result<(), AppError> {
+        let archive = CatalogArchive::new(&self.config.data_dir);
+        let publisher = publisher.clone();
+        let source_id = source_id.to_string();
+        blocking(move || archive.store(&publisher, &source_id, mode, format, &document)).await
+    }
+
+    /// After the index was created afresh (a schema change) while catalogs exist, replays
+    /// every archived catalog document so nothing a publisher sent is lost.
+    pub async fn rebuild_index_if_needed(&self) -> Result<usize, AppError> {
+        if !self.index.created() {
+            return Ok(0);
+        }
+        let archive = CatalogArchive::new(&self.config.data_dir);
+        let documents = blocking(move || archive.documents()).await?;
+        let mut replayed = 0;
+        for document in documents {
+            let path = document.path.clone();
+            let bytes = blocking(move || std::fs::read(&path)).await?;
+            let Ok(parsed) = catalog::parse(document.format, &bytes, &self.limits) else {
+                tracing::warn!(path = %document.path.display(), "archived catalog no longer parses; skipped");
+                continue;
+            };
+            self.commit_parsed(
+                &document.publisher,
+                document.format,
+                &document.source_id,
+                document.mode,
+                parsed,
+            )
+            .await?;
+            replayed += 1;
+        }
+        if replayed > 0 {
+            tracing::info!(
+                documents = replayed,
+                "rebuilt the index from the archived catalogs"
+            );
+        }
+        self.metrics
+            .indexed_resources
+            .set(self.index.num_resources() as i64);
+        Ok(replayed)
     }
 
     /// Applies an already parsed document (or several merged): the common tail of every ingest.
@@ -489,8 +549,16 @@ impl Gateway {
             let stored = publisher.clone();
             blocking(move || registry.insert_publisher(&stored, None)).await?;
             self.cache_publisher(&publisher);
+            let source = format!("samples-{}", sample.format.as_param().replace('_', "-"));
             let mut merged = ParsedCatalog::default();
-            for (name, bytes) in sample.documents {
+            for (position, (name, bytes)) in sample.documents.iter().enumerate() {
+                let mode = if position == 0 {
+                    IngestMode::Replace
+                } else {
+                    IngestMode::Merge
+                };
+                self.archive_document(&id, &source, mode, sample.format, bytes.to_vec())
+                    .await?;
                 match catalog::parse(sample.format, bytes, &self.limits) {
                     Ok(parsed) => merge_into(&mut merged, parsed),
                     Err(err) => {
@@ -501,7 +569,6 @@ impl Gateway {
             // The sample set is complete, so later pages' deletions apply to earlier pages.
             let deleted: HashSet<String> = merged.deleted.drain(..).collect();
             merged.resources.retain(|r| !deleted.contains(&r.local_id));
-            let source = format!("samples-{}", sample.format.as_param().replace('_', "-"));
             let report = self
                 .apply_parsed(&id, sample.format, &source, IngestMode::Replace, Ok(merged))
                 .await?;

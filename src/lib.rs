@@ -10,8 +10,10 @@
 //! - [`gateway`]: the service between transport and domain; checks rights, drives the rest.
 //! - [`graphql`] and [`http`]: thin transport layers.
 //! - [`lti`]: deep-linking content items.
+//! - [`archive`]: the catalog documents as sent, to rebuild the index from.
 //! - [`auth`], [`config`], [`error`], [`metrics`], [`samples`]: the plumbing.
 
+pub mod archive;
 pub mod auth;
 pub mod catalog;
 pub mod config;
@@ -39,7 +41,7 @@ pub use gateway::Gateway;
 pub enum ServeError {
     #[error(transparent)]
     Start(#[from] gateway::StartError),
-    #[error("cannot load the sample catalogs: {0}")]
+    #[error("cannot load the catalogs: {0}")]
     Samples(error::AppError),
     #[error("server I/O error: {0}")]
     Io(#[from] std::io::Error),
@@ -59,6 +61,10 @@ pub async fn serve(
     let gateway = tokio::task::spawn_blocking(move || Gateway::open(config, public_url))
         .await
         .map_err(|err| ServeError::Io(std::io::Error::other(err)))??;
+    gateway
+        .rebuild_index_if_needed()
+        .await
+        .map_err(ServeError::Samples)?;
     if load_samples {
         gateway
             .load_samples_if_empty()

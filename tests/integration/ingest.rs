@@ -453,3 +453,40 @@ async fn test_data_survives_a_restart() {
     assert_eq!(history["publisher"]["ingests"].as_array().unwrap().len(), 2);
     assert_eq!(history["publisher"]["ingests"][0]["removed"], 50);
 }
+
+#[tokio::test]
+async fn test_index_is_rebuilt_from_archived_catalogs_after_a_schema_change() {
+    let server = TestServer::empty().await;
+    let key = server.register_publisher("keeper", "Keeper").await;
+    server
+        .ingest(
+            &key,
+            "LRMI",
+            &fixture_text("catalogs/openreaders-lrmi.jsonld"),
+            json!({}),
+        )
+        .await;
+    server
+        .ingest(
+            &key,
+            "OAI_PMH",
+            &fixture_text("catalogs/histarchive-oai-lom-page1.xml"),
+            json!({}),
+        )
+        .await;
+    server
+        .ingest(
+            &key,
+            "OAI_PMH",
+            &fixture_text("catalogs/histarchive-oai-lom-page2.xml"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(publisher_total(&server, "keeper").await, 79);
+    // An index written by another schema version is recreated and refilled on start.
+    std::fs::write(server.data_dir.join("tantivy/schema-version"), "0").unwrap();
+    let server = server.restart().await;
+    assert_eq!(publisher_total(&server, "keeper").await, 79);
+    let found = server.search(json!({ "query": "Gettysburg" })).await;
+    assert!(found["totalCount"].as_i64().unwrap() > 0);
+}

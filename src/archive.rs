@@ -1,0 +1,185 @@
+//! The catalog documents publishers sent, kept in the data folder so that the index can be
+//! rebuilt from them when its schema changes (the index is derived data; these are not).
+//!
+//! Layout: `<data>/catalogs/<publisher>/<source>/<sequence>.<mode>.<format>`. A replacing
+//! document clears its source's folder; a merging one is appended after the others.
+
+use std::path::{Path, PathBuf};
+
+use crate::index::IngestMode;
+use crate::resource::{CatalogFormat, PublisherId};
+
+/// One archived document, in the order it must be replayed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchivedDocument {
+    pub publisher: PublisherId,
+    pub source_id: String,
+    pub mode: IngestMode,
+    pub format: CatalogFormat,
+    pub path: PathBuf,
+}
+
+pub struct CatalogArchive {
+    root: PathBuf,
+}
+
+impl CatalogArchive {
+    pub fn new(data_dir: &Path) -> Self {
+        Self {
+            root: data_dir.join("catalogs"),
+        }
+    }
+
+    /// Keeps a document that was applied to the index.
+    pub fn store(
+        &self,
+        publisher: &PublisherId,
+        source_id: &str,
+        mode: IngestMode,
+        format: CatalogFormat,
+        document: &[u8],
+    ) -> std::io::Result<()> {
+        let dir = self.root.join(publisher.as_str()).join(source_id);
+        if mode == IngestMode::Replace && dir.exists() {
+            std::fs::remove_dir_all(&dir)?;
+        }
+        std::fs::create_dir_all(&dir)?;
+        let next = sorted_files(&dir)?.len() + 1;
+        let mode_name = match mode {
+            IngestMode::Replace => "replace",
+            IngestMode::Merge => "merge",
+        };
+        let name = format!("{next:08}.{mode_name}.{}", format.as_param());
+        let temporary = dir.join(format!("{name}.partial"));
+        std::fs::write(&temporary, document)?;
+        std::fs::rename(&temporary, dir.join(name))
+    }
+
+    /// Every archived document, publisher by publisher, source by source, in sending order.
+    pub fn documents(&self) -> std::io::Result<Vec<ArchivedDocument>> {
+        let mut out = Vec::new();
+        if !self.root.exists() {
+            return Ok(out);
+        }
+        for publisher_dir in sorted_dirs(&self.root)? {
+            let Some(publisher) =
+                file_name(&publisher_dir).and_then(|n| PublisherId::parse(&n).ok())
+            else {
+                continue;
+            };
+            for source_dir in sorted_dirs(&publisher_dir)? {
+                let Some(source_id) = file_name(&source_dir) else {
+                    continue;
+                };
+                for path in sorted_files(&source_dir)? {
+                    let Some(name) = file_name(&path) else {
+                        continue;
+                    };
+                    let parts: Vec<&str> = name.split('.').collect();
+                    let (mode, format) = match parts.as_slice() {
+                        [_, "replace", format] => {
+                            (IngestMode::Replace, CatalogFormat::parse(format))
+                        }
+                        [_, "merge", format] => (IngestMode::Merge, CatalogFormat::parse(format)),
+                        _ => continue,
+                    };
+                    let Some(format) = format else { continue };
+                    out.push(ArchivedDocument {
+                        publisher: publisher.clone(),
+                        source_id: source_id.clone(),
+                        mode,
+                        format,
+                        path,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn file_name(path: &Path) -> Option<String> {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .map(str::to_string)
+}
+
+fn sorted_dirs(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut dirs = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            dirs.push(path);
+        }
+    }
+    dirs.sort();
+    Ok(dirs)
+}
+
+fn sorted_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_file() && !path.to_string_lossy().ends_with(".partial") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_replace_clears_the_source_and_merge_appends_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = CatalogArchive::new(dir.path());
+        let publisher = PublisherId::parse("acme").unwrap();
+        archive
+            .store(
+                &publisher,
+                "push-lrmi",
+                IngestMode::Replace,
+                CatalogFormat::Lrmi,
+                b"one",
+            )
+            .unwrap();
+        archive
+            .store(
+                &publisher,
+                "push-lrmi",
+                IngestMode::Replace,
+                CatalogFormat::Lrmi,
+                b"two",
+            )
+            .unwrap();
+        archive
+            .store(
+                &publisher,
+                "oai",
+                IngestMode::Merge,
+                CatalogFormat::OaiPmh,
+                b"p1",
+            )
+            .unwrap();
+        archive
+            .store(
+                &publisher,
+                "oai",
+                IngestMode::Merge,
+                CatalogFormat::OaiPmh,
+                b"p2",
+            )
+            .unwrap();
+        let documents = archive.documents().unwrap();
+        let contents: Vec<String> = documents
+            .iter()
+            .map(|d| String::from_utf8(std::fs::read(&d.path).unwrap()).unwrap())
+            .collect();
+        assert_eq!(contents, vec!["p1", "p2", "two"]);
+        assert_eq!(documents[0].mode, IngestMode::Merge);
+        assert_eq!(documents[2].format, CatalogFormat::Lrmi);
+    }
+}
