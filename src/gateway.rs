@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::error::{AppError, HasErrorCode};
 use crate::index::{IngestBatch, IngestMode, SearchIndex, SearchRequest, SearchResults};
 use crate::metrics::Metrics;
+use crate::outbound::Outbound;
 use crate::registry::{IngestRecord, Publisher, Registry, SqliteRegistry, StoredDiagnostic};
 use crate::resource::{CatalogFormat, PublisherId, ResourceId, ResourceRecord};
 use crate::samples::SAMPLES;
@@ -37,6 +38,8 @@ pub enum StartError {
     Index(#[from] crate::index::IndexError),
     #[error(transparent)]
     Registry(#[from] crate::registry::RegistryError),
+    #[error("cannot build the outbound HTTP client: {0}")]
+    Outbound(String),
 }
 
 /// Options of one ingest.
@@ -87,6 +90,8 @@ pub struct Gateway {
     content_dir: PathBuf,
     limits: Limits,
     pub metrics: Metrics,
+    /// The shared outbound HTTP client (harvests, live federation, JWKS).
+    outbound: Outbound,
     /// Publishers by id, so rendering a page of results does not query the registry per hit.
     publisher_cache: RwLock<HashMap<PublisherId, Publisher>>,
 }
@@ -105,6 +110,8 @@ impl Gateway {
         let admin_token =
             auth::load_or_create_admin_token(&data_dir, config.admin_token.as_deref())
                 .map_err(io_err)?;
+        let outbound = Outbound::new(config.allow_networks.clone())
+            .map_err(|err| StartError::Outbound(err.to_string()))?;
         let content_dir = data_dir.join("content");
         std::fs::create_dir_all(&content_dir).map_err(io_err)?;
         let gateway = Self {
@@ -115,6 +122,7 @@ impl Gateway {
             content_dir,
             limits: Limits::default(),
             metrics: Metrics::new(),
+            outbound,
             publisher_cache: RwLock::new(HashMap::new()),
             config,
         };
@@ -123,6 +131,10 @@ impl Gateway {
             .indexed_resources
             .set(gateway.index.num_resources() as i64);
         Ok(Arc::new(gateway))
+    }
+
+    pub fn outbound(&self) -> &Outbound {
+        &self.outbound
     }
 
     pub fn config(&self) -> &Config {
@@ -581,6 +593,17 @@ impl Gateway {
         let registry = self.registry.clone();
         blocking(move || registry.set_meta("samples_loaded", &Utc::now().to_rfc3339())).await?;
         Ok(())
+    }
+
+    /// Releases the index writer (blocking until its last commit is done).
+    pub async fn close(&self) {
+        let index = self.index.clone();
+        if tokio::task::spawn_blocking(move || index.close())
+            .await
+            .is_err()
+        {
+            tracing::error!("closing the index failed");
+        }
     }
 
     /// Whether the index and registry answer (for `/readyz`).

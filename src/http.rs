@@ -8,14 +8,16 @@ use async_graphql::{BatchRequest, BatchResponse, ErrorExtensions, ServerError};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::Principal;
@@ -36,7 +38,18 @@ pub struct AppState {
 
 pub fn router(state: AppState) -> Router {
     let config = state.gateway.config().clone();
-    let content = ServeDir::new(state.gateway.content_dir());
+    // Publishers' pages are served from the gateway's origin: sandbox them so their scripts
+    // cannot act as the gateway, and never let a browser guess another content type.
+    let content = ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("sandbox allow-scripts allow-popups allow-forms"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .service(ServeDir::new(state.gateway.content_dir()));
     Router::new()
         .route(
             "/graphql",

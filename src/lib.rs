@@ -24,6 +24,7 @@ pub mod http;
 pub mod index;
 pub mod lti;
 pub mod metrics;
+pub mod outbound;
 pub mod registry;
 pub mod resource;
 pub mod samples;
@@ -73,9 +74,12 @@ pub async fn serve(
     }
     let router = app(gateway.clone());
     tracing::info!(address = %bound, public_url = gateway.public_url(), data_dir = %data_dir.display(), "resource-gateway listening");
-    axum::serve(listener, router)
+    let served = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .await;
+    // Release the index lock before answering, so a restart (or the CLI) can write at once.
+    gateway.close().await;
+    served?;
     tracing::info!("resource-gateway stopped");
     Ok(())
 }

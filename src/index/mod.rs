@@ -18,7 +18,6 @@ pub use searcher::{Filter, Highlight, SearchHit, SearchRequest, SearchResults, S
 pub use writer::{IngestBatch, IngestCounts, IngestMode};
 
 use crate::error::{ErrorCode, HasErrorCode};
-use crate::resource::PublisherId;
 use schema::Fields;
 
 /// Memory the writer may buffer before flushing a segment.
@@ -52,7 +51,9 @@ pub struct SearchIndex {
     index: Index,
     reader: IndexReader,
     fields: Fields,
-    jobs: Mutex<mpsc::Sender<writer::Job>>,
+    /// `None` once closed.
+    jobs: Mutex<Option<mpsc::Sender<writer::Job>>>,
+    writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// True when this open created the index afresh (first start, or a schema change).
     created: bool,
 }
@@ -98,14 +99,15 @@ impl SearchIndex {
         let (sender, receiver) = mpsc::channel();
         let thread_fields = fields.clone();
         let shared_reader = reader.clone();
-        std::thread::Builder::new()
+        let writer_thread = std::thread::Builder::new()
             .name("index-writer".into())
             .spawn(move || writer::run(index_writer, shared_reader, thread_fields, receiver))?;
         Ok(Self {
             index,
             reader,
             fields,
-            jobs: Mutex::new(sender),
+            jobs: Mutex::new(Some(sender)),
+            writer_thread: Mutex::new(Some(writer_thread)),
             created,
         })
     }
@@ -116,27 +118,28 @@ impl SearchIndex {
 
     fn send(&self, job: writer::Job) -> Result<(), IndexError> {
         let jobs = self.jobs.lock().map_err(|_| IndexError::WriterGone)?;
-        jobs.send(job).map_err(|_| IndexError::WriterGone)
+        let sender = jobs.as_ref().ok_or(IndexError::WriterGone)?;
+        sender.send(job).map_err(|_| IndexError::WriterGone)
+    }
+
+    /// Stops the writer and waits for it to release the index lock, so another process (or a
+    /// restarted gateway) can write. Searches keep working; ingests answer `WriterGone`.
+    pub fn close(&self) {
+        if let Ok(mut jobs) = self.jobs.lock() {
+            jobs.take();
+        }
+        let thread = self.writer_thread.lock().ok().and_then(|mut t| t.take());
+        if let Some(thread) = thread {
+            if thread.join().is_err() {
+                tracing::error!("the index writer thread panicked");
+            }
+        }
     }
 
     /// Applies a batch in one commit and waits for it to be searchable.
     pub async fn ingest(&self, batch: IngestBatch) -> Result<IngestCounts, IndexError> {
         let (reply, answer) = oneshot::channel();
         self.send(writer::Job::Ingest(batch, reply))?;
-        answer.await.map_err(|_| IndexError::WriterGone)?
-    }
-
-    /// Blocking form of [`Self::ingest`], for the command line.
-    pub fn ingest_blocking(&self, batch: IngestBatch) -> Result<IngestCounts, IndexError> {
-        let (reply, answer) = oneshot::channel();
-        self.send(writer::Job::Ingest(batch, reply))?;
-        answer.blocking_recv().map_err(|_| IndexError::WriterGone)?
-    }
-
-    /// Removes every resource of a publisher in one commit; answers how many there were.
-    pub async fn delete_publisher(&self, publisher: PublisherId) -> Result<usize, IndexError> {
-        let (reply, answer) = oneshot::channel();
-        self.send(writer::Job::DeletePublisher(publisher, reply))?;
         answer.await.map_err(|_| IndexError::WriterGone)?
     }
 }

@@ -49,7 +49,6 @@ pub(super) enum Job {
         IngestBatch,
         oneshot::Sender<Result<IngestCounts, IndexError>>,
     ),
-    DeletePublisher(PublisherId, oneshot::Sender<Result<usize, IndexError>>),
 }
 
 /// Runs until every sender is dropped.
@@ -66,10 +65,6 @@ pub(super) fn run(
                 if let Err(err) = &result {
                     tracing::error!(publisher = %batch.publisher, error = %err, "ingest commit failed; rolled back");
                 }
-                let _ = reply.send(result);
-            }
-            Job::DeletePublisher(publisher, reply) => {
-                let result = delete_publisher(&mut writer, &reader, &fields, &publisher);
                 let _ = reply.send(result);
             }
         }
@@ -139,23 +134,6 @@ fn add_records(
         writer.add_document(doc)?;
     }
     Ok(())
-}
-
-fn delete_publisher(
-    writer: &mut IndexWriter,
-    reader: &IndexReader,
-    fields: &Fields,
-    publisher: &PublisherId,
-) -> Result<usize, IndexError> {
-    let term = Term::from_field_text(fields.publisher, publisher.as_str());
-    let existing = ids_matching(&reader.searcher(), term.clone())?.len();
-    writer.delete_term(term);
-    if let Err(err) = writer.commit() {
-        writer.rollback()?;
-        return Err(err.into());
-    }
-    reader.reload()?;
-    Ok(existing)
 }
 
 /// The gateway ids of every document matching `term`, read from the `id` fast column.

@@ -9,7 +9,11 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::{IngestRecord, Publisher, Registry, RegistryError};
 use crate::resource::{CatalogFormat, PublisherId};
 
-const MIGRATIONS: &[&str] = &[r#"
+/// Schema changes, applied once each in this order and recorded by name, so that modules can
+/// add their own tables without renumbering anyone else's.
+const MIGRATIONS: &[(&str, &str)] = &[(
+    "0001_publishers_and_ingests",
+    r#"
 CREATE TABLE publishers (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -33,7 +37,8 @@ CREATE TABLE ingests (
 );
 CREATE INDEX ingests_by_publisher ON ingests(publisher, id);
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"#];
+"#,
+)];
 
 pub struct SqliteRegistry {
     conn: Mutex<Connection>,
@@ -61,11 +66,21 @@ impl SqliteRegistry {
 
     fn migrate(&self) -> Result<(), RegistryError> {
         let mut conn = self.lock()?;
-        let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
         let tx = conn.transaction()?;
-        for (index, migration) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
-            tx.execute_batch(migration)?;
-            tx.pragma_update(None, "user_version", (index + 1) as i64)?;
+        tx.execute_batch("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")?;
+        for (name, sql) in MIGRATIONS {
+            let applied: bool = tx.query_row(
+                "SELECT EXISTS(SELECT 1 FROM migrations WHERE name = ?1)",
+                params![name],
+                |row| row.get(0),
+            )?;
+            if !applied {
+                tx.execute_batch(sql)?;
+                tx.execute(
+                    "INSERT INTO migrations (name, applied_at) VALUES (?1, ?2)",
+                    params![name, Utc::now().to_rfc3339()],
+                )?;
+            }
         }
         tx.commit()?;
         Ok(())

@@ -161,6 +161,17 @@ async fn test_packed_web_content_is_served_from_the_data_folder() {
     assert!(url.starts_with(&server.url("/content/pages/")), "{url}");
     let response = server.client.get(url).send().await.unwrap();
     assert_eq!(response.status(), 200, "{url}");
+    let policy = response
+        .headers()
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        policy.starts_with("sandbox"),
+        "publisher pages are sandboxed: {policy}"
+    );
     assert!(!response.bytes().await.unwrap().is_empty());
     let escape = server
         .client
