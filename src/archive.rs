@@ -25,9 +25,7 @@ pub struct CatalogArchive {
 
 impl CatalogArchive {
     pub fn new(data_dir: &Path) -> Self {
-        Self {
-            root: data_dir.join("catalogs"),
-        }
+        Self { root: data_dir.join("catalogs") }
     }
 
     /// Keeps a document that was applied to the index.
@@ -62,9 +60,7 @@ impl CatalogArchive {
             return Ok(out);
         }
         for publisher_dir in sorted_dirs(&self.root)? {
-            let Some(publisher) =
-                file_name(&publisher_dir).and_then(|n| PublisherId::parse(&n).ok())
-            else {
+            let Some(publisher) = file_name(&publisher_dir).and_then(|n| PublisherId::parse(&n).ok()) else {
                 continue;
             };
             for source_dir in sorted_dirs(&publisher_dir)? {
@@ -77,9 +73,7 @@ impl CatalogArchive {
                     };
                     let parts: Vec<&str> = name.split('.').collect();
                     let (mode, format) = match parts.as_slice() {
-                        [_, "replace", format] => {
-                            (IngestMode::Replace, CatalogFormat::parse(format))
-                        }
+                        [_, "replace", format] => (IngestMode::Replace, CatalogFormat::parse(format)),
                         [_, "merge", format] => (IngestMode::Merge, CatalogFormat::parse(format)),
                         _ => continue,
                     };
@@ -99,9 +93,7 @@ impl CatalogArchive {
 }
 
 fn file_name(path: &Path) -> Option<String> {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .map(str::to_string)
+    path.file_name().and_then(|n| n.to_str()).map(str::to_string)
 }
 
 fn sorted_dirs(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
@@ -137,47 +129,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let archive = CatalogArchive::new(dir.path());
         let publisher = PublisherId::parse("acme").unwrap();
-        archive
-            .store(
-                &publisher,
-                "push-lrmi",
-                IngestMode::Replace,
-                CatalogFormat::Lrmi,
-                b"one",
-            )
-            .unwrap();
-        archive
-            .store(
-                &publisher,
-                "push-lrmi",
-                IngestMode::Replace,
-                CatalogFormat::Lrmi,
-                b"two",
-            )
-            .unwrap();
-        archive
-            .store(
-                &publisher,
-                "oai",
-                IngestMode::Merge,
-                CatalogFormat::OaiPmh,
-                b"p1",
-            )
-            .unwrap();
-        archive
-            .store(
-                &publisher,
-                "oai",
-                IngestMode::Merge,
-                CatalogFormat::OaiPmh,
-                b"p2",
-            )
-            .unwrap();
+        archive.store(&publisher, "push-lrmi", IngestMode::Replace, CatalogFormat::Lrmi, b"one").unwrap();
+        archive.store(&publisher, "push-lrmi", IngestMode::Replace, CatalogFormat::Lrmi, b"two").unwrap();
+        archive.store(&publisher, "oai", IngestMode::Merge, CatalogFormat::OaiPmh, b"p1").unwrap();
+        archive.store(&publisher, "oai", IngestMode::Merge, CatalogFormat::OaiPmh, b"p2").unwrap();
         let documents = archive.documents().unwrap();
-        let contents: Vec<String> = documents
-            .iter()
-            .map(|d| String::from_utf8(std::fs::read(&d.path).unwrap()).unwrap())
-            .collect();
+        let contents: Vec<String> =
+            documents.iter().map(|d| String::from_utf8(std::fs::read(&d.path).unwrap()).unwrap()).collect();
         assert_eq!(contents, vec!["p1", "p2", "two"]);
         assert_eq!(documents[0].mode, IngestMode::Merge);
         assert_eq!(documents[2].format, CatalogFormat::Lrmi);

@@ -62,17 +62,12 @@ pub fn hash_key(key: &str) -> String {
 /// Compares a presented key with a stored hash in constant time.
 pub fn key_matches(presented: &str, stored_hash: &str) -> bool {
     let presented_hash = hash_key(presented);
-    presented_hash
-        .as_bytes()
-        .ct_eq(stored_hash.as_bytes())
-        .into()
+    presented_hash.as_bytes().ct_eq(stored_hash.as_bytes()).into()
 }
 
 /// Compares two secrets in constant time (hashing first evens out their lengths).
 pub fn secrets_equal(a: &str, b: &str) -> bool {
-    Sha256::digest(a.as_bytes())
-        .ct_eq(&Sha256::digest(b.as_bytes()))
-        .into()
+    Sha256::digest(a.as_bytes()).ct_eq(&Sha256::digest(b.as_bytes())).into()
 }
 
 /// Where a generated admin token lives.
@@ -81,10 +76,7 @@ pub fn admin_token_path(data_dir: &Path) -> PathBuf {
 }
 
 /// The configured admin token, or the one generated on first start (mode 0600).
-pub fn load_or_create_admin_token(
-    data_dir: &Path,
-    configured: Option<&str>,
-) -> std::io::Result<String> {
+pub fn load_or_create_admin_token(data_dir: &Path, configured: Option<&str>) -> std::io::Result<String> {
     if let Some(token) = configured {
         return Ok(token.to_string());
     }
@@ -141,10 +133,7 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(admin_token_path(dir.path()))
-                .unwrap()
-                .permissions()
-                .mode();
+            let mode = std::fs::metadata(admin_token_path(dir.path())).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         assert!(secrets_equal(&first, &second));

@@ -21,11 +21,7 @@ pub struct SettingsArgs {
     #[arg(long = "public-url", env = "GATEWAY_PUBLIC_URL")]
     pub public_url: Option<String>,
     /// Admin bearer token; generated into <data>/admin-token when unset
-    #[arg(
-        long = "admin-token",
-        env = "GATEWAY_ADMIN_TOKEN",
-        hide_env_values = true
-    )]
+    #[arg(long = "admin-token", env = "GATEWAY_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
     /// Loopback/private addresses or CIDR ranges outbound requests may reach (comma-separated)
     #[arg(long = "allow-networks", env = "GATEWAY_ALLOW_NETWORKS")]
@@ -66,17 +62,11 @@ struct FileSettings {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    ReadFile {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    ReadFile { path: PathBuf, source: std::io::Error },
     #[error("config file {path}: {message}")]
     ParseFile { path: PathBuf, message: String },
     #[error("{setting}: {message}")]
-    Invalid {
-        setting: &'static str,
-        message: String,
-    },
+    Invalid { setting: &'static str, message: String },
 }
 
 /// Validated settings.
@@ -116,12 +106,8 @@ impl Config {
             Some(path) => read_file(path)?,
             None => FileSettings::default(),
         };
-        let mut config = Self::with_data_dir(
-            args.data_dir
-                .clone()
-                .or(file.data_dir)
-                .unwrap_or_else(|| PathBuf::from("./index")),
-        );
+        let mut config =
+            Self::with_data_dir(args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("./index")));
         if let Some(listen) = args.listen.clone().or(file.listen) {
             config.listen = listen.parse().map_err(|err| ConfigError::Invalid {
                 setting: "GATEWAY_LISTEN",
@@ -131,11 +117,7 @@ impl Config {
         if let Some(public_url) = args.public_url.clone().or(file.public_url) {
             config.public_url = Some(validate_public_url(&public_url)?);
         }
-        config.admin_token = args
-            .admin_token
-            .clone()
-            .or(file.admin_token)
-            .filter(|t| !t.is_empty());
+        config.admin_token = args.admin_token.clone().or(file.admin_token).filter(|t| !t.is_empty());
         if let Some(token) = &config.admin_token {
             if token.len() < 16 {
                 return Err(ConfigError::Invalid {
@@ -173,21 +155,14 @@ impl Config {
 
     /// The public base URL, defaulting to `http://` + the address actually bound.
     pub fn public_url_for(&self, bound: SocketAddr) -> String {
-        self.public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{bound}"))
+        self.public_url.clone().unwrap_or_else(|| format!("http://{bound}"))
     }
 }
 
 fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    toml::from_str(&text).map_err(|err| ConfigError::ParseFile {
-        path: path.to_path_buf(),
-        message: err.to_string(),
-    })
+    let text =
+        std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile { path: path.to_path_buf(), source })?;
+    toml::from_str(&text).map_err(|err| ConfigError::ParseFile { path: path.to_path_buf(), message: err.to_string() })
 }
 
 fn validate_public_url(raw: &str) -> Result<String, ConfigError> {
@@ -207,12 +182,12 @@ fn validate_public_url(raw: &str) -> Result<String, ConfigError> {
 fn parse_networks(entries: &[String]) -> Result<Vec<IpNet>, ConfigError> {
     let mut networks = Vec::new();
     for entry in entries.iter().map(|e| e.trim()).filter(|e| !e.is_empty()) {
-        let network = entry
-            .parse::<IpNet>()
-            .or_else(|_| entry.parse::<std::net::IpAddr>().map(IpNet::from))
-            .map_err(|_| ConfigError::Invalid {
-                setting: "GATEWAY_ALLOW_NETWORKS",
-                message: format!("'{entry}' is not an address or CIDR range"),
+        let network =
+            entry.parse::<IpNet>().or_else(|_| entry.parse::<std::net::IpAddr>().map(IpNet::from)).map_err(|_| {
+                ConfigError::Invalid {
+                    setting: "GATEWAY_ALLOW_NETWORKS",
+                    message: format!("'{entry}' is not an address or CIDR range"),
+                }
             })?;
         networks.push(network);
     }
@@ -221,10 +196,7 @@ fn parse_networks(entries: &[String]) -> Result<Vec<IpNet>, ConfigError> {
 
 fn positive(value: usize, setting: &'static str) -> Result<usize, ConfigError> {
     if value == 0 {
-        return Err(ConfigError::Invalid {
-            setting,
-            message: "must be greater than 0".to_string(),
-        });
+        return Err(ConfigError::Invalid { setting, message: "must be greater than 0".to_string() });
     }
     Ok(value)
 }
@@ -237,12 +209,12 @@ mod tests {
     fn test_flags_win_over_file_and_defaults_apply() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("gateway.toml");
-        std::fs::write(&path, "listen = \"127.0.0.1:9000\"\nlive_deadline_ms = 500\nallow_networks = [\"127.0.0.1/32\"]\n").unwrap();
-        let args = SettingsArgs {
-            listen: Some("127.0.0.1:9100".into()),
-            config: Some(path),
-            ..Default::default()
-        };
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9000\"\nlive_deadline_ms = 500\nallow_networks = [\"127.0.0.1/32\"]\n",
+        )
+        .unwrap();
+        let args = SettingsArgs { listen: Some("127.0.0.1:9100".into()), config: Some(path), ..Default::default() };
         let config = Config::load(&args).unwrap();
         assert_eq!(config.listen.port(), 9100);
         assert_eq!(config.live_deadline, Duration::from_millis(500));
@@ -253,23 +225,11 @@ mod tests {
 
     #[test]
     fn test_errors_name_the_setting() {
-        let args = SettingsArgs {
-            allow_networks: Some("127.0.0.1/32, nonsense".into()),
-            ..Default::default()
-        };
+        let args = SettingsArgs { allow_networks: Some("127.0.0.1/32, nonsense".into()), ..Default::default() };
         let err = Config::load(&args).unwrap_err().to_string();
-        assert!(
-            err.contains("GATEWAY_ALLOW_NETWORKS") && err.contains("nonsense"),
-            "{err}"
-        );
-        let args = SettingsArgs {
-            public_url: Some("ftp://x".into()),
-            ..Default::default()
-        };
-        assert!(Config::load(&args)
-            .unwrap_err()
-            .to_string()
-            .contains("GATEWAY_PUBLIC_URL"));
+        assert!(err.contains("GATEWAY_ALLOW_NETWORKS") && err.contains("nonsense"), "{err}");
+        let args = SettingsArgs { public_url: Some("ftp://x".into()), ..Default::default() };
+        assert!(Config::load(&args).unwrap_err().to_string().contains("GATEWAY_PUBLIC_URL"));
     }
 
     #[test]
@@ -277,13 +237,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("gateway.toml");
         std::fs::write(&path, "listn = \"127.0.0.1:9000\"\n").unwrap();
-        let args = SettingsArgs {
-            config: Some(path),
-            ..Default::default()
-        };
-        assert!(Config::load(&args)
-            .unwrap_err()
-            .to_string()
-            .contains("listn"));
+        let args = SettingsArgs { config: Some(path), ..Default::default() };
+        assert!(Config::load(&args).unwrap_err().to_string().contains("listn"));
     }
 }

@@ -55,10 +55,7 @@ pub struct AppError {
 
 impl AppError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
+        Self { code, message: message.into() }
     }
 
     pub fn bad_input(message: impl Into<String>) -> Self {
@@ -80,10 +77,7 @@ impl AppError {
     /// Logs the cause and answers a generic message, so internals never leak to clients.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
-        Self::new(
-            ErrorCode::Internal,
-            "internal error; the gateway's log has the details",
-        )
+        Self::new(ErrorCode::Internal, "internal error; the gateway's log has the details")
     }
 
     pub fn unavailable(message: impl Into<String>) -> Self {

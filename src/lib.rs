@@ -62,21 +62,13 @@ pub async fn serve(
     let gateway = tokio::task::spawn_blocking(move || Gateway::open(config, public_url))
         .await
         .map_err(|err| ServeError::Io(std::io::Error::other(err)))??;
-    gateway
-        .rebuild_index_if_needed()
-        .await
-        .map_err(ServeError::Samples)?;
+    gateway.rebuild_index_if_needed().await.map_err(ServeError::Samples)?;
     if load_samples {
-        gateway
-            .load_samples_if_empty()
-            .await
-            .map_err(ServeError::Samples)?;
+        gateway.load_samples_if_empty().await.map_err(ServeError::Samples)?;
     }
     let router = app(gateway.clone());
     tracing::info!(address = %bound, public_url = gateway.public_url(), data_dir = %data_dir.display(), "resource-gateway listening");
-    let served = axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let served = axum::serve(listener, router).with_graceful_shutdown(shutdown).await;
     // Release the index lock before answering, so a restart (or the CLI) can write at once.
     gateway.close().await;
     served?;

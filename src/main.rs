@@ -7,6 +7,10 @@ use clap::{Parser, Subcommand};
 use resource_gateway::auth::Principal;
 use resource_gateway::config::{Config, SettingsArgs};
 use resource_gateway::gateway::{prepare_publisher, Gateway, IngestOptions};
+use resource_gateway::lti::keys::ToolKeys;
+use resource_gateway::lti::platform::PlatformInput;
+use resource_gateway::lti::Lti;
+use resource_gateway::outbound::Outbound;
 use resource_gateway::registry::{Registry, SqliteRegistry};
 use resource_gateway::resource::{CatalogFormat, PublisherId};
 use tracing_subscriber::EnvFilter;
@@ -54,8 +58,60 @@ enum Command {
         #[command(subcommand)]
         command: PublisherCommand,
     },
+    /// Manage LMS platform registrations (LTI 1.3)
+    Platform {
+        #[command(subcommand)]
+        command: PlatformCommand,
+    },
+    /// Manage the gateway's LTI signing keys
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Print the GraphQL schema (SDL) that schema.graphql must equal
     PrintSchema,
+}
+
+#[derive(Subcommand)]
+enum PlatformCommand {
+    /// Register an LMS (or update the one with the same issuer and client id)
+    Add {
+        #[command(flatten)]
+        settings: SettingsArgs,
+        /// The platform's issuer (iss), e.g. https://canvas.instructure.com
+        #[arg(long)]
+        issuer: String,
+        /// The client id the LMS gave the gateway
+        #[arg(long = "client-id")]
+        client_id: String,
+        /// A deployment id (repeat for several)
+        #[arg(long = "deployment-id", required = true)]
+        deployment_ids: Vec<String>,
+        /// The platform's OIDC authorization endpoint
+        #[arg(long = "auth-url")]
+        auth_url: String,
+        /// The platform's public keys (JWKS) URL
+        #[arg(long = "jwks-url")]
+        jwks_url: String,
+        /// The platform's OAuth 2 token endpoint (for grade passback)
+        #[arg(long = "token-url")]
+        token_url: Option<String>,
+        /// A display name
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Make a new signing key current; the previous one stays published for the grace period
+    Rotate {
+        #[command(flatten)]
+        settings: SettingsArgs,
+        /// Days the previous key stays in the JWKS
+        #[arg(long = "grace-days", default_value_t = resource_gateway::lti::keys::DEFAULT_GRACE_DAYS)]
+        grace_days: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -75,11 +131,8 @@ enum PublisherCommand {
 }
 
 fn init_logging(json: bool) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tantivy=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tantivy=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {
@@ -99,26 +152,36 @@ fn main() -> anyhow::Result<()> {
             let config = Config::load(&settings)?;
             runtime()?.block_on(serve(config))
         }
-        Command::Ingest {
-            settings,
-            publisher,
-            format,
-            source,
-            file,
-        } => {
+        Command::Ingest { settings, publisher, format, source, file } => {
             init_logging(false);
             let config = Config::load(&settings)?;
             runtime()?.block_on(ingest(config, publisher, format, source, file))
         }
-        Command::Publisher {
+        Command::Platform {
             command:
-                PublisherCommand::Add {
-                    settings,
-                    name,
-                    id,
-                    homepage,
-                },
+                PlatformCommand::Add { settings, issuer, client_id, deployment_ids, auth_url, jwks_url, token_url, name },
         } => {
+            init_logging(false);
+            let config = Config::load(&settings)?;
+            let input = PlatformInput {
+                issuer,
+                client_id,
+                deployment_ids,
+                auth_login_url: auth_url,
+                jwks_url,
+                token_url,
+                name,
+            };
+            runtime()?.block_on(add_platform(config, input))
+        }
+        Command::Keys { command: KeysCommand::Rotate { settings, grace_days } } => {
+            let config = Config::load(&settings)?;
+            let keys = ToolKeys::load_or_create(&config.data_dir)?;
+            let kid = keys.rotate(chrono::Duration::days(grace_days))?;
+            println!("new signing key {kid}; the previous key stays published for {grace_days} days");
+            Ok(())
+        }
+        Command::Publisher { command: PublisherCommand::Add { settings, name, id, homepage } } => {
             init_logging(false);
             let config = Config::load(&settings)?;
             add_publisher(config, name, id, homepage)
@@ -127,10 +190,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
@@ -165,13 +225,11 @@ async fn ingest(
     let publisher = PublisherId::parse(&publisher)?;
     let document = read_with_progress(&file)?;
     let gateway = open(config).await?;
-    let spinner = indicatif::ProgressBar::new_spinner()
-        .with_message(format!("parsing and indexing {}", file.display()));
+    let spinner =
+        indicatif::ProgressBar::new_spinner().with_message(format!("parsing and indexing {}", file.display()));
     spinner.enable_steady_tick(std::time::Duration::from_millis(120));
     let options = IngestOptions { source, mode: None };
-    let report = gateway
-        .ingest(&Principal::Admin, &publisher, format, document, options)
-        .await;
+    let report = gateway.ingest(&Principal::Admin, &publisher, format, document, options).await;
     spinner.finish_and_clear();
     let report = report.map_err(|err| anyhow::anyhow!("{}", err.message))?;
     println!(
@@ -184,11 +242,7 @@ async fn ingest(
         report.source_id
     );
     for diagnostic in &report.diagnostics {
-        let item = diagnostic
-            .item
-            .as_deref()
-            .map(|i| format!("{i}: "))
-            .unwrap_or_default();
+        let item = diagnostic.item.as_deref().map(|i| format!("{i}: ")).unwrap_or_default();
         println!("  {:?} {item}{}", diagnostic.severity, diagnostic.message);
     }
     if report.status == resource_gateway::gateway::IngestStatus::Failed {
@@ -200,8 +254,7 @@ async fn ingest(
 /// Reads a catalog file with a progress bar (catalogs can be hundreds of megabytes).
 fn read_with_progress(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
     use std::io::Read;
-    let file =
-        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let bar = indicatif::ProgressBar::new(size);
     bar.set_style(
@@ -209,19 +262,12 @@ fn read_with_progress(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let mut document = Vec::with_capacity(size as usize);
-    bar.wrap_read(file)
-        .read_to_end(&mut document)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+    bar.wrap_read(file).read_to_end(&mut document).with_context(|| format!("cannot read {}", path.display()))?;
     bar.finish_and_clear();
     Ok(document)
 }
 
-fn add_publisher(
-    config: Config,
-    name: String,
-    id: Option<String>,
-    homepage: Option<String>,
-) -> anyhow::Result<()> {
+fn add_publisher(config: Config, name: String, id: Option<String>, homepage: Option<String>) -> anyhow::Result<()> {
     // Only the registry: this works while a gateway serves the same data folder.
     let (publisher, key, hash) = prepare_publisher(&name, id.as_deref(), homepage.as_deref())
         .map_err(|err| anyhow::anyhow!("{}", err.message))?;
@@ -229,10 +275,25 @@ fn add_publisher(
         .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
     let registry = SqliteRegistry::open_in_data_dir(&config.data_dir)?;
     registry.insert_publisher(&publisher, Some(&hash))?;
-    println!(
-        "registered publisher '{}' ({})",
-        publisher.id, publisher.name
-    );
+    println!("registered publisher '{}' ({})", publisher.id, publisher.name);
     println!("key (shown once, keep it safe): {key}");
+    Ok(())
+}
+
+async fn add_platform(config: Config, input: PlatformInput) -> anyhow::Result<()> {
+    // Registry and keys only: this works while a gateway serves the same data folder.
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+    let registry = std::sync::Arc::new(SqliteRegistry::open_in_data_dir(&config.data_dir)?);
+    let keys = ToolKeys::load_or_create(&config.data_dir)?;
+    let outbound = Outbound::new(config.allow_networks.clone())?;
+    let public_url = config.public_url_for(config.listen);
+    let lti = Lti::new(registry, keys, outbound, public_url);
+    let platform = lti.register_platform(input).await?;
+    println!("registered platform {} (issuer {}, client id {})", platform.id, platform.issuer, platform.client_id);
+    println!("In the LMS, register the tool with:");
+    println!("  OIDC login initiation URL: {}", lti.login_url());
+    println!("  target link URI / redirect URI: {}", lti.launch_url());
+    println!("  public keys (JWKS) URL: {}", lti.jwks_url());
     Ok(())
 }

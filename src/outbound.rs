@@ -66,6 +66,11 @@ impl AddressGuard {
         !is_internal(ip)
     }
 
+    /// Whether the configuration names this address (not merely "it is public").
+    pub fn allows_explicitly(&self, ip: IpAddr) -> bool {
+        self.allowed.iter().any(|net| net.contains(&ip))
+    }
+
     /// Checks a URL before any request: http(s) only, and a literal IP host must be permitted.
     pub fn check_url(&self, raw: &str) -> Result<Url, OutboundError> {
         let url = Url::parse(raw).map_err(|_| OutboundError::BadUrl(raw.to_string()))?;
@@ -136,17 +141,11 @@ impl Resolve for GuardedResolver {
         let guard = self.guard.clone();
         Box::pin(async move {
             let host = name.as_str().to_string();
-            let resolved: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let permitted: Vec<SocketAddr> = resolved
-                .into_iter()
-                .filter(|addr| guard.permits(addr.ip()))
-                .collect();
+            let resolved: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let permitted: Vec<SocketAddr> = resolved.into_iter().filter(|addr| guard.permits(addr.ip())).collect();
             if permitted.is_empty() {
                 let err: Box<dyn std::error::Error + Send + Sync> =
-                    Box::new(OutboundError::Forbidden(format!(
-                        "{host} (resolves only to refused addresses)"
-                    )));
+                    Box::new(OutboundError::Forbidden(format!("{host} (resolves only to refused addresses)")));
                 return Err(err);
             }
             let addrs: Addrs = Box::new(permitted.into_iter());
@@ -190,14 +189,9 @@ impl Outbound {
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(60))
             .redirect(policy)
-            .dns_resolver(Arc::new(GuardedResolver {
-                guard: guard.clone(),
-            }))
+            .dns_resolver(Arc::new(GuardedResolver { guard: guard.clone() }))
             .build()
-            .map_err(|err| OutboundError::Network {
-                url: String::new(),
-                message: err.to_string(),
-            })?;
+            .map_err(|err| OutboundError::Network { url: String::new(), message: err.to_string() })?;
         Ok(Self { client, guard })
     }
 
@@ -218,59 +212,33 @@ impl Outbound {
     }
 
     /// Sends a request and reads the body, stopping at `max_body` bytes.
-    pub async fn fetch(
-        &self,
-        request: RequestBuilder,
-        max_body: usize,
-    ) -> Result<FetchedBody, OutboundError> {
-        let request = request
-            .build()
-            .map_err(|err| OutboundError::BadUrl(err.to_string()))?;
+    pub async fn fetch(&self, request: RequestBuilder, max_body: usize) -> Result<FetchedBody, OutboundError> {
+        let request = request.build().map_err(|err| OutboundError::BadUrl(err.to_string()))?;
         let url = request.url().to_string();
         self.guard.check_parsed(request.url())?;
-        let response = self
-            .client
-            .execute(request)
-            .await
-            .map_err(|err| classify(&url, err))?;
+        let response = self.client.execute(request).await.map_err(|err| classify(&url, err))?;
         let status = response.status();
         let headers = response.headers().clone();
         let final_url = response.url().clone();
-        if response
-            .content_length()
-            .is_some_and(|len| len > max_body as u64)
-        {
-            return Err(OutboundError::TooLarge {
-                url,
-                limit: max_body,
-            });
+        if response.content_length().is_some_and(|len| len > max_body as u64) {
+            return Err(OutboundError::TooLarge { url, limit: max_body });
         }
         let mut body = Vec::new();
         let mut stream = response.bytes_stream();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|err| classify(&url, err))?;
             if body.len() + chunk.len() > max_body {
-                return Err(OutboundError::TooLarge {
-                    url,
-                    limit: max_body,
-                });
+                return Err(OutboundError::TooLarge { url, limit: max_body });
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(FetchedBody {
-            status,
-            headers,
-            body,
-            url: final_url,
-        })
+        Ok(FetchedBody { status, headers, body, url: final_url })
     }
 }
 
 fn classify(url: &str, err: reqwest::Error) -> OutboundError {
     if err.is_timeout() {
-        return OutboundError::Timeout {
-            url: url.to_string(),
-        };
+        return OutboundError::Timeout { url: url.to_string() };
     }
     let mut message = err.to_string();
     let mut source = std::error::Error::source(&err);
@@ -281,10 +249,7 @@ fn classify(url: &str, err: reqwest::Error) -> OutboundError {
         message = format!("{message}: {cause}");
         source = cause.source();
     }
-    OutboundError::Network {
-        url: url.to_string(),
-        message,
-    }
+    OutboundError::Network { url: url.to_string(), message }
 }
 
 #[cfg(test)]
@@ -305,23 +270,12 @@ mod tests {
             "http://localhost:8080/",
             "http://0.0.0.0/",
         ] {
-            assert!(
-                matches!(guard.check_url(url), Err(OutboundError::Forbidden(_))),
-                "{url}"
-            );
+            assert!(matches!(guard.check_url(url), Err(OutboundError::Forbidden(_))), "{url}");
         }
-        assert!(matches!(
-            guard.check_url("ftp://example.com/"),
-            Err(OutboundError::BadUrl(_))
-        ));
-        assert!(matches!(
-            guard.check_url("file:///etc/passwd"),
-            Err(OutboundError::BadUrl(_))
-        ));
+        assert!(matches!(guard.check_url("ftp://example.com/"), Err(OutboundError::BadUrl(_))));
+        assert!(matches!(guard.check_url("file:///etc/passwd"), Err(OutboundError::BadUrl(_))));
         assert!(guard.check_url("https://93.184.216.34/").is_ok());
-        assert!(guard
-            .check_url("https://publisher.example.com/feed")
-            .is_ok());
+        assert!(guard.check_url("https://publisher.example.com/feed").is_ok());
 
         let allowed = AddressGuard::new(vec!["127.0.0.1/32".parse().unwrap()]);
         assert!(allowed.check_url("http://127.0.0.1:9000/").is_ok());
@@ -336,42 +290,20 @@ mod tests {
         let app = axum::Router::new()
             .route("/big", get(|| async { "x".repeat(10_000) }))
             .route("/small", get(|| async { "hello" }))
-            .route(
-                "/to-metadata",
-                get(|| async { Redirect::temporary("http://169.254.169.254/latest") }),
-            );
+            .route("/to-metadata", get(|| async { Redirect::temporary("http://169.254.169.254/latest") }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
         let refused = Outbound::new(Vec::new()).unwrap();
-        assert!(matches!(
-            refused.get(&format!("http://{addr}/small")),
-            Err(OutboundError::Forbidden(_))
-        ));
+        assert!(matches!(refused.get(&format!("http://{addr}/small")), Err(OutboundError::Forbidden(_))));
 
         let outbound = Outbound::new(vec!["127.0.0.1/32".parse().unwrap()]).unwrap();
-        let small = outbound
-            .fetch(outbound.get(&format!("http://{addr}/small")).unwrap(), 100)
-            .await
-            .unwrap();
+        let small = outbound.fetch(outbound.get(&format!("http://{addr}/small")).unwrap(), 100).await.unwrap();
         assert_eq!(small.body, b"hello");
-        let big = outbound
-            .fetch(outbound.get(&format!("http://{addr}/big")).unwrap(), 100)
-            .await;
-        assert!(
-            matches!(big, Err(OutboundError::TooLarge { .. })),
-            "{big:?}"
-        );
-        let redirected = outbound
-            .fetch(
-                outbound.get(&format!("http://{addr}/to-metadata")).unwrap(),
-                100,
-            )
-            .await;
-        assert!(
-            matches!(redirected, Err(OutboundError::Forbidden(_))),
-            "{redirected:?}"
-        );
+        let big = outbound.fetch(outbound.get(&format!("http://{addr}/big")).unwrap(), 100).await;
+        assert!(matches!(big, Err(OutboundError::TooLarge { .. })), "{big:?}");
+        let redirected = outbound.fetch(outbound.get(&format!("http://{addr}/to-metadata")).unwrap(), 100).await;
+        assert!(matches!(redirected, Err(OutboundError::Forbidden(_))), "{redirected:?}");
     }
 }

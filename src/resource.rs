@@ -18,9 +18,7 @@ impl PublisherId {
     pub fn parse(raw: &str) -> Result<Self, InvalidPublisherId> {
         let valid = !raw.is_empty()
             && raw.len() <= 64
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !raw.starts_with('-')
             && !raw.ends_with('-');
         if valid {
@@ -73,10 +71,7 @@ pub struct ResourceId {
 
 impl ResourceId {
     pub fn new(publisher: PublisherId, local_id: impl Into<String>) -> Self {
-        Self {
-            publisher,
-            local_id: local_id.into(),
-        }
+        Self { publisher, local_id: local_id.into() }
     }
 
     /// Splits at the first `:`; the local part may itself contain colons (OAI identifiers do).
@@ -142,12 +137,8 @@ pub enum CatalogFormat {
 }
 
 impl CatalogFormat {
-    pub const ALL: [CatalogFormat; 4] = [
-        CatalogFormat::CommonCartridge,
-        CatalogFormat::ResourceSearch,
-        CatalogFormat::Lrmi,
-        CatalogFormat::OaiPmh,
-    ];
+    pub const ALL: [CatalogFormat; 4] =
+        [CatalogFormat::CommonCartridge, CatalogFormat::ResourceSearch, CatalogFormat::Lrmi, CatalogFormat::OaiPmh];
 
     /// The lowercase name used in URLs and on the command line (`common_cartridge`).
     pub fn as_param(self) -> &'static str {
@@ -190,10 +181,7 @@ impl GradeRange {
     pub fn new(a: i8, b: i8) -> Self {
         let a = a.clamp(Self::PRE_K, Self::HIGHER_EDUCATION);
         let b = b.clamp(Self::PRE_K, Self::HIGHER_EDUCATION);
-        Self {
-            min: a.min(b),
-            max: a.max(b),
-        }
+        Self { min: a.min(b), max: a.max(b) }
     }
 
     pub fn single(grade: i8) -> Self {
@@ -361,14 +349,8 @@ mod tests {
 
     #[test]
     fn test_publisher_slug() {
-        assert_eq!(
-            PublisherId::slugify("MathWise Learning").unwrap().as_str(),
-            "mathwise-learning"
-        );
-        assert_eq!(
-            PublisherId::slugify("  Open/Readers!! ").unwrap().as_str(),
-            "open-readers"
-        );
+        assert_eq!(PublisherId::slugify("MathWise Learning").unwrap().as_str(), "mathwise-learning");
+        assert_eq!(PublisherId::slugify("  Open/Readers!! ").unwrap().as_str(), "open-readers");
         assert!(PublisherId::parse("Bad Id").is_err());
         assert!(PublisherId::parse("").is_err());
         assert!(PublisherId::slugify("!!!").is_err());
@@ -379,10 +361,7 @@ mod tests {
         let id = ResourceId::parse("histarchive:oai:histarchive.example.net:ha-1001").unwrap();
         assert_eq!(id.publisher.as_str(), "histarchive");
         assert_eq!(id.local_id, "oai:histarchive.example.net:ha-1001");
-        assert_eq!(
-            id.to_string(),
-            "histarchive:oai:histarchive.example.net:ha-1001"
-        );
+        assert_eq!(id.to_string(), "histarchive:oai:histarchive.example.net:ha-1001");
         assert!(ResourceId::parse("nocolon").is_none());
         assert!(ResourceId::parse("pub:").is_none());
     }

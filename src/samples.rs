@@ -14,10 +14,7 @@ pub struct SamplePublisher {
 
 macro_rules! sample {
     ($file:literal) => {
-        (
-            $file,
-            include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/catalogs/", $file)) as &[u8],
-        )
+        ($file, include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/catalogs/", $file)) as &[u8])
     };
 }
 
@@ -34,10 +31,7 @@ pub const SAMPLES: &[SamplePublisher] = &[
         name: "ScienceLab Interactive",
         homepage: "https://www.sciencelab.example.com",
         format: CatalogFormat::ResourceSearch,
-        documents: &[
-            sample!("sciencelab-resource-search.json"),
-            sample!("sciencelab-resource-search-page2.json"),
-        ],
+        documents: &[sample!("sciencelab-resource-search.json"), sample!("sciencelab-resource-search-page2.json")],
     },
     SamplePublisher {
         id: "openreaders",

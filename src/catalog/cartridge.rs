@@ -40,10 +40,7 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<ParsedCatalog, CatalogErro
 
 /// Parses a manifest (or link document) whose referenced files come from `files`. [`parse`]
 /// uses it with the zip's entries; other callers (tests, an unpacked upload) bring their own.
-pub fn parse_with_files(
-    document: &[u8],
-    files: &mut dyn PackageFiles,
-) -> Result<ParsedCatalog, CatalogError> {
+pub fn parse_with_files(document: &[u8], files: &mut dyn PackageFiles) -> Result<ParsedCatalog, CatalogError> {
     let root = xml::parse(document)?;
     if root.is("manifest") {
         return ManifestParser::new(&root, files).run();
@@ -103,12 +100,9 @@ struct ZipPackage<'a> {
 
 impl<'a> ZipPackage<'a> {
     fn open(bytes: &'a [u8], limits: &Limits) -> Result<Self, CatalogError> {
-        let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
-            .map_err(|err| CatalogError::Zip(err.to_string()))?;
+        let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|err| CatalogError::Zip(err.to_string()))?;
         if archive.len() > limits.max_zip_entries {
-            return Err(CatalogError::TooManyEntries {
-                limit: limits.max_zip_entries,
-            });
+            return Err(CatalogError::TooManyEntries { limit: limits.max_zip_entries });
         }
         for index in 0..archive.len() {
             if let Some(name) = archive.name_for_index(index) {
@@ -117,19 +111,12 @@ impl<'a> ZipPackage<'a> {
         }
         let entries = index_entries(&mut archive, limits)?;
         let base = manifest_folder(&entries)?;
-        Ok(Self {
-            archive,
-            limits: *limits,
-            entries,
-            base,
-            inflated: 0,
-        })
+        Ok(Self { archive, limits: *limits, entries, base, inflated: 0 })
     }
 
     fn manifest(&mut self) -> Result<Vec<u8>, CatalogError> {
         let path = format!("{}{MANIFEST_NAME}", self.base);
-        self.inflate(&path)?
-            .ok_or_else(|| CatalogError::Structure(format!("the archive has no {MANIFEST_NAME}")))
+        self.inflate(&path)?.ok_or_else(|| CatalogError::Structure(format!("the archive has no {MANIFEST_NAME}")))
     }
 
     /// Inflates one entry, reading at most one byte past what the limits allow.
@@ -141,22 +128,15 @@ impl<'a> ZipPackage<'a> {
         let total_limit = self.limits.max_total_bytes;
         let remaining = total_limit.saturating_sub(self.inflated);
         let cap = entry_limit.min(remaining);
-        let mut file = self
-            .archive
-            .by_index(index)
-            .map_err(|err| CatalogError::Zip(format!("{name}: {err}")))?;
-        let mut bytes =
-            Vec::with_capacity(usize::try_from(file.size().min(cap).min(1 << 20)).unwrap_or(0));
+        let mut file = self.archive.by_index(index).map_err(|err| CatalogError::Zip(format!("{name}: {err}")))?;
+        let mut bytes = Vec::with_capacity(usize::try_from(file.size().min(cap).min(1 << 20)).unwrap_or(0));
         file.by_ref()
             .take(cap.saturating_add(1))
             .read_to_end(&mut bytes)
             .map_err(|err| CatalogError::Zip(format!("{name}: {err}")))?;
         let read = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
         if read > entry_limit {
-            return Err(CatalogError::EntryTooLarge {
-                name: name.to_string(),
-                limit: entry_limit,
-            });
+            return Err(CatalogError::EntryTooLarge { name: name.to_string(), limit: entry_limit });
         }
         self.inflated = self.inflated.saturating_add(read);
         if self.inflated > total_limit {
@@ -180,8 +160,7 @@ impl PackageFiles for ZipPackage<'_> {
 /// Refuses entry names that could escape the extraction folder: `..` components, absolute
 /// paths, backslashes (Windows separators), drive letters and NUL bytes.
 fn check_entry_name(name: &str) -> Result<(), CatalogError> {
-    let drive_letter =
-        matches!(name.as_bytes(), [letter, b':', ..] if letter.is_ascii_alphabetic());
+    let drive_letter = matches!(name.as_bytes(), [letter, b':', ..] if letter.is_ascii_alphabetic());
     let unsafe_name = name.contains('\\')
         || name.contains('\0')
         || name.starts_with('/')
@@ -201,24 +180,17 @@ fn index_entries(
     let mut entries = HashMap::new();
     let mut declared_total: u64 = 0;
     for index in 0..archive.len() {
-        let entry = archive
-            .by_index_raw(index)
-            .map_err(|err| CatalogError::Zip(err.to_string()))?;
+        let entry = archive.by_index_raw(index).map_err(|err| CatalogError::Zip(err.to_string()))?;
         if entry.is_dir() {
             continue;
         }
         let name = entry.name().to_string();
         if entry.size() > limits.max_entry_bytes {
-            return Err(CatalogError::EntryTooLarge {
-                name,
-                limit: limits.max_entry_bytes,
-            });
+            return Err(CatalogError::EntryTooLarge { name, limit: limits.max_entry_bytes });
         }
         declared_total = declared_total.saturating_add(entry.size());
         if declared_total > limits.max_total_bytes {
-            return Err(CatalogError::ArchiveTooLarge {
-                limit: limits.max_total_bytes,
-            });
+            return Err(CatalogError::ArchiveTooLarge { limit: limits.max_total_bytes });
         }
         if let Some(path) = normalize_path(&name) {
             entries.entry(path).or_insert(index);
@@ -270,10 +242,7 @@ fn normalize_path(path: &str) -> Option<String> {
 
 /// True for `http://...`, `mailto:...` and other references with a scheme.
 fn has_scheme(reference: &str) -> bool {
-    reference
-        .split('/')
-        .next()
-        .is_some_and(|first| first.contains(':'))
+    reference.split('/').next().is_some_and(|first| first.contains(':'))
 }
 
 /// Resolves an `href` against the `xml:base` values in scope (outermost first) to a normalised
@@ -321,16 +290,11 @@ fn percent_decode(raw: &str) -> Option<String> {
 
 /// Reads a package file by its path as written, then percent-decoded (and normalised again,
 /// so `%2e%2e` cannot climb out). Returns the path that matched with the bytes.
-fn read_package_file(
-    files: &mut dyn PackageFiles,
-    path: &str,
-) -> Result<Option<(String, Vec<u8>)>, CatalogError> {
+fn read_package_file(files: &mut dyn PackageFiles, path: &str) -> Result<Option<(String, Vec<u8>)>, CatalogError> {
     if let Some(bytes) = files.read(path)? {
         return Ok(Some((path.to_string(), bytes)));
     }
-    let decoded = percent_decode(path)
-        .and_then(|decoded| normalize_path(&decoded))
-        .filter(|decoded| decoded != path);
+    let decoded = percent_decode(path).and_then(|decoded| normalize_path(&decoded)).filter(|decoded| decoded != path);
     match decoded {
         Some(decoded) => Ok(files.read(&decoded)?.map(|bytes| (decoded, bytes))),
         None => Ok(None),
@@ -359,10 +323,7 @@ fn content_kind(path: &str) -> (ResourceKind, Option<&'static str>) {
         "mp3" => (ResourceKind::File, Some("audio/mpeg")),
         "mp4" => (ResourceKind::File, Some("video/mp4")),
         "txt" => (ResourceKind::File, Some("text/plain")),
-        "docx" => (
-            ResourceKind::File,
-            Some("application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-        ),
+        "docx" => (ResourceKind::File, Some("application/vnd.openxmlformats-officedocument.wordprocessingml.document")),
         _ => (ResourceKind::File, None),
     }
 }
@@ -393,33 +354,22 @@ fn read_lti(link: &Element) -> Result<LinkParts, String> {
         .or_else(|| link.child_text("launch_url"))
         .ok_or_else(|| NO_LAUNCH_URL.to_string())?;
     check_http_url(&launch_url, "launch URL")?;
-    let title = link
-        .child_text("title")
-        .map(|t| normalize_whitespace(&t))
-        .filter(|t| !t.is_empty());
+    let title = link.child_text("title").map(|t| normalize_whitespace(&t)).filter(|t| !t.is_empty());
     let extensions = read_extensions(link);
     let line_item = outcome_line_item(&extensions, title.as_deref());
     let vendor = link.child("vendor");
     let lti = LtiLink {
         launch_url,
-        custom: link
-            .child("custom")
-            .map(read_properties)
-            .unwrap_or_default(),
+        custom: link.child("custom").map(read_properties).unwrap_or_default(),
         extensions,
-        icon_url: link
-            .child_text("secure_icon")
-            .or_else(|| link.child_text("icon")),
+        icon_url: link.child_text("secure_icon").or_else(|| link.child_text("icon")),
         vendor_code: vendor.and_then(|v| v.child_text("code")),
         vendor_name: vendor.and_then(|v| v.child_text("name")),
         line_item,
     };
     Ok(LinkParts {
         title,
-        description: link
-            .child_text("description")
-            .map(|d| html_to_text(&d))
-            .filter(|d| !d.is_empty()),
+        description: link.child_text("description").map(|d| html_to_text(&d)).filter(|d| !d.is_empty()),
         lti,
     })
 }
@@ -449,28 +399,20 @@ fn read_extensions(link: &Element) -> BTreeMap<String, BTreeMap<String, String>>
     let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     for extension in link.children("extensions") {
         let platform = extension.attr_trimmed("platform").unwrap_or_default();
-        out.entry(platform)
-            .or_default()
-            .extend(read_properties(extension));
+        out.entry(platform).or_default().extend(read_properties(extension));
     }
     out
 }
 
 /// Canvas marks a gradable link with an `outcome` extension property (the points possible).
 /// Any platform's `outcome` is read: the property only exists to say the link is gradable.
-fn outcome_line_item(
-    extensions: &BTreeMap<String, BTreeMap<String, String>>,
-    title: Option<&str>,
-) -> Option<LineItem> {
+fn outcome_line_item(extensions: &BTreeMap<String, BTreeMap<String, String>>, title: Option<&str>) -> Option<LineItem> {
     extensions
         .values()
         .filter_map(|properties| properties.get("outcome"))
         .filter_map(|raw| raw.trim().parse::<f64>().ok())
         .find(|points| points.is_finite() && *points > 0.0)
-        .map(|score_maximum| LineItem {
-            score_maximum,
-            label: title.map(str::to_string),
-        })
+        .map(|score_maximum| LineItem { score_maximum, label: title.map(str::to_string) })
 }
 
 /// The LOM inside a `<metadata>` element (resource metadata or `lticc:metadata`).
@@ -503,19 +445,13 @@ fn metadata_standards(metadata: Option<&Element>) -> Vec<Alignment> {
 fn apply_metadata(resource: &mut Resource, item: &Lom, defaults: &Lom, standards: Vec<Alignment>) {
     resource.keywords = item.keywords();
     resource.languages = non_empty_or(item.languages(), || defaults.languages());
-    resource.subjects = non_empty_or(item.subjects(SubjectRule::AllTaxa), || {
-        defaults.subjects(SubjectRule::AllTaxa)
-    });
+    resource.subjects = non_empty_or(item.subjects(SubjectRule::AllTaxa), || defaults.subjects(SubjectRule::AllTaxa));
     let (types, raw_types) = item.resource_types();
     resource.resource_types = types;
     resource.resource_types_raw = raw_types;
     resource.grades = item.grades();
     resource.teacher_only = item.teacher_only();
-    let (license_raw, license) = if item.rights.is_some() {
-        item.license()
-    } else {
-        defaults.license()
-    };
+    let (license_raw, license) = if item.rights.is_some() { item.license() } else { defaults.license() };
     resource.license_raw = license_raw;
     resource.license = license;
     resource.free = item.free().or_else(|| defaults.free());
@@ -554,12 +490,7 @@ fn lti_resource(id: &str, link: &Element, context: &ItemContext) -> Result<Resou
         .or_else(|| context.item_title.clone())
         .or_else(|| item.title.clone())
         .ok_or("LTI link has no title")?;
-    let mut resource = Resource::new(
-        id,
-        title,
-        parts.lti.launch_url.clone(),
-        ResourceKind::LtiResourceLink,
-    );
+    let mut resource = Resource::new(id, title, parts.lti.launch_url.clone(), ResourceKind::LtiResourceLink);
     resource.description = parts.description;
     resource.lti = Some(parts.lti);
     let mut standards = metadata_standards(context.metadata);
@@ -570,10 +501,7 @@ fn lti_resource(id: &str, link: &Element, context: &ItemContext) -> Result<Resou
 
 /// Builds a web link resource from a `webLink` element.
 fn web_link_resource(id: &str, link: &Element, context: &ItemContext) -> Result<Resource, String> {
-    let href = link
-        .child("url")
-        .and_then(|url| url.attr_trimmed("href"))
-        .ok_or("web link has no <url href>")?;
+    let href = link.child("url").and_then(|url| url.attr_trimmed("href")).ok_or("web link has no <url href>")?;
     check_http_url(&href, "web link URL")?;
     let item = metadata_lom(context.metadata);
     let title = link
@@ -584,20 +512,13 @@ fn web_link_resource(id: &str, link: &Element, context: &ItemContext) -> Result<
         .or_else(|| item.title.clone())
         .ok_or("web link has no title")?;
     let mut resource = Resource::new(id, title, href, ResourceKind::Link);
-    apply_metadata(
-        &mut resource,
-        &item,
-        context.defaults,
-        metadata_standards(context.metadata),
-    );
+    apply_metadata(&mut resource, &item, context.defaults, metadata_standards(context.metadata));
     Ok(resource)
 }
 
 /// FNV-1a: a hash that stays the same across builds and Rust versions (unlike `DefaultHasher`).
 fn stable_hash(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    })
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// A bare LTI link document yields one resource. Its local id is `lti-` and the FNV-1a hash of
@@ -605,31 +526,17 @@ fn stable_hash(text: &str) -> u64 {
 /// title and description edits, so re-uploading the same link updates the same resource.
 fn bare_link(link: &Element) -> ParsedCatalog {
     let defaults = Lom::default();
-    let context = ItemContext {
-        metadata: None,
-        item_title: None,
-        defaults: &defaults,
-    };
+    let context = ItemContext { metadata: None, item_title: None, defaults: &defaults };
     let launch = read_lti(link).map(|parts| parts.lti.launch_url);
-    let id = launch.as_deref().map_or_else(
-        |_| "lti".to_string(),
-        |url| format!("lti-{:016x}", stable_hash(url)),
-    );
+    let id = launch.as_deref().map_or_else(|_| "lti".to_string(), |url| format!("lti-{:016x}", stable_hash(url)));
     single_outcome(&id, lti_resource(&id, link, &context))
 }
 
 /// A bare web link document: local id `wl-` and the FNV-1a hash of its URL (see [`bare_link`]).
 fn bare_web_link(link: &Element) -> ParsedCatalog {
     let defaults = Lom::default();
-    let context = ItemContext {
-        metadata: None,
-        item_title: None,
-        defaults: &defaults,
-    };
-    let href = link
-        .child("url")
-        .and_then(|url| url.attr_trimmed("href"))
-        .unwrap_or_default();
+    let context = ItemContext { metadata: None, item_title: None, defaults: &defaults };
+    let href = link.child("url").and_then(|url| url.attr_trimmed("href")).unwrap_or_default();
     let id = format!("wl-{:016x}", stable_hash(&href));
     single_outcome(&id, web_link_resource(&id, link, &context))
 }
@@ -639,8 +546,7 @@ fn single_outcome(id: &str, outcome: Result<Resource, String>) -> ParsedCatalog 
     match outcome {
         Ok(resource) => out.resources.push(resource),
         Err(message) => {
-            out.diagnostics
-                .push(Diagnostic::error(Some(id.to_string()), message));
+            out.diagnostics.push(Diagnostic::error(Some(id.to_string()), message));
             out.rejected += 1;
         }
     }
@@ -720,11 +626,8 @@ impl<'a, 'f> ManifestParser<'a, 'f> {
     }
 
     fn run(mut self) -> Result<ParsedCatalog, CatalogError> {
-        let resources: Vec<&'a Element> = self
-            .root
-            .child("resources")
-            .map(|r| r.children("resource").collect())
-            .unwrap_or_default();
+        let resources: Vec<&'a Element> =
+            self.root.child("resources").map(|r| r.children("resource").collect()).unwrap_or_default();
         if resources.is_empty() {
             self.warn(None, "the manifest lists no resources");
         }
@@ -738,18 +641,11 @@ impl<'a, 'f> ManifestParser<'a, 'f> {
 
     fn index_resources(&mut self, resources: &[&'a Element]) {
         for resource in resources {
-            let Some(id) = resource
-                .attr("identifier")
-                .map(str::trim)
-                .filter(|id| !id.is_empty())
-            else {
+            let Some(id) = resource.attr("identifier").map(str::trim).filter(|id| !id.is_empty()) else {
                 continue;
             };
             if self.by_id.contains_key(id) {
-                self.warn(
-                    Some(id),
-                    "duplicate resource identifier: only the first resource with it is used",
-                );
+                self.warn(Some(id), "duplicate resource identifier: only the first resource with it is used");
                 continue;
             }
             self.by_id.insert(id, resource);
@@ -761,11 +657,7 @@ impl<'a, 'f> ManifestParser<'a, 'f> {
             return;
         };
         for item in organizations.descendants_named("item") {
-            let Some(target) = item
-                .attr("identifierref")
-                .map(str::trim)
-                .filter(|r| !r.is_empty())
-            else {
+            let Some(target) = item.attr("identifierref").map(str::trim).filter(|r| !r.is_empty()) else {
                 continue;
             };
             if !self.by_id.contains_key(target) {
@@ -776,37 +668,24 @@ impl<'a, 'f> ManifestParser<'a, 'f> {
                 self.warn(Some(item_id), &message);
                 continue;
             }
-            let title = item
-                .child_text("title")
-                .map(|t| normalize_whitespace(&t))
-                .filter(|t| !t.is_empty());
+            let title = item.child_text("title").map(|t| normalize_whitespace(&t)).filter(|t| !t.is_empty());
             self.referenced.entry(target).or_insert(title);
         }
     }
 
     fn resource(&mut self, position: usize, resource: &'a Element) -> Result<(), CatalogError> {
-        let Some(id) = resource
-            .attr("identifier")
-            .map(str::trim)
-            .filter(|id| !id.is_empty())
-        else {
+        let Some(id) = resource.attr("identifier").map(str::trim).filter(|id| !id.is_empty()) else {
             let item = format!("resources[{position}]");
             self.warn(Some(&item), "a <resource> without identifier is skipped");
             return Ok(());
         };
-        if !self
-            .by_id
-            .get(id)
-            .is_some_and(|first| std::ptr::eq(*first, resource))
-        {
+        if !self.by_id.get(id).is_some_and(|first| std::ptr::eq(*first, resource)) {
             return Ok(()); // a duplicate, already reported
         }
         let raw_type = resource.attr("type").unwrap_or("").trim();
         match classify(raw_type) {
             ResourceType::Lti => self.linked(id, resource, &LINK_ROOTS, "LTI link", lti_resource),
-            ResourceType::WebLink => {
-                self.linked(id, resource, &WEB_LINK_ROOTS, "web link", web_link_resource)
-            }
+            ResourceType::WebLink => self.linked(id, resource, &WEB_LINK_ROOTS, "web link", web_link_resource),
             ResourceType::WebContent => self.web_content(id, resource),
             ResourceType::Other => {
                 let message = format!(
@@ -828,10 +707,7 @@ impl<'a, 'f> ManifestParser<'a, 'f> {
         build: fn(&str, &Element, &ItemContext) -> Result<Resource, String>,
     ) -> Result<(), CatalogError> {
         let loaded;
-        let element = match resource
-            .elements()
-            .find(|e| roots.contains(&e.name.as_str()))
-        {
+        let element = match resource.elements().find(|e| roots.contains(&e.name.as_str())) {
             Some(inline) => inline,
             None => match self.load_document(id, resource, roots, what)? {
                 Some(document) => {
@@ -863,10 +739,7 @@ impl<'a, 'f> ManifestParser<'a, 'f> {
     ) -> Result<Option<Element>, CatalogError> {
         let hrefs = resource_hrefs(resource);
         let Some(first) = hrefs.first() else {
-            self.reject(
-                id,
-                &format!("the {what} is neither inline nor referenced by a <file href>"),
-            );
+            self.reject(id, &format!("the {what} is neither inline nor referenced by a <file href>"));
             return Ok(None);
         };
         if !self.files.available() {
@@ -887,19 +760,12 @@ impl<'a, 'f> ManifestParser<'a, 'f> {
                 continue;
             };
             match xml::parse(&bytes) {
-                Ok(document) if roots.contains(&document.name.as_str()) => {
-                    return Ok(Some(document))
-                }
-                Ok(document) => {
-                    problems.push(format!("'{path}' holds <{}>, not a {what}", document.name))
-                }
+                Ok(document) if roots.contains(&document.name.as_str()) => return Ok(Some(document)),
+                Ok(document) => problems.push(format!("'{path}' holds <{}>, not a {what}", document.name)),
                 Err(err) => problems.push(format!("'{path}': {err}")),
             }
         }
-        self.reject(
-            id,
-            &format!("the {what} could not be read: {}", problems.join("; ")),
-        );
+        self.reject(id, &format!("the {what} could not be read: {}", problems.join("; ")));
         Ok(None)
     }
 
@@ -916,10 +782,8 @@ impl<'a, 'f> ManifestParser<'a, 'f> {
             }
             return Ok(());
         }
-        let paths: Vec<String> = resource_hrefs(resource)
-            .iter()
-            .filter_map(|href| self.resolve(resource, href))
-            .collect();
+        let paths: Vec<String> =
+            resource_hrefs(resource).iter().filter_map(|href| self.resolve(resource, href)).collect();
         let mut stored = Vec::with_capacity(paths.len());
         for path in &paths {
             stored.push(self.store_file(id, path)?);
@@ -933,10 +797,7 @@ impl<'a, 'f> ManifestParser<'a, 'f> {
             return Ok(());
         };
         let Some(primary_path) = first_stored else {
-            self.reject(
-                id,
-                &format!("web content file '{primary}' is not in the cartridge"),
-            );
+            self.reject(id, &format!("web content file '{primary}' is not in the cartridge"));
             return Ok(());
         };
         let built = self.web_content_resource(id, resource, primary_path);
@@ -948,23 +809,12 @@ impl<'a, 'f> ManifestParser<'a, 'f> {
         let metadata = resource.child("metadata");
         let item = metadata_lom(metadata);
         let file_name = path.rsplit('/').next().unwrap_or(path).to_string();
-        let title = self
-            .referenced
-            .get(id)
-            .cloned()
-            .flatten()
-            .or_else(|| item.title.clone())
-            .unwrap_or(file_name);
+        let title = self.referenced.get(id).cloned().flatten().or_else(|| item.title.clone()).unwrap_or(file_name);
         let (kind, media_type) = content_kind(path);
         let mut built = Resource::new(id, title, path, kind);
         built.packaged_path = Some(path.to_string());
         built.media_type = media_type.map(str::to_string);
-        apply_metadata(
-            &mut built,
-            &item,
-            &self.defaults,
-            metadata_standards(metadata),
-        );
+        apply_metadata(&mut built, &item, &self.defaults, metadata_standards(metadata));
         built
     }
 
@@ -982,23 +832,17 @@ impl<'a, 'f> ManifestParser<'a, 'f> {
                     continue;
                 };
                 let Some(&next) = self.by_id.get(target) else {
-                    self.warn(
-                        Some(id),
-                        &format!("dependency '{target}' is not defined in the manifest"),
-                    );
+                    self.warn(Some(id), &format!("dependency '{target}' is not defined in the manifest"));
                     continue;
                 };
                 let content = next.attr("type").map(str::trim).is_some_and(|t| {
-                    t.eq_ignore_ascii_case("webcontent")
-                        || t.to_ascii_lowercase().starts_with("associatedcontent")
+                    t.eq_ignore_ascii_case("webcontent") || t.to_ascii_lowercase().starts_with("associatedcontent")
                 });
                 if !content {
                     continue;
                 }
-                let paths: Vec<String> = resource_hrefs(next)
-                    .iter()
-                    .filter_map(|href| self.resolve(next, href))
-                    .collect();
+                let paths: Vec<String> =
+                    resource_hrefs(next).iter().filter_map(|href| self.resolve(next, href)).collect();
                 for path in &paths {
                     self.store_file(id, path)?;
                 }
@@ -1018,18 +862,12 @@ impl<'a, 'f> ManifestParser<'a, 'f> {
             Some((actual, bytes)) => {
                 self.stored.insert(path.to_string(), actual.clone());
                 if !self.out.files.iter().any(|f| f.path == actual) {
-                    self.out.files.push(PackagedFile {
-                        path: actual.clone(),
-                        bytes,
-                    });
+                    self.out.files.push(PackagedFile { path: actual.clone(), bytes });
                 }
                 Ok(Some(actual))
             }
             None => {
-                self.warn(
-                    Some(id),
-                    &format!("file '{path}' listed by the manifest is not in the cartridge"),
-                );
+                self.warn(Some(id), &format!("file '{path}' listed by the manifest is not in the cartridge"));
                 Ok(None)
             }
         }
@@ -1045,31 +883,23 @@ impl<'a, 'f> ManifestParser<'a, 'f> {
     }
 
     fn reject(&mut self, id: &str, message: &str) {
-        self.out
-            .diagnostics
-            .push(Diagnostic::error(Some(id.to_string()), message));
+        self.out.diagnostics.push(Diagnostic::error(Some(id.to_string()), message));
         self.out.rejected += 1;
     }
 
     fn warn(&mut self, id: Option<&str>, message: &str) {
-        self.out
-            .diagnostics
-            .push(Diagnostic::warning(id.map(str::to_string), message));
+        self.out.diagnostics.push(Diagnostic::warning(id.map(str::to_string), message));
     }
 
     fn info(&mut self, id: &str, message: &str) {
-        self.out
-            .diagnostics
-            .push(Diagnostic::info(Some(id.to_string()), message));
+        self.out.diagnostics.push(Diagnostic::info(Some(id.to_string()), message));
     }
 }
 
 /// The resource's `href` and its `<file href>`s, in order, without repeats.
 fn resource_hrefs(resource: &Element) -> Vec<String> {
     let own = resource.attr_trimmed("href");
-    let files = resource
-        .children("file")
-        .filter_map(|f| f.attr_trimmed("href"));
+    let files = resource.children("file").filter_map(|f| f.attr_trimmed("href"));
     lom::dedupe(own.into_iter().chain(files))
 }
 
@@ -1093,20 +923,14 @@ mod tests {
     }
 
     fn expected(folder: &str, file: &str) -> Value {
-        let all: Value =
-            serde_json::from_slice(&fixture(&format!("{folder}/expected.json"))).unwrap();
+        let all: Value = serde_json::from_slice(&fixture(&format!("{folder}/expected.json"))).unwrap();
         all["files"][file].clone()
     }
 
     fn strings(value: &Value) -> Vec<String> {
         value
             .as_array()
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            })
+            .map(|items| items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
             .unwrap_or_default()
     }
 
@@ -1115,40 +939,22 @@ mod tests {
     }
 
     fn find<'a>(parsed: &'a ParsedCatalog, id: &str) -> &'a Resource {
-        parsed
-            .resources
-            .iter()
-            .find(|r| r.local_id == id)
-            .unwrap_or_else(|| panic!("no resource {id}"))
+        parsed.resources.iter().find(|r| r.local_id == id).unwrap_or_else(|| panic!("no resource {id}"))
     }
 
     fn ids_of_kind(parsed: &ParsedCatalog, kind: ResourceKind) -> Vec<String> {
-        parsed
-            .resources
-            .iter()
-            .filter(|r| r.kind == kind)
-            .map(|r| r.local_id.clone())
-            .collect()
+        parsed.resources.iter().filter(|r| r.kind == kind).map(|r| r.local_id.clone()).collect()
     }
 
     /// Primary language subtags: the fixtures list raw values (`en`, `en-US`).
     fn primary_languages<'a>(languages: impl IntoIterator<Item = &'a String>) -> BTreeSet<String> {
-        languages
-            .into_iter()
-            .filter_map(|l| l.split('-').next())
-            .map(str::to_ascii_lowercase)
-            .collect()
+        languages.into_iter().filter_map(|l| l.split('-').next()).map(str::to_ascii_lowercase).collect()
     }
 
     /// The grade range the facts in a spot check imply, read with the shared vocabulary.
     fn expected_grades(check: &Value) -> Option<GradeRange> {
-        let ages = check["typical_age_range"]
-            .as_str()
-            .and_then(vocab::grades_from_age_range);
-        let context = check["lom_context"]
-            .as_str()
-            .filter(|c| *c != "school")
-            .and_then(vocab::grades_from_level);
+        let ages = check["typical_age_range"].as_str().and_then(vocab::grades_from_age_range);
+        let context = check["lom_context"].as_str().filter(|c| *c != "school").and_then(vocab::grades_from_level);
         match (ages, context) {
             (Some(a), Some(c)) => Some(a.union(c)),
             (a, c) => a.or(c),
@@ -1158,59 +964,29 @@ mod tests {
     /// Every fact of a COMMON_CARTRIDGE entry in catalogs/expected.json.
     fn assert_catalog_facts(parsed: &ParsedCatalog, facts: &Value) {
         assert_eq!(parsed.rejected, 0, "{:?}", parsed.diagnostics);
-        assert_eq!(
-            parsed.resources.len() as u64,
-            facts["resources"].as_u64().unwrap()
-        );
-        let ids: Vec<String> = parsed
-            .resources
-            .iter()
-            .map(|r| r.local_id.clone())
-            .collect();
+        assert_eq!(parsed.resources.len() as u64, facts["resources"].as_u64().unwrap());
+        let ids: Vec<String> = parsed.resources.iter().map(|r| r.local_id.clone()).collect();
         assert_eq!(ids, strings(&facts["ids"]));
-        assert_eq!(
-            ids_of_kind(parsed, ResourceKind::LtiResourceLink),
-            strings(&facts["lti_link_ids"])
-        );
-        assert_eq!(
-            ids_of_kind(parsed, ResourceKind::Link),
-            strings(&facts["link_ids"])
-        );
+        assert_eq!(ids_of_kind(parsed, ResourceKind::LtiResourceLink), strings(&facts["lti_link_ids"]));
+        assert_eq!(ids_of_kind(parsed, ResourceKind::Link), strings(&facts["link_ids"]));
         assert!(parsed.deleted.is_empty());
         let titles: Vec<&str> = parsed.resources.iter().map(|r| r.title.as_str()).collect();
         for title in strings(&facts["sample_titles"]) {
             assert!(titles.contains(&title.as_str()), "missing title {title}");
         }
-        let subjects: BTreeSet<String> = parsed
-            .resources
-            .iter()
-            .flat_map(|r| r.subjects.clone())
-            .collect();
-        assert_eq!(
-            subjects,
-            strings(&facts["distinct_subjects"]).into_iter().collect()
-        );
+        let subjects: BTreeSet<String> = parsed.resources.iter().flat_map(|r| r.subjects.clone()).collect();
+        assert_eq!(subjects, strings(&facts["distinct_subjects"]).into_iter().collect());
         let languages = primary_languages(parsed.resources.iter().flat_map(|r| &r.languages));
         assert_eq!(languages, primary_languages(&strings(&facts["languages"])));
         let licence = facts["license"].as_str().unwrap();
-        assert!(parsed
-            .resources
-            .iter()
-            .all(|r| r.license_raw.as_deref() == Some(licence)));
-        let teacher_only: Vec<String> = parsed
-            .resources
-            .iter()
-            .filter(|r| r.teacher_only)
-            .map(|r| r.local_id.clone())
-            .collect();
+        assert!(parsed.resources.iter().all(|r| r.license_raw.as_deref() == Some(licence)));
+        let teacher_only: Vec<String> =
+            parsed.resources.iter().filter(|r| r.teacher_only).map(|r| r.local_id.clone()).collect();
         assert_eq!(teacher_only, strings(&facts["instructor_only_ids"]));
         let higher_ed: Vec<String> = parsed
             .resources
             .iter()
-            .filter(|r| {
-                r.grades
-                    .is_some_and(|g| g.max == GradeRange::HIGHER_EDUCATION)
-            })
+            .filter(|r| r.grades.is_some_and(|g| g.max == GradeRange::HIGHER_EDUCATION))
             .map(|r| r.local_id.clone())
             .collect();
         assert_eq!(higher_ed, strings(&facts["higher_education_ids"]));
@@ -1226,8 +1002,7 @@ mod tests {
             let line_item = resource.lti.as_ref().and_then(|l| l.line_item.as_ref());
             match expected.get(&resource.local_id) {
                 Some(points) => {
-                    let line_item =
-                        line_item.unwrap_or_else(|| panic!("{} not gradable", resource.local_id));
+                    let line_item = line_item.unwrap_or_else(|| panic!("{} not gradable", resource.local_id));
                     assert_eq!(line_item.score_maximum, points.as_f64().unwrap());
                     assert_eq!(line_item.label.as_deref(), Some(resource.title.as_str()));
                 }
@@ -1240,41 +1015,24 @@ mod tests {
         let id = check["id"].as_str().unwrap();
         let resource = find(parsed, id);
         assert_eq!(resource.title, check["title"].as_str().unwrap(), "{id}");
-        assert_eq!(
-            resource.kind.as_str(),
-            check["kind"].as_str().unwrap(),
-            "{id}"
-        );
+        assert_eq!(resource.kind.as_str(), check["kind"].as_str().unwrap(), "{id}");
         assert_eq!(resource.url, check["url"].as_str().unwrap(), "{id}");
         if let Some(language) = check["language"].as_str() {
-            assert_eq!(
-                primary_languages(&resource.languages),
-                primary_languages(&[language.to_string()])
-            );
+            assert_eq!(primary_languages(&resource.languages), primary_languages(&[language.to_string()]));
         }
         if check.get("subjects").is_some() {
             assert_eq!(resource.subjects, strings(&check["subjects"]), "{id}");
         }
         if check.get("alignment_codes").is_some() {
-            let codes: Vec<String> = resource
-                .alignments
-                .iter()
-                .filter_map(|a| a.code.clone())
-                .collect();
-            let guids: Vec<String> = resource
-                .alignments
-                .iter()
-                .filter_map(|a| a.guid.clone())
-                .collect();
+            let codes: Vec<String> = resource.alignments.iter().filter_map(|a| a.code.clone()).collect();
+            let guids: Vec<String> = resource.alignments.iter().filter_map(|a| a.guid.clone()).collect();
             assert_eq!(codes, strings(&check["alignment_codes"]), "{id}");
             assert_eq!(guids, strings(&check["alignment_guids"]), "{id}");
         }
         if let Some(custom) = check["custom"].as_object() {
             let lti = resource.lti.as_ref().unwrap();
-            let expected: BTreeMap<String, String> = custom
-                .iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
-                .collect();
+            let expected: BTreeMap<String, String> =
+                custom.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())).collect();
             assert_eq!(lti.custom, expected, "{id}");
         }
         if let Some(role) = check["intended_role"].as_str() {
@@ -1288,8 +1046,7 @@ mod tests {
     /// Zips a list of (name, bytes) in memory with DEFLATE.
     fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
         let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
-        let options = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated);
+        let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
         for (name, bytes) in entries {
             writer.start_file(*name, options).unwrap();
             writer.write_all(bytes).unwrap();
@@ -1300,20 +1057,13 @@ mod tests {
     /// Zips a fixture folder, as a publisher would upload it.
     fn zip_folder(folder: &str) -> Vec<u8> {
         fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
-            let mut entries: Vec<_> = std::fs::read_dir(dir)
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .collect();
+            let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
             entries.sort();
             for path in entries {
                 if path.is_dir() {
                     walk(root, &path, out);
                 } else {
-                    let name = path
-                        .strip_prefix(root)
-                        .unwrap()
-                        .to_string_lossy()
-                        .replace('\\', "/");
+                    let name = path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
                     out.push((name, std::fs::read(&path).unwrap()));
                 }
             }
@@ -1321,10 +1071,7 @@ mod tests {
         let root = Path::new(FIXTURES).join(folder);
         let mut files = Vec::new();
         walk(&root, &root, &mut files);
-        let borrowed: Vec<(&str, &[u8])> = files
-            .iter()
-            .map(|(n, b)| (n.as_str(), b.as_slice()))
-            .collect();
+        let borrowed: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
         zip_of(&borrowed)
     }
 
@@ -1332,32 +1079,18 @@ mod tests {
     /// no organization item shows (never a resource: at most its files are stored).
     fn assert_every_resource_accounted_for(manifest: &[u8], parsed: &ParsedCatalog) {
         let root = xml::parse(manifest).unwrap();
-        let shown: BTreeSet<&str> = root
-            .descendants_named("item")
-            .filter_map(|i| i.attr("identifierref"))
-            .collect();
+        let shown: BTreeSet<&str> = root.descendants_named("item").filter_map(|i| i.attr("identifierref")).collect();
         for resource in root.descendants_named("resource") {
             let id = resource.attr("identifier").unwrap();
             let indexed = parsed.resources.iter().any(|r| r.local_id == id);
-            let reported = parsed
-                .diagnostics
-                .iter()
-                .any(|d| d.item.as_deref() == Some(id));
-            let unshown_content =
-                resource.attr("type") == Some("webcontent") && !shown.contains(id);
-            assert!(
-                indexed || reported || unshown_content,
-                "{id} neither indexed nor reported"
-            );
+            let reported = parsed.diagnostics.iter().any(|d| d.item.as_deref() == Some(id));
+            let unshown_content = resource.attr("type") == Some("webcontent") && !shown.contains(id);
+            assert!(indexed || reported || unshown_content, "{id} neither indexed nor reported");
         }
     }
 
     fn errors(parsed: &ParsedCatalog) -> Vec<&Diagnostic> {
-        parsed
-            .diagnostics
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-            .collect()
+        parsed.diagnostics.iter().filter(|d| d.severity == Severity::Error).collect()
     }
 
     const MANIFEST_HEAD: &str = r#"<manifest identifier="M" xmlns="http://www.imsglobal.org/xsd/imsccv1p1/imscp_v1p1"
@@ -1408,10 +1141,7 @@ mod tests {
             assert_eq!(a.url, b.url);
             assert_eq!(a.subjects, b.subjects);
             assert_eq!(a.alignments, b.alignments, "{}", a.local_id);
-            assert_eq!(
-                a.lti.as_ref().map(|l| &l.custom),
-                b.lti.as_ref().map(|l| &l.custom)
-            );
+            assert_eq!(a.lti.as_ref().map(|l| &l.custom), b.lti.as_ref().map(|l| &l.custom));
             assert_eq!(a.grades, b.grades, "{}", a.local_id);
         }
     }
@@ -1419,18 +1149,9 @@ mod tests {
     #[test]
     fn test_mathwise_noise_titles_and_descriptions() {
         let parsed = parse_default(&fixture("catalogs/mathwise-thin-cc.xml"));
-        assert_eq!(
-            find(&parsed, "MW-3-002").title,
-            "Fractions on the Number Line: Locating 1/4, 1/2 and 3/4"
-        );
-        assert_eq!(
-            find(&parsed, "MW-6-003").title,
-            "Dot Plots, Histograms & Box Plots"
-        );
-        assert_eq!(
-            find(&parsed, "MW-FR-001").title,
-            "Les fractions sur la droite numérique"
-        );
+        assert_eq!(find(&parsed, "MW-3-002").title, "Fractions on the Number Line: Locating 1/4, 1/2 and 3/4");
+        assert_eq!(find(&parsed, "MW-6-003").title, "Dot Plots, Histograms & Box Plots");
+        assert_eq!(find(&parsed, "MW-FR-001").title, "Les fractions sur la droite numérique");
         let guide = find(&parsed, "MW-TG-001").description.clone().unwrap();
         assert!(guide.starts_with("This guide accompanies"), "{guide}");
         assert!(!guide.contains("<p>") && guide.len() > 1_500);
@@ -1441,41 +1162,21 @@ mod tests {
         let parsed = parse_default(&fixture("catalogs/mathwise-thin-cc.xml"));
         let k1 = find(&parsed, "MW-K-001");
         let lti = k1.lti.as_ref().unwrap();
-        assert!(
-            lti.launch_url.starts_with("https://"),
-            "secure_launch_url wins"
-        );
-        assert_eq!(
-            lti.icon_url.as_deref(),
-            Some("https://cdn.mathwise.example.com/icons/mathwise-64.png")
-        );
+        assert!(lti.launch_url.starts_with("https://"), "secure_launch_url wins");
+        assert_eq!(lti.icon_url.as_deref(), Some("https://cdn.mathwise.example.com/icons/mathwise-64.png"));
         assert_eq!(lti.vendor_code.as_deref(), Some("mathwise.example.com"));
         assert_eq!(lti.vendor_name.as_deref(), Some("MathWise Learning"));
-        assert_eq!(
-            k1.keywords,
-            ["counting", "ten-frame", "cardinality", "kindergarten"]
-        );
+        assert_eq!(k1.keywords, ["counting", "ten-frame", "cardinality", "kindergarten"]);
         assert_eq!(k1.grades, Some(GradeRange::new(0, 1)));
         assert_eq!(k1.free, None, "the manifest has no rights/cost");
         let quiz = find(&parsed, "MW-8-004").lti.as_ref().unwrap();
-        assert_eq!(
-            quiz.extensions["canvas.instructure.com"]["privacy_level"],
-            "public"
-        );
+        assert_eq!(quiz.extensions["canvas.instructure.com"]["privacy_level"], "public");
         let cs = find(&parsed, "MW-CS-001");
         assert_eq!(cs.subjects, ["Mathematics", "Computer Science"]);
-        let codes: Vec<_> = cs
-            .alignments
-            .iter()
-            .filter_map(|a| a.code.as_deref())
-            .collect();
+        let codes: Vec<_> = cs.alignments.iter().filter_map(|a| a.code.as_deref()).collect();
         assert_eq!(codes, ["5.G.A.1", "1B-AP-10"]);
         let web = find(&parsed, "MW-WL-001");
-        assert_eq!(
-            web.subjects,
-            ["Mathematics"],
-            "manifest classification is the default"
-        );
+        assert_eq!(web.subjects, ["Mathematics"], "manifest classification is the default");
         assert!(web.lti.is_none());
     }
 
@@ -1484,11 +1185,7 @@ mod tests {
     #[test]
     fn test_bad_truncated_manifest_is_xml_error() {
         match parse(&fixture("bad/truncated-manifest.xml"), &Limits::default()) {
-            Err(CatalogError::Xml {
-                line,
-                column,
-                message,
-            }) => {
+            Err(CatalogError::Xml { line, column, message }) => {
                 assert!(line > 1 && column >= 1);
                 assert!(message.contains("unexpected end"), "{message}");
             }
@@ -1498,11 +1195,7 @@ mod tests {
 
     #[test]
     fn test_bad_billion_laughs_is_refused() {
-        let err = parse(
-            &fixture("bad/billion-laughs-manifest.xml"),
-            &Limits::default(),
-        )
-        .unwrap_err();
+        let err = parse(&fixture("bad/billion-laughs-manifest.xml"), &Limits::default()).unwrap_err();
         assert!(matches!(err, CatalogError::DtdNotAllowed { .. }), "{err:?}");
     }
 
@@ -1511,16 +1204,9 @@ mod tests {
         let err = parse(&fixture("bad/zip-bomb.imscc"), &Limits::default()).unwrap_err();
         assert_eq!(
             err,
-            CatalogError::EntryTooLarge {
-                name: "imsmanifest.xml".into(),
-                limit: Limits::default().max_entry_bytes
-            }
+            CatalogError::EntryTooLarge { name: "imsmanifest.xml".into(), limit: Limits::default().max_entry_bytes }
         );
-        let tight_total = Limits {
-            max_entry_bytes: u64::MAX,
-            max_total_bytes: 1 << 20,
-            ..Limits::default()
-        };
+        let tight_total = Limits { max_entry_bytes: u64::MAX, max_total_bytes: 1 << 20, ..Limits::default() };
         let err = parse(&fixture("bad/zip-bomb.imscc"), &tight_total).unwrap_err();
         assert_eq!(err, CatalogError::ArchiveTooLarge { limit: 1 << 20 });
     }
@@ -1546,45 +1232,24 @@ mod tests {
     fn test_entry_size_is_counted_while_inflating() {
         let honest = zip_of(&[("imsmanifest.xml", &vec![b' '; 50_000])]);
         let lying = lie_about_sizes(honest, 10);
-        let limits = Limits {
-            max_entry_bytes: 1_000,
-            ..Limits::default()
-        };
+        let limits = Limits { max_entry_bytes: 1_000, ..Limits::default() };
         let err = parse(&lying, &limits).unwrap_err();
-        assert_eq!(
-            err,
-            CatalogError::EntryTooLarge {
-                name: "imsmanifest.xml".into(),
-                limit: 1_000
-            }
-        );
+        assert_eq!(err, CatalogError::EntryTooLarge { name: "imsmanifest.xml".into(), limit: 1_000 });
     }
 
     #[test]
     fn test_total_is_counted_while_inflating() {
         let imscc = fixture("catalogs/mathwise-thin-cc.imscc");
         let lying = lie_about_sizes(imscc, 1);
-        let limits = Limits {
-            max_total_bytes: 100_000,
-            ..Limits::default()
-        };
-        assert_eq!(
-            parse(&lying, &limits).unwrap_err(),
-            CatalogError::ArchiveTooLarge { limit: 100_000 }
-        );
+        let limits = Limits { max_total_bytes: 100_000, ..Limits::default() };
+        assert_eq!(parse(&lying, &limits).unwrap_err(), CatalogError::ArchiveTooLarge { limit: 100_000 });
     }
 
     #[test]
     fn test_entry_count_is_capped() {
         let bytes = fixture("catalogs/mathwise-thin-cc.imscc");
-        let at = |max_zip_entries| Limits {
-            max_zip_entries,
-            ..Limits::default()
-        };
-        assert_eq!(
-            parse(&bytes, &at(42)).unwrap_err(),
-            CatalogError::TooManyEntries { limit: 42 }
-        );
+        let at = |max_zip_entries| Limits { max_zip_entries, ..Limits::default() };
+        assert_eq!(parse(&bytes, &at(42)).unwrap_err(), CatalogError::TooManyEntries { limit: 42 });
         assert_eq!(parse(&bytes, &at(43)).unwrap().resources.len(), 42);
     }
 
@@ -1592,60 +1257,27 @@ mod tests {
     fn test_bad_path_traversal_rejects_the_upload() {
         let facts = expected("bad", "path-traversal.imscc");
         let err = parse(&fixture("bad/path-traversal.imscc"), &Limits::default()).unwrap_err();
-        assert_eq!(
-            err,
-            CatalogError::UnsafeEntry(strings(&facts["unsafe_entries"])[0].clone())
-        );
+        assert_eq!(err, CatalogError::UnsafeEntry(strings(&facts["unsafe_entries"])[0].clone()));
         assert!(err.to_string().contains("../../evil.xml"));
     }
 
     #[test]
     fn test_unsafe_entry_names() {
-        for name in [
-            "../x.xml",
-            "a/../../x.xml",
-            "/etc/passwd",
-            "a\\b.xml",
-            "C:/x.xml",
-            "c:x",
-            "a/..",
-            "x\0y",
-        ] {
-            assert_eq!(
-                check_entry_name(name),
-                Err(CatalogError::UnsafeEntry(name.to_string())),
-                "{name}"
-            );
+        for name in ["../x.xml", "a/../../x.xml", "/etc/passwd", "a\\b.xml", "C:/x.xml", "c:x", "a/..", "x\0y"] {
+            assert_eq!(check_entry_name(name), Err(CatalogError::UnsafeEntry(name.to_string())), "{name}");
         }
-        for name in [
-            "imsmanifest.xml",
-            "lti/a.xml",
-            "./a.xml",
-            "a/b/",
-            "a..b/c..d.xml",
-            "weird:name.xml",
-        ] {
+        for name in ["imsmanifest.xml", "lti/a.xml", "./a.xml", "a/b/", "a..b/c..d.xml", "weird:name.xml"] {
             assert!(check_entry_name(name).is_ok(), "{name}");
         }
-        let zipped = zip_of(&[
-            ("imsmanifest.xml", b"<manifest/>"),
-            ("lti\\evil.xml", b"<x/>"),
-        ]);
-        assert_eq!(
-            parse(&zipped, &Limits::default()).unwrap_err(),
-            CatalogError::UnsafeEntry("lti\\evil.xml".into())
-        );
+        let zipped = zip_of(&[("imsmanifest.xml", b"<manifest/>"), ("lti\\evil.xml", b"<x/>")]);
+        assert_eq!(parse(&zipped, &Limits::default()).unwrap_err(), CatalogError::UnsafeEntry("lti\\evil.xml".into()));
     }
 
     #[test]
     fn test_bad_lti_link_missing_launch_url_is_partial() {
         let facts = expected("bad", "lti-link-missing-launch-url.xml");
         let parsed = parse_default(&fixture("bad/lti-link-missing-launch-url.xml"));
-        let ids: Vec<String> = parsed
-            .resources
-            .iter()
-            .map(|r| r.local_id.clone())
-            .collect();
+        let ids: Vec<String> = parsed.resources.iter().map(|r| r.local_id.clone()).collect();
         assert_eq!(ids, strings(&facts["accepted_ids"]));
         assert_eq!(parsed.rejected as u64, facts["rejected"].as_u64().unwrap());
         let errors = errors(&parsed);
@@ -1654,19 +1286,13 @@ mod tests {
         assert_eq!(errors[0].message, NO_LAUNCH_URL);
         let good = find(&parsed, "MW-3-001");
         assert_eq!(good.title, "Fraction Strips: Comparing Unit Fractions");
-        assert_eq!(
-            good.url,
-            "https://lti.mathwise.example.com/lti13/activities/fraction-strips-unit-fractions"
-        );
+        assert_eq!(good.url, "https://lti.mathwise.example.com/lti13/activities/fraction-strips-unit-fractions");
         assert!(!good.alignments.is_empty());
     }
 
     #[test]
     fn test_bad_empty_is_empty() {
-        assert_eq!(
-            parse(&fixture("bad/empty.xml"), &Limits::default()).unwrap_err(),
-            CatalogError::Empty
-        );
+        assert_eq!(parse(&fixture("bad/empty.xml"), &Limits::default()).unwrap_err(), CatalogError::Empty);
         let via_dispatch = crate::catalog::parse(
             crate::resource::CatalogFormat::CommonCartridge,
             &fixture("bad/empty.xml"),
@@ -1685,31 +1311,15 @@ mod tests {
         let link = &parsed.resources[0];
         assert_eq!(link.kind, ResourceKind::LtiResourceLink);
         assert_eq!(link.title, "Example tool");
-        assert_eq!(
-            link.description.as_deref(),
-            Some("Example tool description")
-        );
+        assert_eq!(link.description.as_deref(), Some("Example tool description"));
         assert_eq!(link.url, "https://www.example.com/lti/provider.php");
         let lti = link.lti.as_ref().unwrap();
-        assert_eq!(
-            lti.icon_url.as_deref(),
-            Some("https://download.moodle.org/unittest/test.jpg")
-        );
+        assert_eq!(lti.icon_url.as_deref(), Some("https://download.moodle.org/unittest/test.jpg"));
         assert_eq!(lti.vendor_code.as_deref(), Some("moodle.org"));
         assert_eq!(lti.vendor_name.as_deref(), Some("Moodle"));
         assert_eq!(lti.extensions["my.lms.com"].len(), 2);
-        assert_eq!(
-            link.local_id,
-            format!(
-                "lti-{:016x}",
-                stable_hash("https://www.example.com/lti/provider.php")
-            )
-        );
-        assert_eq!(
-            parse_default(&bytes).resources[0].local_id,
-            link.local_id,
-            "stable id"
-        );
+        assert_eq!(link.local_id, format!("lti-{:016x}", stable_hash("https://www.example.com/lti/provider.php")));
+        assert_eq!(parse_default(&bytes).resources[0].local_id, link.local_id, "stable id");
     }
 
     #[test]
@@ -1719,11 +1329,8 @@ mod tests {
         assert!(alone.resources.is_empty());
         assert_eq!(alone.rejected, 0);
         assert_every_resource_accounted_for(&manifest, &alone);
-        let warning = alone
-            .diagnostics
-            .iter()
-            .find(|d| d.item.as_deref() == Some("g534facc599d2202cf67dce042ee3105b"))
-            .unwrap();
+        let warning =
+            alone.diagnostics.iter().find(|d| d.item.as_deref() == Some("g534facc599d2202cf67dce042ee3105b")).unwrap();
         assert_eq!(warning.severity, Severity::Warning);
 
         let zipped = parse_default(&zip_folder("real/canvas-importer"));
@@ -1736,19 +1343,9 @@ mod tests {
         let lti = link.lti.as_ref().unwrap();
         assert_eq!(lti.custom.len(), 8);
         assert_eq!(lti.custom["param8"], "+1(855)552-2338");
-        assert_eq!(
-            lti.extensions["canvas.instructure.com"]["lookup_uuid"],
-            "1b302c1e-c0a2-42dc-88b6-c029699a7c7a"
-        );
-        assert_eq!(
-            link.license_raw.as_deref(),
-            Some("Public Domain - http://en.wikipedia.org/wiki/Public_domain")
-        );
-        let infos = zipped
-            .diagnostics
-            .iter()
-            .filter(|d| d.severity == Severity::Info)
-            .count();
+        assert_eq!(lti.extensions["canvas.instructure.com"]["lookup_uuid"], "1b302c1e-c0a2-42dc-88b6-c029699a7c7a");
+        assert_eq!(link.license_raw.as_deref(), Some("Public Domain - http://en.wikipedia.org/wiki/Public_domain"));
+        let infos = zipped.diagnostics.iter().filter(|d| d.severity == Severity::Info).count();
         assert_eq!(infos, 2, "course settings and tool profile");
     }
 
@@ -1758,21 +1355,15 @@ mod tests {
         let alone = parse_default(&manifest);
         assert!(alone.resources.is_empty());
         assert_every_resource_accounted_for(&manifest, &alone);
-        let dangling = alone
-            .diagnostics
-            .iter()
-            .find(|d| d.message.contains("i2a43afb3f81390abba3db9c894444d1d"))
-            .unwrap();
+        let dangling =
+            alone.diagnostics.iter().find(|d| d.message.contains("i2a43afb3f81390abba3db9c894444d1d")).unwrap();
         assert_eq!(dangling.severity, Severity::Warning);
         let web_content_warnings = alone
             .diagnostics
             .iter()
             .filter(|d| d.severity == Severity::Warning && d.message.contains("web content"))
             .count();
-        assert_eq!(
-            web_content_warnings, 4,
-            "pages, photo and PDF shown by organization items"
-        );
+        assert_eq!(web_content_warnings, 4, "pages, photo and PDF shown by organization items");
 
         // Only the manifest and three item files are in the fixture: the weblink is indexed,
         // the web content an item shows is rejected because its files are missing.
@@ -1785,15 +1376,8 @@ mod tests {
         assert_eq!(link.url, "http://google.com");
         assert_eq!(link.title, "First Module External URL 1");
         assert_eq!(zipped.rejected, 4);
-        let infos = zipped
-            .diagnostics
-            .iter()
-            .filter(|d| d.severity == Severity::Info)
-            .count();
-        assert_eq!(
-            infos, 8,
-            "settings, assignments, discussion, quiz and their metadata"
-        );
+        let infos = zipped.diagnostics.iter().filter(|d| d.severity == Severity::Info).count();
+        assert_eq!(infos, 8, "settings, assignments, discussion, quiz and their metadata");
     }
 
     #[test]
@@ -1805,20 +1389,11 @@ mod tests {
         let page = &parsed.resources[0];
         assert_eq!(page.kind, ResourceKind::Html);
         assert_eq!(page.url, "wiki_content/page-1.html");
-        assert_eq!(
-            page.packaged_path.as_deref(),
-            Some("wiki_content/page-1.html")
-        );
+        assert_eq!(page.packaged_path.as_deref(), Some("wiki_content/page-1.html"));
         assert_eq!(page.media_type.as_deref(), Some("text/html"));
-        assert_eq!(
-            page.license_raw.as_deref(),
-            Some("Private (Copyrighted) - http://en.wikipedia.org/wiki/Copyright")
-        );
+        assert_eq!(page.license_raw.as_deref(), Some("Private (Copyrighted) - http://en.wikipedia.org/wiki/Copyright"));
         let paths: Vec<_> = parsed.files.iter().map(|f| f.path.as_str()).collect();
-        assert_eq!(
-            paths,
-            ["wiki_content/page-1.html", "wiki_content/page-2.html"]
-        );
+        assert_eq!(paths, ["wiki_content/page-1.html", "wiki_content/page-2.html"]);
         assert!(parsed.files.iter().all(|f| !f.bytes.is_empty()));
     }
 
@@ -1842,8 +1417,7 @@ mod tests {
         assert!(parsed
             .diagnostics
             .iter()
-            .all(|d| d.severity == Severity::Info
-                && d.message.contains("learning-application-resource")));
+            .all(|d| d.severity == Severity::Info && d.message.contains("learning-application-resource")));
     }
 
     // --- inline edge cases ----------------------------------------------------------------
@@ -1868,10 +1442,7 @@ mod tests {
         let urls: Vec<_> = parsed.resources.iter().map(|r| r.url.as_str()).collect();
         assert_eq!(urls, ["https://t.example/a", "http://t.example/b"]);
         assert_eq!(parsed.rejected, 2);
-        let rejected: Vec<_> = errors(&parsed)
-            .iter()
-            .filter_map(|d| d.item.clone())
-            .collect();
+        let rejected: Vec<_> = errors(&parsed).iter().filter_map(|d| d.item.clone()).collect();
         assert_eq!(rejected, ["C", "D"]);
     }
 
@@ -1879,7 +1450,10 @@ mod tests {
     fn test_title_precedence_link_then_item_then_lom() {
         let lom_title = "<metadata><lom><general><title><string>From LOM</string></title></general></lom></metadata>";
         let resources = [
-            inline_link("A", "<blti:title> Link\n title </blti:title><blti:launch_url>https://x.example/a</blti:launch_url>"),
+            inline_link(
+                "A",
+                "<blti:title> Link\n title </blti:title><blti:launch_url>https://x.example/a</blti:launch_url>",
+            ),
             inline_link("B", "<blti:launch_url>https://x.example/b</blti:launch_url>"),
             format!(
                 "<resource identifier=\"C\" type=\"imsbasiclti_xmlv1p3\">{lom_title}<cartridge_basiclti_link>\
@@ -1909,17 +1483,8 @@ mod tests {
         let lti = parsed.resources[0].lti.clone().unwrap();
         assert_eq!(lti.custom["ctx"], "$Context.id");
         assert_eq!(lti.custom["who"], "$Person.address.locality");
-        assert_eq!(
-            lti.extensions["canvas.instructure.com"]["course_navigation.text"],
-            "Nav"
-        );
-        assert_eq!(
-            lti.line_item,
-            Some(LineItem {
-                score_maximum: 2.5,
-                label: Some("T".into())
-            })
-        );
+        assert_eq!(lti.extensions["canvas.instructure.com"]["course_navigation.text"], "Nav");
+        assert_eq!(lti.line_item, Some(LineItem { score_maximum: 2.5, label: Some("T".into()) }));
         assert_eq!(lti.icon_url.as_deref(), Some("http://x.example/i.png"));
     }
 
@@ -1940,18 +1505,12 @@ mod tests {
         );
         let parsed = parse_default(doc.as_bytes());
         let (a, b) = (find(&parsed, "A"), find(&parsed, "B"));
-        assert_eq!(
-            primary_languages(&a.languages),
-            primary_languages(&["de".to_string()])
-        );
+        assert_eq!(primary_languages(&a.languages), primary_languages(&["de".to_string()]));
         assert_eq!(a.free, Some(true));
         assert_eq!(a.subjects, ["Science"]);
         assert!(a.license_raw.as_deref().unwrap().starts_with("CC BY"));
         assert_eq!(a.license, vocab::license(a.license_raw.as_deref().unwrap()));
-        assert_eq!(
-            primary_languages(&b.languages),
-            primary_languages(&["fr".to_string()])
-        );
+        assert_eq!(primary_languages(&b.languages), primary_languages(&["fr".to_string()]));
         assert_eq!(b.free, Some(false));
         assert_eq!(b.keywords, ["x"]);
         assert!(b.teacher_only);
@@ -1967,11 +1526,7 @@ mod tests {
         let parsed = parse_default(manifest(items, resources).as_bytes());
         assert_eq!(parsed.resources.len(), 1);
         assert_eq!(parsed.resources[0].title, "1");
-        let warnings: Vec<_> = parsed
-            .diagnostics
-            .iter()
-            .filter(|d| d.severity == Severity::Warning)
-            .collect();
+        let warnings: Vec<_> = parsed.diagnostics.iter().filter(|d| d.severity == Severity::Warning).collect();
         assert_eq!(warnings.len(), 2);
         assert!(warnings.iter().any(|d| d.message.contains("NOPE")));
     }
@@ -1981,25 +1536,16 @@ mod tests {
         let resources = "<resource identifier=\"D\" type=\"imsdt_xmlv1p3\"><file href=\"d.xml\"/></resource>\
                          <resource identifier=\"Q\" type=\"imsqti_xmlv1p2/imscc_xmlv1p3/assessment\"/>";
         let parsed = parse_default(manifest("", resources).as_bytes());
-        let infos: Vec<_> = parsed
-            .diagnostics
-            .iter()
-            .map(|d| (d.severity, d.item.clone().unwrap()))
-            .collect();
-        assert_eq!(
-            infos,
-            [
-                (Severity::Info, "D".to_string()),
-                (Severity::Info, "Q".to_string())
-            ]
-        );
+        let infos: Vec<_> = parsed.diagnostics.iter().map(|d| (d.severity, d.item.clone().unwrap())).collect();
+        assert_eq!(infos, [(Severity::Info, "D".to_string()), (Severity::Info, "Q".to_string())]);
         assert!(parsed.diagnostics[0].message.contains("imsdt_xmlv1p3"));
     }
 
     #[test]
     fn test_web_content_alone_is_warned_and_skipped() {
         let items = "<item identifier=\"i\" identifierref=\"P\"><title>Page</title></item>";
-        let resources = "<resource identifier=\"P\" type=\"webcontent\" href=\"p.html\"><file href=\"p.html\"/></resource>\
+        let resources =
+            "<resource identifier=\"P\" type=\"webcontent\" href=\"p.html\"><file href=\"p.html\"/></resource>\
                          <resource identifier=\"S\" type=\"webcontent\"><file href=\"s.css\"/></resource>";
         let parsed = parse_default(manifest(items, resources).as_bytes());
         assert!(parsed.resources.is_empty() && parsed.files.is_empty());
@@ -2010,8 +1556,7 @@ mod tests {
 
     #[test]
     fn test_web_content_in_zip_with_dependencies_and_xml_base() {
-        let items =
-            "<item identifier=\"i1\" identifierref=\"PAGE\"><title>Lesson page</title></item>\
+        let items = "<item identifier=\"i1\" identifierref=\"PAGE\"><title>Lesson page</title></item>\
                      <item identifier=\"i2\" identifierref=\"IMG\"><title>Diagram</title></item>\
                      <item identifier=\"i3\" identifierref=\"DOC\"><title>Worksheet</title></item>\
                      <item identifier=\"i4\" identifierref=\"LINK\"><title>Tool</title></item>";
@@ -2038,11 +1583,7 @@ mod tests {
             ("course_settings/secret.xml", b"<secret/>"),
         ]);
         let parsed = parse_default(&zipped);
-        let kinds: Vec<_> = parsed
-            .resources
-            .iter()
-            .map(|r| (r.local_id.as_str(), r.kind))
-            .collect();
+        let kinds: Vec<_> = parsed.resources.iter().map(|r| (r.local_id.as_str(), r.kind)).collect();
         assert_eq!(
             kinds,
             [
@@ -2056,28 +1597,15 @@ mod tests {
         assert_eq!(page.url, "pages/lesson 1.html");
         assert_eq!(page.packaged_path.as_deref(), Some("pages/lesson 1.html"));
         assert_eq!(find(&parsed, "IMG").url, "media/diagram.PNG");
-        assert_eq!(
-            find(&parsed, "DOC").media_type.as_deref(),
-            Some("application/pdf")
-        );
+        assert_eq!(find(&parsed, "DOC").media_type.as_deref(), Some("application/pdf"));
         assert_eq!(find(&parsed, "LINK").url, "https://tool.example/launch");
         let mut paths: Vec<_> = parsed.files.iter().map(|f| f.path.as_str()).collect();
         paths.sort();
         assert_eq!(
             paths,
-            [
-                "docs/sheet.pdf",
-                "loose/extra.js",
-                "media/diagram.PNG",
-                "pages/lesson 1.html",
-                "shared/style.css"
-            ]
+            ["docs/sheet.pdf", "loose/extra.js", "media/diagram.PNG", "pages/lesson 1.html", "shared/style.css"]
         );
-        let missing = parsed
-            .diagnostics
-            .iter()
-            .find(|d| d.message.contains("missing.txt"))
-            .unwrap();
+        let missing = parsed.diagnostics.iter().find(|d| d.message.contains("missing.txt")).unwrap();
         assert_eq!(missing.severity, Severity::Warning);
         assert_eq!(parsed.rejected, 0);
     }
@@ -2098,14 +1626,8 @@ mod tests {
         let parsed = parse_default(&zipped);
         assert!(parsed.resources.is_empty());
         assert_eq!(parsed.rejected, 5);
-        let by_item = |id: &str| {
-            errors(&parsed)
-                .into_iter()
-                .find(|d| d.item.as_deref() == Some(id))
-                .unwrap()
-                .message
-                .clone()
-        };
+        let by_item =
+            |id: &str| errors(&parsed).into_iter().find(|d| d.item.as_deref() == Some(id)).unwrap().message.clone();
         assert!(by_item("GONE").contains("not in the cartridge"));
         assert!(by_item("WRONG").contains("<topic>"));
         assert!(by_item("BROKEN").contains("XML syntax error"));
@@ -2117,38 +1639,20 @@ mod tests {
     fn test_manifest_in_a_single_top_level_folder() {
         let doc = manifest(
             "",
-            &inline_link(
-                "A",
-                "<blti:title>A</blti:title><blti:launch_url>https://a.example</blti:launch_url>",
-            ),
+            &inline_link("A", "<blti:title>A</blti:title><blti:launch_url>https://a.example</blti:launch_url>"),
         );
         let zipped = zip_of(&[("course/imsmanifest.xml", doc.as_bytes())]);
         assert_eq!(parse_default(&zipped).resources.len(), 1);
-        let two = zip_of(&[
-            ("a/imsmanifest.xml", doc.as_bytes()),
-            ("b/imsmanifest.xml", doc.as_bytes()),
-        ]);
-        assert!(matches!(
-            parse(&two, &Limits::default()),
-            Err(CatalogError::Structure(_))
-        ));
+        let two = zip_of(&[("a/imsmanifest.xml", doc.as_bytes()), ("b/imsmanifest.xml", doc.as_bytes())]);
+        assert!(matches!(parse(&two, &Limits::default()), Err(CatalogError::Structure(_))));
     }
 
     #[test]
     fn test_not_a_cartridge() {
-        assert!(matches!(
-            parse(b"<rss/>", &Limits::default()),
-            Err(CatalogError::Structure(_))
-        ));
-        assert!(matches!(
-            parse(b"PK\x03\x04garbage", &Limits::default()),
-            Err(CatalogError::Zip(_))
-        ));
+        assert!(matches!(parse(b"<rss/>", &Limits::default()), Err(CatalogError::Structure(_))));
+        assert!(matches!(parse(b"PK\x03\x04garbage", &Limits::default()), Err(CatalogError::Zip(_))));
         let no_manifest = zip_of(&[("readme.txt", b"hi")]);
-        assert!(matches!(
-            parse(&no_manifest, &Limits::default()),
-            Err(CatalogError::Structure(_))
-        ));
+        assert!(matches!(parse(&no_manifest, &Limits::default()), Err(CatalogError::Structure(_))));
     }
 
     #[test]
@@ -2188,26 +1692,15 @@ mod tests {
         let resources = "<resource identifier=\"P\" type=\"webcontent\">\
                          <file href=\"a/%2e%2e/%2E%2E/etc/passwd\"/><file href=\"a/%2e%2e/b%20c.html\"/></resource>";
         let mut recorder = Recorder(Vec::new());
-        let parsed =
-            parse_with_files(manifest(items, resources).as_bytes(), &mut recorder).unwrap();
-        assert_eq!(
-            recorder.0,
-            [
-                "a/%2e%2e/%2E%2E/etc/passwd",
-                "a/%2e%2e/b%20c.html",
-                "b c.html"
-            ]
-        );
+        let parsed = parse_with_files(manifest(items, resources).as_bytes(), &mut recorder).unwrap();
+        assert_eq!(recorder.0, ["a/%2e%2e/%2E%2E/etc/passwd", "a/%2e%2e/b%20c.html", "b c.html"]);
         assert_eq!(parsed.rejected, 1);
     }
 
     #[test]
     fn test_truncated_and_corrupted_inputs_never_panic() {
         let limits = Limits::default();
-        for file in [
-            "catalogs/mathwise-thin-cc.xml",
-            "real/moodle/ims_cartridge_basic_lti_link.xml",
-        ] {
+        for file in ["catalogs/mathwise-thin-cc.xml", "real/moodle/ims_cartridge_basic_lti_link.xml"] {
             let bytes = fixture(file);
             for cut in (0..bytes.len()).step_by(509) {
                 let _ = parse(&bytes[..cut], &limits);
@@ -2224,25 +1717,13 @@ mod tests {
 
     #[test]
     fn test_paths() {
-        assert_eq!(
-            normalize_path("a/./b//c/../d.xml").as_deref(),
-            Some("a/b/d.xml")
-        );
+        assert_eq!(normalize_path("a/./b//c/../d.xml").as_deref(), Some("a/b/d.xml"));
         assert_eq!(normalize_path("../x"), None);
         assert_eq!(normalize_path("./"), None);
         let bases = |b: &[&str]| b.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(
-            resolve_href(&bases(&["lti/"]), "a.xml").as_deref(),
-            Some("lti/a.xml")
-        );
-        assert_eq!(
-            resolve_href(&bases(&["x/", "y/z.xml"]), "a.xml#top").as_deref(),
-            Some("x/y/a.xml")
-        );
-        assert_eq!(
-            resolve_href(&bases(&["http://cdn.example/"]), "a.xml").as_deref(),
-            Some("a.xml")
-        );
+        assert_eq!(resolve_href(&bases(&["lti/"]), "a.xml").as_deref(), Some("lti/a.xml"));
+        assert_eq!(resolve_href(&bases(&["x/", "y/z.xml"]), "a.xml#top").as_deref(), Some("x/y/a.xml"));
+        assert_eq!(resolve_href(&bases(&["http://cdn.example/"]), "a.xml").as_deref(), Some("a.xml"));
         assert_eq!(resolve_href(&[], "https://x.example/a.xml"), None);
         assert_eq!(resolve_href(&[], "/abs.xml"), None);
         assert_eq!(resolve_href(&[], "../up.xml"), None);

@@ -69,10 +69,7 @@ pub(crate) fn string_field<'a>(object: &'a Object, key: &str) -> Result<Option<&
     match object.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) => Ok(Some(text.trim()).filter(|t| !t.is_empty())),
-        Some(other) => Err(format!(
-            "{key} must be a string, found {}",
-            type_name(other)
-        )),
+        Some(other) => Err(format!("{key} must be a string, found {}", type_name(other))),
     }
 }
 
@@ -90,21 +87,11 @@ pub(crate) fn strings_field<'a>(object: &'a Object, key: &str) -> Result<Vec<&'a
                 match item {
                     Value::String(text) => strings.push(text.trim()),
                     Value::Null => {}
-                    other => {
-                        return Err(format!(
-                            "{key}[{index}] must be a string, found {}",
-                            type_name(other)
-                        ))
-                    }
+                    other => return Err(format!("{key}[{index}] must be a string, found {}", type_name(other))),
                 }
             }
         }
-        other => {
-            return Err(format!(
-                "{key} must be a string or an array of strings, found {}",
-                type_name(other)
-            ))
-        }
+        other => return Err(format!("{key} must be a string or an array of strings, found {}", type_name(other))),
     }
     strings.retain(|text| !text.is_empty());
     Ok(strings)
@@ -148,10 +135,7 @@ pub(crate) fn parse_date(raw: &str) -> Option<DateTime<Utc>> {
 /// when the last segment is not a UUID.
 pub(crate) fn guid_from_uri(uri: &str) -> Option<String> {
     let without_query = uri.split(['?', '#']).next().unwrap_or(uri);
-    let last = without_query
-        .trim_end_matches('/')
-        .rsplit(['/', ':'])
-        .next()?;
+    let last = without_query.trim_end_matches('/').rsplit(['/', ':']).next()?;
     is_uuid(last).then(|| last.to_ascii_lowercase())
 }
 
@@ -160,9 +144,10 @@ pub(crate) fn is_uuid(raw: &str) -> bool {
     let groups: Vec<&str> = raw.split('-').collect();
     let lengths = [8, 4, 4, 4, 12];
     groups.len() == lengths.len()
-        && groups.iter().zip(lengths).all(|(group, length)| {
-            group.len() == length && group.bytes().all(|b| b.is_ascii_hexdigit())
-        })
+        && groups
+            .iter()
+            .zip(lengths)
+            .all(|(group, length)| group.len() == length && group.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// The most values one resource keeps in a list field (keywords, subjects, standards...).
@@ -192,17 +177,13 @@ pub(crate) fn push_keyword(keywords: &mut Vec<String>, keyword: String) {
 
 /// Keywords from a comma-separated string.
 pub(crate) fn split_keywords(raw: &str) -> impl Iterator<Item = String> + '_ {
-    raw.split(',')
-        .map(super::text::normalize_whitespace)
-        .filter(|keyword| !keyword.is_empty())
+    raw.split(',').map(super::text::normalize_whitespace).filter(|keyword| !keyword.is_empty())
 }
 
 /// Adds a standard unless it is already listed (same GUID, else same URI, else same framework
 /// and code); a duplicate fills in what the listed one lacks. At most [`MAX_VALUES`] are kept.
 pub(crate) fn merge_alignment(list: &mut Vec<Alignment>, alignment: Alignment) {
-    let existing = list
-        .iter_mut()
-        .find(|listed| same_standard(listed, &alignment));
+    let existing = list.iter_mut().find(|listed| same_standard(listed, &alignment));
     let Some(existing) = existing else {
         if list.len() < MAX_VALUES {
             list.push(alignment);
@@ -236,16 +217,12 @@ fn same_standard(a: &Alignment, b: &Alignment) -> bool {
 pub(crate) fn is_teacher_only<'a>(roles: impl IntoIterator<Item = &'a str>) -> bool {
     let mut staff = false;
     for role in roles {
-        let term = role
-            .trim()
-            .rsplit('/')
-            .next()
-            .unwrap_or(role)
-            .to_ascii_lowercase();
+        let term = role.trim().rsplit('/').next().unwrap_or(role).to_ascii_lowercase();
         match term.as_str() {
             "student" | "learner" => return false,
-            "teacher" | "instructor" | "administrator" | "faculty" | "educator" | "mentor"
-            | "aide" | "proctor" => staff = true,
+            "teacher" | "instructor" | "administrator" | "faculty" | "educator" | "mentor" | "aide" | "proctor" => {
+                staff = true
+            }
             _ => {}
         }
     }
@@ -263,12 +240,9 @@ impl SeenIds {
     /// Records the id; `Err` names the item that already used it.
     pub(crate) fn claim(&mut self, local_id: &str, label: &str) -> Result<(), String> {
         if let Some(first) = self.first_label.get(local_id) {
-            return Err(format!(
-                "duplicate id '{local_id}': already used by {first}"
-            ));
+            return Err(format!("duplicate id '{local_id}': already used by {first}"));
         }
-        self.first_label
-            .insert(local_id.to_string(), label.to_string());
+        self.first_label.insert(local_id.to_string(), label.to_string());
         Ok(())
     }
 }
@@ -347,90 +321,44 @@ pub(crate) mod fixtures {
     pub(crate) fn strings(value: &Value) -> Vec<String> {
         value
             .as_array()
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            })
+            .map(|items| items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
             .unwrap_or_default()
     }
 
     pub(crate) fn find<'a>(parsed: &'a ParsedCatalog, id: &str) -> &'a Resource {
-        parsed
-            .resources
-            .iter()
-            .find(|resource| resource.local_id == id)
-            .unwrap_or_else(|| panic!("no resource {id}"))
+        parsed.resources.iter().find(|resource| resource.local_id == id).unwrap_or_else(|| panic!("no resource {id}"))
     }
 
     /// The facts every catalog entry of `expected.json` lists: counts, ids per kind, titles,
     /// subjects, languages, and the spot checks' title, kind, url, subjects and standards.
     pub(crate) fn assert_common_facts(file: &str, parsed: &ParsedCatalog, expected: &Value) {
         let count = |key: &str| expected[key].as_u64().map(|n| n as usize);
-        assert_eq!(
-            Some(parsed.resources.len()),
-            count("resources"),
-            "{file}: resources"
-        );
+        assert_eq!(Some(parsed.resources.len()), count("resources"), "{file}: resources");
         assert_eq!(parsed.rejected, 0, "{file}: rejected");
         assert!(parsed.deleted.is_empty(), "{file}: deleted");
         let ids_of = |kind: Option<crate::resource::ResourceKind>| -> Vec<String> {
-            parsed
-                .resources
-                .iter()
-                .filter(|r| kind.is_none_or(|k| r.kind == k))
-                .map(|r| r.local_id.clone())
-                .collect()
+            parsed.resources.iter().filter(|r| kind.is_none_or(|k| r.kind == k)).map(|r| r.local_id.clone()).collect()
         };
         use crate::resource::ResourceKind::{Link, LtiResourceLink};
-        assert_eq!(
-            Some(ids_of(Some(LtiResourceLink)).len()),
-            count("lti_links"),
-            "{file}: lti"
-        );
-        assert_eq!(
-            Some(ids_of(Some(Link)).len()),
-            count("links"),
-            "{file}: links"
-        );
+        assert_eq!(Some(ids_of(Some(LtiResourceLink)).len()), count("lti_links"), "{file}: lti");
+        assert_eq!(Some(ids_of(Some(Link)).len()), count("links"), "{file}: links");
         if expected.get("ids").is_some() {
             assert_eq!(ids_of(None), strings(&expected["ids"]), "{file}: ids");
-            assert_eq!(
-                ids_of(Some(LtiResourceLink)),
-                strings(&expected["lti_link_ids"]),
-                "{file}"
-            );
-            assert_eq!(
-                ids_of(Some(Link)),
-                strings(&expected["link_ids"]),
-                "{file}: link ids"
-            );
+            assert_eq!(ids_of(Some(LtiResourceLink)), strings(&expected["lti_link_ids"]), "{file}");
+            assert_eq!(ids_of(Some(Link)), strings(&expected["link_ids"]), "{file}: link ids");
         }
         let titles: BTreeSet<&str> = parsed.resources.iter().map(|r| r.title.as_str()).collect();
         for title in strings(&expected["sample_titles"]) {
-            assert!(
-                titles.contains(title.as_str()),
-                "{file}: title {title:?} missing"
-            );
+            assert!(titles.contains(title.as_str()), "{file}: title {title:?} missing");
         }
         if expected.get("distinct_subjects").is_some() {
-            let subjects: BTreeSet<String> = parsed
-                .resources
-                .iter()
-                .flat_map(|r| r.subjects.iter().cloned())
-                .collect();
-            let wanted: BTreeSet<String> = strings(&expected["distinct_subjects"])
-                .into_iter()
-                .collect();
+            let subjects: BTreeSet<String> = parsed.resources.iter().flat_map(|r| r.subjects.iter().cloned()).collect();
+            let wanted: BTreeSet<String> = strings(&expected["distinct_subjects"]).into_iter().collect();
             assert_eq!(subjects, wanted, "{file}: distinct subjects");
         }
         if expected.get("languages").is_some() {
-            let languages: BTreeSet<String> = parsed
-                .resources
-                .iter()
-                .flat_map(|r| r.languages.iter().cloned())
-                .collect();
+            let languages: BTreeSet<String> =
+                parsed.resources.iter().flat_map(|r| r.languages.iter().cloned()).collect();
             let wanted: BTreeSet<String> = strings(&expected["languages"]).into_iter().collect();
             assert_eq!(languages, wanted, "{file}: languages");
         }
@@ -442,48 +370,16 @@ pub(crate) mod fixtures {
     fn assert_spot_check(file: &str, parsed: &ParsedCatalog, check: &Value) {
         let id = check["id"].as_str().expect("spot check id");
         let resource = find(parsed, id);
-        assert_eq!(
-            Some(resource.title.as_str()),
-            check["title"].as_str(),
-            "{file} {id}: title"
-        );
-        assert_eq!(
-            Some(resource.kind.as_str()),
-            check["kind"].as_str(),
-            "{file} {id}: kind"
-        );
-        assert_eq!(
-            Some(resource.url.as_str()),
-            check["url"].as_str(),
-            "{file} {id}: url"
-        );
+        assert_eq!(Some(resource.title.as_str()), check["title"].as_str(), "{file} {id}: title");
+        assert_eq!(Some(resource.kind.as_str()), check["kind"].as_str(), "{file} {id}: kind");
+        assert_eq!(Some(resource.url.as_str()), check["url"].as_str(), "{file} {id}: url");
         if let Some(subjects) = check.get("subjects") {
-            assert_eq!(
-                resource.subjects,
-                strings(subjects),
-                "{file} {id}: subjects"
-            );
+            assert_eq!(resource.subjects, strings(subjects), "{file} {id}: subjects");
         }
-        let codes: Vec<String> = resource
-            .alignments
-            .iter()
-            .filter_map(|a| a.code.clone())
-            .collect();
-        assert_eq!(
-            codes,
-            strings(&check["alignment_codes"]),
-            "{file} {id}: alignment codes"
-        );
-        let guids: Vec<String> = resource
-            .alignments
-            .iter()
-            .filter_map(|a| a.guid.clone())
-            .collect();
-        assert_eq!(
-            guids,
-            strings(&check["alignment_guids"]),
-            "{file} {id}: alignment guids"
-        );
+        let codes: Vec<String> = resource.alignments.iter().filter_map(|a| a.code.clone()).collect();
+        assert_eq!(codes, strings(&check["alignment_codes"]), "{file} {id}: alignment codes");
+        let guids: Vec<String> = resource.alignments.iter().filter_map(|a| a.guid.clone()).collect();
+        assert_eq!(guids, strings(&check["alignment_guids"]), "{file} {id}: alignment guids");
         let languages = match &check["language"] {
             Value::String(single) => vec![single.clone()],
             other => strings(other),
@@ -503,16 +399,9 @@ mod tests {
         assert_eq!(parse_document(b""), Err(CatalogError::Empty));
         assert_eq!(parse_document(b" \n\t"), Err(CatalogError::Empty));
         assert_eq!(parse_document(b"\xEF\xBB\xBF  "), Err(CatalogError::Empty));
-        assert_eq!(
-            parse_document(b"{\n\"a\": \"\xE9\"}"),
-            Err(CatalogError::Encoding { offset: 8, line: 2 })
-        );
+        assert_eq!(parse_document(b"{\n\"a\": \"\xE9\"}"), Err(CatalogError::Encoding { offset: 8, line: 2 }));
         match parse_document(b"{\n  \"a\": [1, 2,\n}") {
-            Err(CatalogError::Json {
-                line,
-                column,
-                message,
-            }) => {
+            Err(CatalogError::Json { line, column, message }) => {
                 assert_eq!((line, column), (3, 1));
                 assert!(!message.contains("at line"), "{message}");
             }
@@ -524,32 +413,22 @@ mod tests {
     #[test]
     fn test_deep_nesting_is_an_error_not_a_crash() {
         let deep = "[".repeat(100_000);
-        assert!(matches!(
-            parse_document(deep.as_bytes()),
-            Err(CatalogError::Json { .. })
-        ));
+        assert!(matches!(parse_document(deep.as_bytes()), Err(CatalogError::Json { .. })));
     }
 
     #[test]
     fn test_fields() {
-        let object: Object = serde_json::from_str(
-            r#"{"a": " x ", "b": 4, "c": ["p", "", "q"], "d": [1], "e": null, "f": "  "}"#,
-        )
-        .unwrap();
+        let object: Object =
+            serde_json::from_str(r#"{"a": " x ", "b": 4, "c": ["p", "", "q"], "d": [1], "e": null, "f": "  "}"#)
+                .unwrap();
         assert_eq!(string_field(&object, "a"), Ok(Some("x")));
-        assert_eq!(
-            string_field(&object, "b"),
-            Err("b must be a string, found a number".to_string())
-        );
+        assert_eq!(string_field(&object, "b"), Err("b must be a string, found a number".to_string()));
         assert_eq!(string_field(&object, "e"), Ok(None));
         assert_eq!(string_field(&object, "f"), Ok(None));
         assert_eq!(string_field(&object, "zz"), Ok(None));
         assert_eq!(strings_field(&object, "a"), Ok(vec!["x"]));
         assert_eq!(strings_field(&object, "c"), Ok(vec!["p", "q"]));
-        assert_eq!(
-            strings_field(&object, "d"),
-            Err("d[0] must be a string, found a number".to_string())
-        );
+        assert_eq!(strings_field(&object, "d"), Err("d[0] must be a string, found a number".to_string()));
         assert_eq!(
             strings_field(&object, "b"),
             Err("b must be a string or an array of strings, found a number".to_string())
@@ -562,20 +441,13 @@ mod tests {
         assert!(!is_http_url("javascript:alert(1)"));
         assert!(!is_http_url("/relative/path"));
         assert!(!is_http_url("ftp://example.com/file"));
+        assert_eq!(parse_date("2023-08-21").map(|d| d.to_rfc3339()).as_deref(), Some("2023-08-21T00:00:00+00:00"));
         assert_eq!(
-            parse_date("2023-08-21").map(|d| d.to_rfc3339()).as_deref(),
-            Some("2023-08-21T00:00:00+00:00")
-        );
-        assert_eq!(
-            parse_date("2025-02-01T16:20:00+01:00")
-                .map(|d| d.to_rfc3339())
-                .as_deref(),
+            parse_date("2025-02-01T16:20:00+01:00").map(|d| d.to_rfc3339()).as_deref(),
             Some("2025-02-01T15:20:00+00:00")
         );
         assert_eq!(
-            parse_date("2025-02-01T16:20:00")
-                .map(|d| d.to_rfc3339())
-                .as_deref(),
+            parse_date("2025-02-01T16:20:00").map(|d| d.to_rfc3339()).as_deref(),
             Some("2025-02-01T16:20:00+00:00")
         );
         assert_eq!(parse_date("yesterday"), None);
@@ -589,34 +461,17 @@ mod tests {
             guid_from_uri("urn:uuid:f64fdf0c-e17a-5d51-9ff0-52665af3ecd5").as_deref(),
             Some("f64fdf0c-e17a-5d51-9ff0-52665af3ecd5")
         );
-        assert_eq!(
-            guid_from_uri("https://example.org/standards/3.NF.A.1"),
-            None
-        );
+        assert_eq!(guid_from_uri("https://example.org/standards/3.NF.A.1"), None);
     }
 
     #[test]
     fn test_merge_alignment_dedupes_and_fills() {
-        let mut list = vec![Alignment {
-            guid: Some("g1".into()),
-            code: None,
-            ..Alignment::default()
-        }];
+        let mut list = vec![Alignment { guid: Some("g1".into()), code: None, ..Alignment::default() }];
         merge_alignment(
             &mut list,
-            Alignment {
-                guid: Some("g1".into()),
-                code: Some("C1".into()),
-                ..Alignment::default()
-            },
+            Alignment { guid: Some("g1".into()), code: Some("C1".into()), ..Alignment::default() },
         );
-        merge_alignment(
-            &mut list,
-            Alignment {
-                guid: Some("g2".into()),
-                ..Alignment::default()
-            },
-        );
+        merge_alignment(&mut list, Alignment { guid: Some("g2".into()), ..Alignment::default() });
         assert_eq!(list.len(), 2);
         assert_eq!(list[0].code.as_deref(), Some("C1"));
     }
@@ -639,9 +494,7 @@ mod tests {
     #[test]
     fn test_teacher_only() {
         assert!(is_teacher_only(["teacher"]));
-        assert!(is_teacher_only([
-            "http://purl.org/dcx/lrmi-vocabs/educationalAudienceRole/teacher"
-        ]));
+        assert!(is_teacher_only(["http://purl.org/dcx/lrmi-vocabs/educationalAudienceRole/teacher"]));
         assert!(!is_teacher_only(["student", "teacher"]));
         assert!(!is_teacher_only(["parent"]));
         assert!(!is_teacher_only([]));
@@ -651,9 +504,6 @@ mod tests {
     fn test_seen_ids() {
         let mut seen = SeenIds::default();
         assert!(seen.claim("A", "resources[0]").is_ok());
-        assert_eq!(
-            seen.claim("A", "resources[3]"),
-            Err("duplicate id 'A': already used by resources[0]".into())
-        );
+        assert_eq!(seen.claim("A", "resources[3]"), Err("duplicate id 'A': already used by resources[0]".into()));
     }
 }

@@ -80,52 +80,22 @@ impl Lom {
     pub fn read(lom: &Element) -> Self {
         let general = lom.find_all(&["general"]);
         let educational = lom.find_all(&["educational"]);
-        let from_general = |name: &str| -> Vec<&Element> {
-            general.iter().flat_map(|g| g.children(name)).collect()
-        };
-        let from_educational = |name: &str| -> Vec<&Element> {
-            educational.iter().flat_map(|e| e.children(name)).collect()
-        };
+        let from_general = |name: &str| -> Vec<&Element> { general.iter().flat_map(|g| g.children(name)).collect() };
+        let from_educational =
+            |name: &str| -> Vec<&Element> { educational.iter().flat_map(|e| e.children(name)).collect() };
         Self {
             title: from_general("title").into_iter().find_map(lang_string),
-            description: from_general("description")
-                .into_iter()
-                .find_map(lang_string_raw),
-            keywords: from_general("keyword")
-                .into_iter()
-                .filter_map(lang_string)
-                .collect(),
-            languages: from_general("language")
-                .into_iter()
-                .filter_map(plain_text)
-                .collect(),
-            locations: lom
-                .find_all(&["technical", "location"])
-                .into_iter()
-                .filter_map(plain_text)
-                .collect(),
-            resource_types: from_educational("learningResourceType")
-                .into_iter()
-                .filter_map(vocabulary_value)
-                .collect(),
-            roles: from_educational("intendedEndUserRole")
-                .into_iter()
-                .filter_map(vocabulary_value)
-                .collect(),
-            contexts: from_educational("context")
-                .into_iter()
-                .filter_map(vocabulary_value)
-                .collect(),
-            age_ranges: from_educational("typicalAgeRange")
-                .into_iter()
-                .filter_map(lang_string)
-                .collect(),
+            description: from_general("description").into_iter().find_map(lang_string_raw),
+            keywords: from_general("keyword").into_iter().filter_map(lang_string).collect(),
+            languages: from_general("language").into_iter().filter_map(plain_text).collect(),
+            locations: lom.find_all(&["technical", "location"]).into_iter().filter_map(plain_text).collect(),
+            resource_types: from_educational("learningResourceType").into_iter().filter_map(vocabulary_value).collect(),
+            roles: from_educational("intendedEndUserRole").into_iter().filter_map(vocabulary_value).collect(),
+            contexts: from_educational("context").into_iter().filter_map(vocabulary_value).collect(),
+            age_ranges: from_educational("typicalAgeRange").into_iter().filter_map(lang_string).collect(),
             cost: lom.find(&["rights", "cost"]).and_then(vocabulary_value),
             rights: lom.find(&["rights", "description"]).and_then(lang_string),
-            classifications: lom
-                .children("classification")
-                .map(read_classification)
-                .collect(),
+            classifications: lom.children("classification").map(read_classification).collect(),
         }
     }
 
@@ -160,10 +130,7 @@ impl Lom {
 
     /// The description as plain text.
     pub fn description_text(&self) -> Option<String> {
-        self.description
-            .as_deref()
-            .map(html_to_text)
-            .filter(|text| !text.is_empty())
+        self.description.as_deref().map(html_to_text).filter(|text| !text.is_empty())
     }
 
     /// Normalised BCP 47 tags, deduplicated.
@@ -178,31 +145,20 @@ impl Lom {
 
     /// Normalised resource types and the raw values.
     pub fn resource_types(&self) -> (Vec<String>, Vec<String>) {
-        let normalised = dedupe(
-            self.resource_types
-                .iter()
-                .filter_map(|raw| vocab::resource_type(raw)),
-        );
+        let normalised = dedupe(self.resource_types.iter().filter_map(|raw| vocab::resource_type(raw)));
         (normalised, dedupe(self.resource_types.iter().cloned()))
     }
 
     /// Meant for teachers only: a teacher role is named and no learner role is.
     pub fn teacher_only(&self) -> bool {
-        let has = |roles: &[&str]| {
-            self.roles
-                .iter()
-                .any(|role| roles.contains(&role.to_ascii_lowercase().as_str()))
-        };
+        let has = |roles: &[&str]| self.roles.iter().any(|role| roles.contains(&role.to_ascii_lowercase().as_str()));
         has(&TEACHER_ROLES) && !has(&LEARNER_ROLES)
     }
 
     /// Grades from `typicalAgeRange` and from a specific `context` ("higher education"),
     /// joined when both are given. Generic contexts ("school") do not widen the range.
     pub fn grades(&self) -> Option<GradeRange> {
-        let from_ages = self
-            .age_ranges
-            .iter()
-            .filter_map(|raw| vocab::grades_from_age_range(raw));
+        let from_ages = self.age_ranges.iter().filter_map(|raw| vocab::grades_from_age_range(raw));
         let from_contexts = self
             .contexts
             .iter()
@@ -228,22 +184,15 @@ impl Lom {
 
     /// Subjects from classifications whose purpose is `discipline` (or unstated).
     pub fn subjects(&self, rule: SubjectRule) -> Vec<String> {
-        let disciplines = self
-            .classifications
-            .iter()
-            .filter(|c| c.purpose.as_deref().is_none_or(|p| p == "discipline"));
+        let disciplines =
+            self.classifications.iter().filter(|c| c.purpose.as_deref().is_none_or(|p| p == "discipline"));
         let entries: Vec<String> = match rule {
             SubjectRule::AllTaxa => disciplines
                 .flat_map(|c| c.paths.iter().flat_map(|p| p.taxa.iter()))
                 .filter_map(|t| t.entry.clone())
                 .collect(),
             SubjectRule::FirstTaxon => disciplines
-                .filter_map(|c| {
-                    c.paths
-                        .iter()
-                        .flat_map(|p| p.taxa.iter())
-                        .find_map(|t| t.entry.clone())
-                })
+                .filter_map(|c| c.paths.iter().flat_map(|p| p.taxa.iter()).find_map(|t| t.entry.clone()))
                 .collect(),
         };
         dedupe(entries)
@@ -271,10 +220,7 @@ impl Lom {
 
 fn read_classification(classification: &Element) -> Classification {
     Classification {
-        purpose: classification
-            .child("purpose")
-            .and_then(vocabulary_value)
-            .map(|p| p.to_ascii_lowercase()),
+        purpose: classification.child("purpose").and_then(vocabulary_value).map(|p| p.to_ascii_lowercase()),
         paths: classification
             .children("taxonPath")
             .map(|path| TaxonPath {
@@ -293,9 +239,7 @@ fn read_classification(classification: &Element) -> Classification {
 
 /// The first `string` of a LOM LangString, whitespace-normalised (or the element's own text).
 pub fn lang_string(element: &Element) -> Option<String> {
-    lang_string_raw(element)
-        .map(|raw| normalize_whitespace(&raw))
-        .filter(|s| !s.is_empty())
+    lang_string_raw(element).map(|raw| normalize_whitespace(&raw)).filter(|s| !s.is_empty())
 }
 
 /// The first `string` of a LangString, trimmed only (descriptions keep their line breaks).
@@ -371,10 +315,7 @@ mod tests {
         assert_eq!(lom.title.as_deref(), Some("Titre français"));
         assert_eq!(lom.keywords(), ["a", "b"]);
         assert_eq!(lom.languages.len(), 2);
-        assert_eq!(
-            lom.locations.first().map(String::as_str),
-            Some("https://x.example/1")
-        );
+        assert_eq!(lom.locations.first().map(String::as_str), Some("https://x.example/1"));
         assert_eq!(lom.description_text().as_deref(), Some("Hello & bye"));
     }
 
@@ -384,22 +325,13 @@ mod tests {
         assert!(lom.teacher_only());
         assert_eq!(lom.grades(), Some(GradeRange::single(13)));
         assert_eq!(lom.free(), Some(false));
-        assert_eq!(
-            lom.license().0.as_deref(),
-            Some("https://creativecommons.org/licenses/by/4.0/")
-        );
+        assert_eq!(lom.license().0.as_deref(), Some("https://creativecommons.org/licenses/by/4.0/"));
         assert_eq!(lom.resource_types().1, ["narrative text"]);
         assert_eq!(lom.subjects(SubjectRule::FirstTaxon), ["Social Studies"]);
-        assert_eq!(
-            lom.subjects(SubjectRule::AllTaxa),
-            ["Social Studies", "U.S. History"]
-        );
+        assert_eq!(lom.subjects(SubjectRule::AllTaxa), ["Social Studies", "U.S. History"]);
         let alignments = lom.alignments();
         assert_eq!(alignments.len(), 1);
-        assert_eq!(
-            alignments[0].guid.as_deref(),
-            Some("36ee564a-e398-5978-a545-403e293656d8")
-        );
+        assert_eq!(alignments[0].guid.as_deref(), Some("36ee564a-e398-5978-a545-403e293656d8"));
         assert_eq!(alignments[0].code.as_deref(), Some("D2.His.1.6-8"));
         assert_eq!(alignments[0].framework.as_deref(), Some("C3 Framework"));
     }
@@ -421,10 +353,7 @@ mod tests {
 
     #[test]
     fn test_fill_from_keeps_own_values() {
-        let mut item = Lom {
-            languages: vec!["es".into()],
-            ..Lom::default()
-        };
+        let mut item = Lom { languages: vec!["es".into()], ..Lom::default() };
         item.fill_from(&lom());
         assert_eq!(item.languages, ["es"]);
         assert_eq!(item.title.as_deref(), Some("Titre français"));

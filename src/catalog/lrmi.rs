@@ -73,10 +73,7 @@ fn push_with_graph<'a>(nodes: &mut Vec<Node<'a>>, path: String, value: &'a Value
         return;
     };
     for (index, item) in json::one_or_many(graph).iter().enumerate() {
-        nodes.push(Node {
-            path: format!("{path}@graph[{index}]"),
-            value: item,
-        });
+        nodes.push(Node { path: format!("{path}@graph[{index}]"), value: item });
     }
     // A container that is itself typed as a resource counts too.
     if node_types(value).iter().any(|t| t == LEARNING_RESOURCE) {
@@ -91,11 +88,7 @@ fn parse_nodes(nodes: &[Node<'_>]) -> ParsedCatalog {
     for node in nodes {
         let types = node_types(node.value);
         if !types.iter().any(|t| t == LEARNING_RESOURCE) {
-            skipped.push(if types.is_empty() {
-                "untyped".to_string()
-            } else {
-                types.join("/")
-            });
+            skipped.push(if types.is_empty() { "untyped".to_string() } else { types.join("/") });
             continue;
         }
         let label = node_label(node);
@@ -109,20 +102,14 @@ fn parse_nodes(nodes: &[Node<'_>]) -> ParsedCatalog {
             }
             Err(message) => {
                 parsed.rejected += 1;
-                parsed
-                    .diagnostics
-                    .push(Diagnostic::error(Some(label), message));
+                parsed.diagnostics.push(Diagnostic::error(Some(label), message));
             }
         }
     }
     if !skipped.is_empty() {
         parsed.diagnostics.push(Diagnostic::info(
             None,
-            format!(
-                "skipped {} node(s) that are not LearningResources ({})",
-                skipped.len(),
-                skipped.join(", ")
-            ),
+            format!("skipped {} node(s) that are not LearningResources ({})", skipped.len(), skipped.join(", ")),
         ));
     }
     parsed
@@ -139,15 +126,10 @@ fn node_types(value: &Value) -> Vec<String> {
         .filter_map(Value::as_str)
         .map(|raw| {
             let trimmed = raw.trim();
-            let name = [
-                "http://schema.org/",
-                "https://schema.org/",
-                "schema:",
-                "sdo:",
-            ]
-            .iter()
-            .find_map(|prefix| trimmed.strip_prefix(prefix))
-            .unwrap_or(trimmed);
+            let name = ["http://schema.org/", "https://schema.org/", "schema:", "sdo:"]
+                .iter()
+                .find_map(|prefix| trimmed.strip_prefix(prefix))
+                .unwrap_or(trimmed);
             name.to_string()
         })
         .collect()
@@ -156,10 +138,7 @@ fn node_types(value: &Value) -> Vec<String> {
 /// `@graph[1] (OR-B-002)`: the position, and the node's id or identifier when it has one. A
 /// single-object document is labelled by its id alone.
 fn node_label(node: &Node<'_>) -> String {
-    let id = node
-        .value
-        .as_object()
-        .and_then(|object| own_id(object).or_else(|| identifier(object)));
+    let id = node.value.as_object().and_then(|object| own_id(object).or_else(|| identifier(object)));
     match (node.path.is_empty(), id) {
         (true, Some(id)) => id,
         (true, None) => "document".to_string(),
@@ -171,11 +150,7 @@ fn node_label(node: &Node<'_>) -> String {
 /// `@id` (or `id`, which compacted feeds such as OERSI's AMB use), unless it is a blank node
 /// (`_:b0`), whose name changes from one export to the next.
 fn own_id(object: &Object) -> Option<String> {
-    let id = object
-        .get("@id")
-        .or_else(|| object.get("id"))
-        .and_then(Value::as_str)?
-        .trim();
+    let id = object.get("@id").or_else(|| object.get("id")).and_then(Value::as_str)?.trim();
     (!id.is_empty() && !id.starts_with("_:")).then(|| id.to_string())
 }
 
@@ -195,14 +170,9 @@ fn identifier(object: &Object) -> Option<String> {
 /// One resource, or the reason it cannot be accepted.
 fn parse_resource(value: &Value, log: &mut ItemLog) -> Result<Resource, String> {
     let Value::Object(object) = value else {
-        return Err(format!(
-            "a resource must be an object, found {}",
-            json::type_name(value)
-        ));
+        return Err(format!("a resource must be an object, found {}", json::type_name(value)));
     };
-    let name = text_value(object, "name")?
-        .map(|name| normalize_whitespace(&name))
-        .filter(|n| !n.is_empty());
+    let name = text_value(object, "name")?.map(|name| normalize_whitespace(&name)).filter(|n| !n.is_empty());
     let url = resource_url(object)?;
     let (title, url) = match (name, url) {
         (Some(title), Some(url)) => (title, url),
@@ -210,18 +180,14 @@ fn parse_resource(value: &Value, log: &mut ItemLog) -> Result<Resource, String> 
         (None, Some(_)) => return Err("missing name".to_string()),
         (Some(_), None) => return Err("missing url".to_string()),
     };
-    let local_id = own_id(object)
-        .or_else(|| identifier(object))
-        .unwrap_or_else(|| {
-            log.info("no @id or identifier: the resource is identified by its url");
-            url.clone()
-        });
+    let local_id = own_id(object).or_else(|| identifier(object)).unwrap_or_else(|| {
+        log.info("no @id or identifier: the resource is identified by its url");
+        url.clone()
+    });
 
     let mut resource = Resource::new(local_id, title, url, ResourceKind::Link);
-    resource.description = log
-        .lenient(text_value(object, "description"))
-        .map(|text| html_to_text(&text))
-        .filter(|text| !text.is_empty());
+    resource.description =
+        log.lenient(text_value(object, "description")).map(|text| html_to_text(&text)).filter(|text| !text.is_empty());
     fill_keywords(&mut resource, object, log);
     fill_languages(&mut resource, object, log);
     fill_types(&mut resource, object);
@@ -229,8 +195,7 @@ fn parse_resource(value: &Value, log: &mut ItemLog) -> Result<Resource, String> 
     fill_grades(&mut resource, object, log);
     fill_rights(&mut resource, object, log);
     fill_media_and_dates(&mut resource, object, log);
-    resource.teacher_only =
-        json::is_teacher_only(audience_roles(object).iter().map(String::as_str));
+    resource.teacher_only = json::is_teacher_only(audience_roles(object).iter().map(String::as_str));
     Ok(resource)
 }
 
@@ -250,12 +215,7 @@ fn text_value(object: &Object, key: &str) -> Result<Option<String>, String> {
                 }
                 return Err(format!("{key} must be a string, found an object"));
             }
-            other => {
-                return Err(format!(
-                    "{key} must be a string, found {}",
-                    json::type_name(other)
-                ))
-            }
+            other => return Err(format!("{key} must be a string, found {}", json::type_name(other))),
         }
     }
     Ok(None)
@@ -266,9 +226,9 @@ fn reference(value: &Value) -> Option<String> {
     json::one_or_many(value).iter().find_map(|item| {
         let text = match item {
             Value::String(text) => Some(text.as_str()),
-            Value::Object(object) => ["@id", "url", "contentUrl"]
-                .iter()
-                .find_map(|key| object.get(*key).and_then(Value::as_str)),
+            Value::Object(object) => {
+                ["@id", "url", "contentUrl"].iter().find_map(|key| object.get(*key).and_then(Value::as_str))
+            }
             _ => None,
         }?;
         let trimmed = text.trim();
@@ -296,11 +256,7 @@ fn resource_url(object: &Object) -> Result<Option<String>, String> {
 
 /// `keywords` (a comma-separated string or an array) and the names of `about` topics.
 fn fill_keywords(resource: &mut Resource, object: &Object, log: &mut ItemLog) {
-    for item in object
-        .get("keywords")
-        .map(json::one_or_many)
-        .unwrap_or_default()
-    {
+    for item in object.get("keywords").map(json::one_or_many).unwrap_or_default() {
         match item {
             Value::String(text) => {
                 for keyword in json::split_keywords(text) {
@@ -312,17 +268,10 @@ fn fill_keywords(resource: &mut Resource, object: &Object, log: &mut ItemLog) {
                     json::push_keyword(&mut resource.keywords, normalize_whitespace(name));
                 }
             }
-            other => log.warn(format!(
-                "keywords must be strings, found {}; ignored",
-                json::type_name(other)
-            )),
+            other => log.warn(format!("keywords must be strings, found {}; ignored", json::type_name(other))),
         }
     }
-    for topic in object
-        .get("about")
-        .map(json::one_or_many)
-        .unwrap_or_default()
-    {
+    for topic in object.get("about").map(json::one_or_many).unwrap_or_default() {
         let name = match topic {
             Value::String(text) => Some(text.as_str()),
             Value::Object(thing) => thing.get("name").and_then(Value::as_str),
@@ -336,11 +285,7 @@ fn fill_keywords(resource: &mut Resource, object: &Object, log: &mut ItemLog) {
 
 /// `inLanguage`: tags, names, or `Language` objects (`alternateName` is the code).
 fn fill_languages(resource: &mut Resource, object: &Object, log: &mut ItemLog) {
-    for item in object
-        .get("inLanguage")
-        .map(json::one_or_many)
-        .unwrap_or_default()
-    {
+    for item in object.get("inLanguage").map(json::one_or_many).unwrap_or_default() {
         let candidates: Vec<&str> = match item {
             Value::String(text) => vec![text.as_str()],
             Value::Object(language) => ["alternateName", "name", "@id"]
@@ -349,10 +294,7 @@ fn fill_languages(resource: &mut Resource, object: &Object, log: &mut ItemLog) {
                 .collect(),
             _ => Vec::new(),
         };
-        match candidates
-            .iter()
-            .find_map(|candidate| vocab::language(candidate))
-        {
+        match candidates.iter().find_map(|candidate| vocab::language(candidate)) {
             Some(tag) => json::push_unique(&mut resource.languages, tag),
             None => log.warn(format!("inLanguage {item} names no language; ignored")),
         }
@@ -361,17 +303,12 @@ fn fill_languages(resource: &mut Resource, object: &Object, log: &mut ItemLog) {
 
 /// `learningResourceType`: free text, LRMI vocabulary URIs, `DefinedTerm`s, or arrays of them.
 fn fill_types(resource: &mut Resource, object: &Object) {
-    for item in object
-        .get("learningResourceType")
-        .map(json::one_or_many)
-        .unwrap_or_default()
-    {
+    for item in object.get("learningResourceType").map(json::one_or_many).unwrap_or_default() {
         let raw = match item {
             Value::String(text) => Some(text.trim()),
-            Value::Object(term) => ["name", "termCode", "@id"]
-                .iter()
-                .find_map(|key| term.get(*key).and_then(Value::as_str))
-                .map(str::trim),
+            Value::Object(term) => {
+                ["name", "termCode", "@id"].iter().find_map(|key| term.get(*key).and_then(Value::as_str)).map(str::trim)
+            }
             _ => None,
         };
         let Some(raw) = raw.filter(|raw| !raw.is_empty()) else {
@@ -387,29 +324,18 @@ fn fill_types(resource: &mut Resource, object: &Object) {
 /// `educationalAlignment` (subjects, standards, old-style education levels) and the direct
 /// `teaches` / `assesses` / `competencyRequired` properties (standards).
 fn fill_alignments(resource: &mut Resource, object: &Object, log: &mut ItemLog) {
-    let alignments = object
-        .get("educationalAlignment")
-        .map(json::one_or_many)
-        .unwrap_or_default();
+    let alignments = object.get("educationalAlignment").map(json::one_or_many).unwrap_or_default();
     for (index, alignment) in alignments.iter().enumerate() {
         let Value::Object(alignment) = alignment else {
-            log.warn(format!(
-                "educationalAlignment[{index}] must be an object; ignored"
-            ));
+            log.warn(format!("educationalAlignment[{index}] must be an object; ignored"));
             continue;
         };
         read_alignment_object(resource, alignment, index, log);
     }
-    for (property, alignment_type) in [
-        ("teaches", "teaches"),
-        ("assesses", "assesses"),
-        ("competencyRequired", "requires"),
-    ] {
-        for term in object
-            .get(property)
-            .map(json::one_or_many)
-            .unwrap_or_default()
-        {
+    for (property, alignment_type) in
+        [("teaches", "teaches"), ("assesses", "assesses"), ("competencyRequired", "requires")]
+    {
+        for term in object.get(property).map(json::one_or_many).unwrap_or_default() {
             match defined_term_alignment(term, alignment_type) {
                 Some(alignment) => json::merge_alignment(&mut resource.alignments, alignment),
                 None => log.warn(format!("{property} names no standard; ignored")),
@@ -418,32 +344,17 @@ fn fill_alignments(resource: &mut Resource, object: &Object, log: &mut ItemLog) 
     }
 }
 
-fn read_alignment_object(
-    resource: &mut Resource,
-    alignment: &Object,
-    index: usize,
-    log: &mut ItemLog,
-) {
-    let text = |key: &str| {
-        alignment
-            .get(key)
-            .and_then(name_of)
-            .map(|t| normalize_whitespace(&t))
-    };
+fn read_alignment_object(resource: &mut Resource, alignment: &Object, index: usize, log: &mut ItemLog) {
+    let text = |key: &str| alignment.get(key).and_then(name_of).map(|t| normalize_whitespace(&t));
     let raw_type = text("alignmentType");
     // Alignment types may be sent as LRMI vocabulary URIs (`.../alignmentType/teaches`).
-    let kind = raw_type
-        .as_deref()
-        .map(|t| t.rsplit('/').next().unwrap_or(t).to_ascii_lowercase())
-        .unwrap_or_default();
+    let kind = raw_type.as_deref().map(|t| t.rsplit('/').next().unwrap_or(t).to_ascii_lowercase()).unwrap_or_default();
     let target_name = text("targetName");
     match kind.as_str() {
         "educationalsubject" => {
             match target_name {
                 Some(subject) => json::push_unique(&mut resource.subjects, subject),
-                None => log.warn(format!(
-                    "educationalAlignment[{index}] subject has no targetName; ignored"
-                )),
+                None => log.warn(format!("educationalAlignment[{index}] subject has no targetName; ignored")),
             }
             return;
         }
@@ -454,15 +365,10 @@ fn read_alignment_object(
         }
         _ => {}
     }
-    let uri = alignment
-        .get("targetUrl")
-        .or_else(|| alignment.get("targetURL"))
-        .and_then(reference);
+    let uri = alignment.get("targetUrl").or_else(|| alignment.get("targetURL")).and_then(reference);
     let guid = uri.as_deref().and_then(json::guid_from_uri);
     if uri.is_none() && target_name.is_none() {
-        log.warn(format!(
-            "educationalAlignment[{index}] has no targetName or targetUrl; ignored"
-        ));
+        log.warn(format!("educationalAlignment[{index}] has no targetName or targetUrl; ignored"));
         return;
     }
     let standard = Alignment {
@@ -490,9 +396,7 @@ fn defined_term_alignment(term: &Value, alignment_type: &str) -> Option<Alignmen
             ..Alignment::default()
         },
         Value::Object(object) => {
-            let uri = ["url", "@id"]
-                .iter()
-                .find_map(|key| object.get(*key).and_then(reference));
+            let uri = ["url", "@id"].iter().find_map(|key| object.get(*key).and_then(reference));
             Alignment {
                 framework: object.get("inDefinedTermSet").and_then(name_of),
                 code: object.get("termCode").and_then(name_of),
@@ -508,19 +412,16 @@ fn defined_term_alignment(term: &Value, alignment_type: &str) -> Option<Alignmen
         || alignment.uri.is_some()
         || alignment.code.is_some()
         || alignment.description.is_some();
-    names_something.then(|| Alignment {
-        alignment_type: Some(alignment_type.to_string()),
-        ..alignment
-    })
+    names_something.then(|| Alignment { alignment_type: Some(alignment_type.to_string()), ..alignment })
 }
 
 /// A name: a string, or an object's `name` (else its `@id`).
 fn name_of(value: &Value) -> Option<String> {
     let text = match value {
         Value::String(text) => Some(text.as_str()),
-        Value::Object(object) => ["name", "@value", "@id"]
-            .iter()
-            .find_map(|key| object.get(*key).and_then(Value::as_str)),
+        Value::Object(object) => {
+            ["name", "@value", "@id"].iter().find_map(|key| object.get(*key).and_then(Value::as_str))
+        }
         _ => None,
     }?;
     let trimmed = text.trim();
@@ -531,34 +432,20 @@ fn name_of(value: &Value) -> Option<String> {
 /// `typicalAgeRange`.
 fn fill_grades(resource: &mut Resource, object: &Object, log: &mut ItemLog) {
     let mut levels: Option<GradeRange> = None;
-    let mut add =
-        |range: GradeRange| levels = Some(levels.map_or(range, |known| known.union(range)));
-    for level in object
-        .get("educationalLevel")
-        .map(json::one_or_many)
-        .unwrap_or_default()
-    {
+    let mut add = |range: GradeRange| levels = Some(levels.map_or(range, |known| known.union(range)));
+    for level in object.get("educationalLevel").map(json::one_or_many).unwrap_or_default() {
         match level_grades(level) {
             Some(range) => add(range),
-            None => log.warn(format!(
-                "educationalLevel {level} is not a known level; ignored"
-            )),
+            None => log.warn(format!("educationalLevel {level} is not a known level; ignored")),
         }
     }
-    for alignment in object
-        .get("educationalAlignment")
-        .map(json::one_or_many)
-        .unwrap_or_default()
-    {
+    for alignment in object.get("educationalAlignment").map(json::one_or_many).unwrap_or_default() {
         let is_level = alignment
             .get("alignmentType")
             .and_then(Value::as_str)
             .map(|t| t.rsplit('/').next().unwrap_or(t).to_ascii_lowercase())
             .is_some_and(|t| t == "educationlevel" || t == "educationallevel");
-        if let Some(range) = is_level
-            .then(|| alignment.get("targetName").and_then(level_grades))
-            .flatten()
-        {
+        if let Some(range) = is_level.then(|| alignment.get("targetName").and_then(level_grades)).flatten() {
             add(range);
         }
     }
@@ -566,21 +453,13 @@ fn fill_grades(resource: &mut Resource, object: &Object, log: &mut ItemLog) {
         resource.grades = levels;
         return;
     }
-    for range in object
-        .get("typicalAgeRange")
-        .map(json::one_or_many)
-        .unwrap_or_default()
-    {
+    for range in object.get("typicalAgeRange").map(json::one_or_many).unwrap_or_default() {
         let Some(text) = range.as_str() else {
             continue;
         };
         match vocab::grades_from_age_range(text) {
-            Some(grades) => {
-                resource.grades = Some(resource.grades.map_or(grades, |known| known.union(grades)))
-            }
-            None => log.warn(format!(
-                "typicalAgeRange '{text}' is not an age range; ignored"
-            )),
+            Some(grades) => resource.grades = Some(resource.grades.map_or(grades, |known| known.union(grades))),
+            None => log.warn(format!("typicalAgeRange '{text}' is not an age range; ignored")),
         }
     }
 }
@@ -615,21 +494,15 @@ fn fill_rights(resource: &mut Resource, object: &Object, log: &mut ItemLog) {
 
 /// Thumbnail (`thumbnailUrl`, else `image`) and `dateModified` (else `datePublished`).
 fn fill_media_and_dates(resource: &mut Resource, object: &Object, log: &mut ItemLog) {
-    let thumbnail = ["thumbnailUrl", "image"]
-        .iter()
-        .find_map(|key| object.get(*key).and_then(reference));
+    let thumbnail = ["thumbnailUrl", "image"].iter().find_map(|key| object.get(*key).and_then(reference));
     if let Some(thumbnail) = thumbnail {
         if json::is_http_url(&thumbnail) {
             resource.thumbnail_url = Some(thumbnail);
         } else {
-            log.warn(format!(
-                "thumbnail '{thumbnail}' is not an absolute http(s) URL; ignored"
-            ));
+            log.warn(format!("thumbnail '{thumbnail}' is not an absolute http(s) URL; ignored"));
         }
     }
-    let date = ["dateModified", "datePublished"]
-        .iter()
-        .find_map(|key| object.get(*key).and_then(Value::as_str));
+    let date = ["dateModified", "datePublished"].iter().find_map(|key| object.get(*key).and_then(Value::as_str));
     if let Some(date) = date {
         resource.updated_at = json::parse_date(date);
         if resource.updated_at.is_none() {
@@ -641,16 +514,9 @@ fn fill_media_and_dates(resource: &mut Resource, object: &Object, log: &mut Item
 /// Every `audience[].educationalRole` (strings or LRMI role URIs).
 fn audience_roles(object: &Object) -> Vec<String> {
     let mut roles = Vec::new();
-    for audience in object
-        .get("audience")
-        .map(json::one_or_many)
-        .unwrap_or_default()
-    {
+    for audience in object.get("audience").map(json::one_or_many).unwrap_or_default() {
         let role_values = match audience {
-            Value::Object(audience) => audience
-                .get("educationalRole")
-                .map(json::one_or_many)
-                .unwrap_or_default(),
+            Value::Object(audience) => audience.get("educationalRole").map(json::one_or_many).unwrap_or_default(),
             Value::String(_) => std::slice::from_ref(audience),
             _ => &[],
         };
@@ -662,9 +528,7 @@ fn audience_roles(object: &Object) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::json::fixtures::{
-        self, assert_common_facts, expected_bad, expected_catalog, find,
-    };
+    use crate::catalog::json::fixtures::{self, assert_common_facts, expected_bad, expected_catalog, find};
     use crate::catalog::Severity;
 
     const GRAPH: &str = "openreaders-lrmi.jsonld";
@@ -673,8 +537,7 @@ mod tests {
     const RESOURCES: &str = "https://openreaders.example.org/resources/";
 
     fn parse_catalog(file: &str) -> ParsedCatalog {
-        parse(&fixtures::read(&format!("catalogs/{file}")))
-            .unwrap_or_else(|error| panic!("{file}: {error}"))
+        parse(&fixtures::read(&format!("catalogs/{file}"))).unwrap_or_else(|error| panic!("{file}: {error}"))
     }
 
     fn parse_inline(json: &str) -> ParsedCatalog {
@@ -711,10 +574,7 @@ mod tests {
         assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
         let alignment = &parsed.resources[0].alignments[0];
         assert_eq!(alignment.alignment_type.as_deref(), Some("assesses"));
-        assert_eq!(
-            alignment.framework.as_deref(),
-            Some("Common Core State Standards for Mathematics")
-        );
+        assert_eq!(alignment.framework.as_deref(), Some("Common Core State Standards for Mathematics"));
         assert_eq!(
             alignment.uri.as_deref(),
             Some("https://case.example.org/ims/case/v1p0/CFItems/f64fdf0c-e17a-5d51-9ff0-52665af3ecd5")
@@ -726,19 +586,12 @@ mod tests {
         let parsed = parse_catalog(GRAPH);
         let expected = expected_catalog(GRAPH);
         assert_eq!(expected["graph_nodes"], 52);
-        let ids: Vec<&str> = parsed
-            .resources
-            .iter()
-            .map(|r| r.local_id.as_str())
-            .collect();
+        let ids: Vec<&str> = parsed.resources.iter().map(|r| r.local_id.as_str()).collect();
         for skipped in fixtures::strings(&expected["non_resource_nodes"]) {
             assert!(!ids.contains(&skipped.as_str()), "{skipped}");
         }
         let infos = messages(&parsed, Severity::Info);
-        assert_eq!(
-            infos,
-            vec![": skipped 2 node(s) that are not LearningResources (Organization, Person)"]
-        );
+        assert_eq!(infos, vec![": skipped 2 node(s) that are not LearningResources (Organization, Person)"]);
     }
 
     #[test]
@@ -748,46 +601,25 @@ mod tests {
         let examples = examples.as_object().expect("grade examples");
         assert_eq!(examples.len(), 8);
         for (id, example) in examples {
-            let min = example["gradeMin"]
-                .as_i64()
-                .and_then(|n| i8::try_from(n).ok())
-                .expect("min");
-            let max = example["gradeMax"]
-                .as_i64()
-                .and_then(|n| i8::try_from(n).ok())
-                .expect("max");
-            assert_eq!(
-                find(&parsed, id).grades,
-                Some(GradeRange::new(min, max)),
-                "{id}"
-            );
+            let min = example["gradeMin"].as_i64().and_then(|n| i8::try_from(n).ok()).expect("min");
+            let max = example["gradeMax"].as_i64().and_then(|n| i8::try_from(n).ok()).expect("max");
+            assert_eq!(find(&parsed, id).grades, Some(GradeRange::new(min, max)), "{id}");
         }
     }
 
     #[test]
     fn test_spot_check_grades() {
         let parsed = parse_catalog(GRAPH);
-        for check in expected_catalog(GRAPH)["spot_checks"]
-            .as_array()
-            .into_iter()
-            .flatten()
-        {
+        for check in expected_catalog(GRAPH)["spot_checks"].as_array().into_iter().flatten() {
             let id = check["id"].as_str().unwrap_or_default();
             let grades = find(&parsed, id).grades;
             match &check["educationalLevel_raw"] {
                 Value::String(level) => assert_eq!(grades, vocab::grades_from_level(level), "{id}"),
-                _ => assert_eq!(
-                    grades,
-                    Some(GradeRange::single(GradeRange::HIGHER_EDUCATION)),
-                    "{id}"
-                ),
+                _ => assert_eq!(grades, Some(GradeRange::single(GradeRange::HIGHER_EDUCATION)), "{id}"),
             }
         }
         // The level wins over the age range: "Grade 3" with ages 8-9 is grade 3, not 3..4.
-        assert_eq!(
-            find(&parsed, &format!("{RESOURCES}pizza-party-fair-shares")).grades,
-            Some(GradeRange::single(3))
-        );
+        assert_eq!(find(&parsed, &format!("{RESOURCES}pizza-party-fair-shares")).grades, Some(GradeRange::single(3)));
         let array = parse_catalog(ARRAY);
         assert_eq!(find(&array, "OR-A-004").grades, Some(GradeRange::single(4)));
     }
@@ -798,18 +630,13 @@ mod tests {
         let not_free = fixtures::strings(&expected_catalog(GRAPH)["not_free_or_unknown_ids"]);
         assert_eq!(not_free.len(), 2);
         for resource in &parsed.resources {
-            let expected = if not_free.contains(&resource.local_id) {
-                None
-            } else {
-                Some(true)
-            };
+            let expected = if not_free.contains(&resource.local_id) { None } else { Some(true) };
             assert_eq!(resource.free, expected, "{}", resource.local_id);
         }
         let warnings = messages(&parsed, Severity::Warning);
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(
-            warnings[0].contains("persuasive-writing-school-garden")
-                && warnings[0].contains("isAccessibleForFree")
+            warnings[0].contains("persuasive-writing-school-garden") && warnings[0].contains("isAccessibleForFree")
         );
     }
 
@@ -820,35 +647,20 @@ mod tests {
             let Some(raw) = resource.license_raw.as_deref() else {
                 continue;
             };
-            let canonical = resource
-                .license
-                .as_deref()
-                .expect("every raw licence is a CC URL");
-            assert!(
-                canonical.starts_with("https://creativecommons.org/") && canonical.ends_with('/'),
-                "{raw}"
-            );
+            let canonical = resource.license.as_deref().expect("every raw licence is a CC URL");
+            assert!(canonical.starts_with("https://creativecommons.org/") && canonical.ends_with('/'), "{raw}");
             assert!(vocab::license_is_open(canonical));
         }
         let raw_http = parsed
             .resources
             .iter()
-            .filter(|r| {
-                r.license_raw.as_deref() == Some("http://creativecommons.org/licenses/by/4.0")
-            })
+            .filter(|r| r.license_raw.as_deref() == Some("http://creativecommons.org/licenses/by/4.0"))
             .collect::<Vec<_>>();
         assert_eq!(raw_http.len(), 2);
         for resource in raw_http {
-            assert_eq!(
-                resource.license.as_deref(),
-                Some("https://creativecommons.org/licenses/by/4.0/")
-            );
+            assert_eq!(resource.license.as_deref(), Some("https://creativecommons.org/licenses/by/4.0/"));
         }
-        let with_license = parsed
-            .resources
-            .iter()
-            .filter(|r| r.license.is_some())
-            .count();
+        let with_license = parsed.resources.iter().filter(|r| r.license.is_some()).count();
         assert_eq!(with_license, 50);
     }
 
@@ -858,108 +670,49 @@ mod tests {
         let get = |slug: &str| find(&parsed, &format!("{RESOURCES}{slug}"));
 
         let dictionary = get("dictionary-skills-guide-words");
-        assert_eq!(
-            dictionary.title,
-            "Dictionary Skills: Guide Words and Entries"
-        );
+        assert_eq!(dictionary.title, "Dictionary Skills: Guide Words and Entries");
         let description = dictionary.description.as_deref().expect("description");
         assert!(description.starts_with("Students race") && description.ends_with("sentences."));
 
-        let habitats = get("main-idea-animal-habitats")
-            .description
-            .clone()
-            .expect("description");
+        let habitats = get("main-idea-animal-habitats").description.clone().expect("description");
         assert!(!habitats.contains('<'), "{habitats}");
         assert!(habitats.contains("about desert, rainforest"), "{habitats}");
 
-        let debate = get("debate-constructing-rebuttal")
-            .description
-            .clone()
-            .expect("description");
-        assert!(
-            debate.contains("school-uniform & \"screen-time\""),
-            "{debate}"
-        );
+        let debate = get("debate-constructing-rebuttal").description.clone().expect("description");
+        assert!(debate.contains("school-uniform & \"screen-time\""), "{debate}");
 
         let fox = get("cuentos-cortos-zorro-uvas");
         assert_eq!(fox.languages, vec!["es"]);
-        assert_eq!(
-            get("origami-geometry").title,
-            "Origami Geometry: Folding Shapes and Fractions (折り紙)"
-        );
+        assert_eq!(get("origami-geometry").title, "Origami Geometry: Folding Shapes and Fractions (折り紙)");
 
         let pizza = get("pizza-party-fair-shares");
-        assert_eq!(
-            pizza.keywords,
-            vec!["fractions", "fair shares", "reading comprehension", "pizza"]
-        );
+        assert_eq!(pizza.keywords, vec!["fractions", "fair shares", "reading comprehension", "pizza"]);
         let plants = get("how-plants-make-food");
-        assert_eq!(
-            plants.keywords.first().map(String::as_str),
-            Some("photosynthesis")
-        );
+        assert_eq!(plants.keywords.first().map(String::as_str), Some("photosynthesis"));
 
         let lesson = get("main-idea-animal-habitats");
         assert_eq!(lesson.resource_types, vec!["lesson-plan"]);
-        assert_eq!(
-            lesson.resource_types_raw,
-            vec!["http://purl.org/dcx/lrmi-vocabs/learningResourceType/lessonPlan"]
-        );
+        assert_eq!(lesson.resource_types_raw, vec!["http://purl.org/dcx/lrmi-vocabs/learningResourceType/lessonPlan"]);
         assert!(!lesson.teacher_only, "student and teacher");
         assert!(get("library-field-trip-planning-guide").teacher_only);
-        assert_eq!(
-            lesson
-                .updated_at
-                .map(|d| d.date_naive().to_string())
-                .as_deref(),
-            Some("2024-11-06")
-        );
+        assert_eq!(lesson.updated_at.map(|d| d.date_naive().to_string()).as_deref(), Some("2024-11-06"));
 
         let douglass = get("frederick-douglass-narrative");
-        let guids: Vec<&str> = douglass
-            .alignments
-            .iter()
-            .filter_map(|a| a.guid.as_deref())
-            .collect();
-        assert_eq!(
-            guids,
-            vec![
-                "a40baa13-0be7-5271-8180-db94ab72ea35",
-                "36ee564a-e398-5978-a545-403e293656d8"
-            ]
-        );
-        assert_eq!(
-            douglass.subjects,
-            vec!["English Language Arts", "Social Studies"]
-        );
+        let guids: Vec<&str> = douglass.alignments.iter().filter_map(|a| a.guid.as_deref()).collect();
+        assert_eq!(guids, vec!["a40baa13-0be7-5271-8180-db94ab72ea35", "36ee564a-e398-5978-a545-403e293656d8"]);
+        assert_eq!(douglass.subjects, vec!["English Language Arts", "Social Studies"]);
 
-        for slug in [
-            "reading-fluency-passages-grade-2",
-            "civil-rights-primary-sources",
-        ] {
-            let codes: Vec<&str> = get(slug)
-                .alignments
-                .iter()
-                .filter_map(|a| a.code.as_deref())
-                .collect();
-            assert!(
-                codes.iter().all(|code| !code.ends_with('L')),
-                "{slug}: Lexile is not a standard: {codes:?}"
-            );
+        for slug in ["reading-fluency-passages-grade-2", "civil-rights-primary-sources"] {
+            let codes: Vec<&str> = get(slug).alignments.iter().filter_map(|a| a.code.as_deref()).collect();
+            assert!(codes.iter().all(|code| !code.ends_with('L')), "{slug}: Lexile is not a standard: {codes:?}");
         }
-        assert!(parsed
-            .resources
-            .iter()
-            .all(|r| r.kind == ResourceKind::Link && r.lti.is_none()));
+        assert!(parsed.resources.iter().all(|r| r.kind == ResourceKind::Link && r.lti.is_none()));
     }
 
     #[test]
     fn test_cross_publisher_alignments() {
-        let all: Value =
-            serde_json::from_slice(&fixtures::read("catalogs/expected.json")).expect("json");
-        let cross = all["cross_publisher_alignments"]
-            .as_object()
-            .expect("object");
+        let all: Value = serde_json::from_slice(&fixtures::read("catalogs/expected.json")).expect("json");
+        let cross = all["cross_publisher_alignments"].as_object().expect("object");
         let files = [GRAPH, ARRAY, SINGLE].map(|file| (file, parse_catalog(file)));
         let mut checked = 0;
         for (code, fact) in cross {
@@ -975,21 +728,9 @@ mod tests {
                     .iter()
                     .find(|a| a.code.as_deref() == Some(code.as_str()))
                     .unwrap_or_else(|| panic!("{reference}: no {code}"));
-                assert_eq!(
-                    alignment.guid.as_deref(),
-                    fact["guid"].as_str(),
-                    "{reference}"
-                );
-                assert_eq!(
-                    alignment.uri.as_deref(),
-                    fact["uri"].as_str(),
-                    "{reference}"
-                );
-                assert_eq!(
-                    alignment.framework.as_deref(),
-                    fact["framework"].as_str(),
-                    "{reference}"
-                );
+                assert_eq!(alignment.guid.as_deref(), fact["guid"].as_str(), "{reference}");
+                assert_eq!(alignment.uri.as_deref(), fact["uri"].as_str(), "{reference}");
+                assert_eq!(alignment.framework.as_deref(), fact["framework"].as_str(), "{reference}");
                 checked += 1;
             }
         }
@@ -1001,60 +742,31 @@ mod tests {
         let file = "lrmi-missing-name-url.jsonld";
         let expected = expected_bad(file);
         let parsed = parse(&fixtures::read(&format!("bad/{file}"))).expect("partial");
-        let ids: Vec<String> = parsed
-            .resources
-            .iter()
-            .map(|r| r.local_id.clone())
-            .collect();
+        let ids: Vec<String> = parsed.resources.iter().map(|r| r.local_id.clone()).collect();
         assert_eq!(ids, fixtures::strings(&expected["accepted_ids"]));
         assert_eq!(Some(parsed.rejected as u64), expected["rejected"].as_u64());
-        let errors: Vec<&crate::catalog::Diagnostic> = parsed
-            .diagnostics
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-            .collect();
+        let errors: Vec<&crate::catalog::Diagnostic> =
+            parsed.diagnostics.iter().filter(|d| d.severity == Severity::Error).collect();
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].item.as_deref(), Some("@graph[1] (OR-B-002)"));
-        assert!(
-            errors[0].message.starts_with("missing name and url"),
-            "{}",
-            errors[0].message
-        );
+        assert!(errors[0].message.starts_with("missing name and url"), "{}", errors[0].message);
         for id in fixtures::strings(&expected["rejected_ids"]) {
-            assert!(errors[0]
-                .item
-                .as_deref()
-                .is_some_and(|item| item.contains(&id)));
+            assert!(errors[0].item.as_deref().is_some_and(|item| item.contains(&id)));
         }
-        let first = find(
-            &parsed,
-            "https://openreaders.example.org/resources/bad-ok-1",
-        );
+        let first = find(&parsed, "https://openreaders.example.org/resources/bad-ok-1");
         assert_eq!(first.title, "Reading Fluency Passages: Grade 3");
-        assert_eq!(
-            first.license.as_deref(),
-            Some("https://creativecommons.org/licenses/by/4.0/")
-        );
+        assert_eq!(first.license.as_deref(), Some("https://creativecommons.org/licenses/by/4.0/"));
     }
 
     #[test]
     fn test_bad_empty_document() {
-        assert_eq!(
-            parse(&fixtures::read("bad/empty.json")).err(),
-            Some(CatalogError::Empty)
-        );
+        assert_eq!(parse(&fixtures::read("bad/empty.json")).err(), Some(CatalogError::Empty));
     }
 
     #[test]
     fn test_document_shapes() {
-        assert!(matches!(
-            parse(b"\"text\""),
-            Err(CatalogError::Structure(_))
-        ));
-        assert!(matches!(
-            parse(b"{\"@graph\": [}"),
-            Err(CatalogError::Json { .. })
-        ));
+        assert!(matches!(parse(b"\"text\""), Err(CatalogError::Structure(_))));
+        assert!(matches!(parse(b"{\"@graph\": [}"), Err(CatalogError::Json { .. })));
         let prefixed = parse_inline(
             r#"[{"@type": ["schema:LearningResource"], "identifier": {"@type": "PropertyValue", "value": 17},
                  "name": "A", "url": "https://example.com/a"},
@@ -1063,19 +775,10 @@ mod tests {
                 {"@type": "VideoObject", "name": "not a learning resource", "url": "https://example.com/c"},
                 42]"#,
         );
-        let ids: Vec<&str> = prefixed
-            .resources
-            .iter()
-            .map(|r| r.local_id.as_str())
-            .collect();
+        let ids: Vec<&str> = prefixed.resources.iter().map(|r| r.local_id.as_str()).collect();
         assert_eq!(ids, vec!["17", "https://example.com/b"]);
         assert_eq!(prefixed.resources[1].title, "B");
-        assert_eq!(
-            messages(&prefixed, Severity::Info).len(),
-            2,
-            "{:?}",
-            prefixed.diagnostics
-        );
+        assert_eq!(messages(&prefixed, Severity::Info).len(), 2, "{:?}", prefixed.diagnostics);
     }
 
     #[test]
@@ -1095,11 +798,7 @@ mod tests {
                 "isAccessibleForFree": false, "image": {"@type": "ImageObject", "url": "https://example.com/i.jpg"},
                 "datePublished": "2020-01-02", "audience": {"educationalRole": ["teacher"]}}"#,
         );
-        assert!(
-            messages(&parsed, Severity::Warning).is_empty(),
-            "{:?}",
-            parsed.diagnostics
-        );
+        assert!(messages(&parsed, Severity::Warning).is_empty(), "{:?}", parsed.diagnostics);
         let resource = &parsed.resources[0];
         assert_eq!(resource.url, "https://example.com/r/page");
         assert_eq!(resource.languages, vec!["fr", "en"]);
@@ -1107,23 +806,11 @@ mod tests {
         assert_eq!(resource.resource_types, vec!["video"]);
         assert_eq!(resource.resource_types_raw, vec!["Video", "Media/Video"]);
         assert_eq!(resource.alignments.len(), 2, "{:?}", resource.alignments);
-        assert_eq!(
-            resource.alignments[0].alignment_type.as_deref(),
-            Some("teaches")
-        );
-        assert_eq!(
-            resource.alignments[1].uri.as_deref(),
-            Some("https://example.org/std/2")
-        );
-        assert_eq!(
-            resource.license.as_deref(),
-            Some("https://creativecommons.org/publicdomain/zero/1.0/")
-        );
+        assert_eq!(resource.alignments[0].alignment_type.as_deref(), Some("teaches"));
+        assert_eq!(resource.alignments[1].uri.as_deref(), Some("https://example.org/std/2"));
+        assert_eq!(resource.license.as_deref(), Some("https://creativecommons.org/publicdomain/zero/1.0/"));
         assert_eq!(resource.free, Some(false));
-        assert_eq!(
-            resource.thumbnail_url.as_deref(),
-            Some("https://example.com/i.jpg")
-        );
+        assert_eq!(resource.thumbnail_url.as_deref(), Some("https://example.com/i.jpg"));
         assert!(resource.updated_at.is_some());
         assert!(resource.teacher_only);
     }

@@ -38,27 +38,15 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(item: Option<String>, message: impl Into<String>) -> Self {
-        Self {
-            item,
-            severity: Severity::Error,
-            message: message.into(),
-        }
+        Self { item, severity: Severity::Error, message: message.into() }
     }
 
     pub fn warning(item: Option<String>, message: impl Into<String>) -> Self {
-        Self {
-            item,
-            severity: Severity::Warning,
-            message: message.into(),
-        }
+        Self { item, severity: Severity::Warning, message: message.into() }
     }
 
     pub fn info(item: Option<String>, message: impl Into<String>) -> Self {
-        Self {
-            item,
-            severity: Severity::Info,
-            message: message.into(),
-        }
+        Self { item, severity: Severity::Info, message: message.into() }
     }
 }
 
@@ -99,11 +87,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self {
-            max_zip_entries: 10_000,
-            max_entry_bytes: 64 * 1024 * 1024,
-            max_total_bytes: 512 * 1024 * 1024,
-        }
+        Self { max_zip_entries: 10_000, max_entry_bytes: 64 * 1024 * 1024, max_total_bytes: 512 * 1024 * 1024 }
     }
 }
 
@@ -115,19 +99,11 @@ pub enum CatalogError {
     #[error("invalid UTF-8 at byte {offset} (line {line}): the document must be encoded as UTF-8 as it declares")]
     Encoding { offset: usize, line: usize },
     #[error("XML syntax error at line {line}, column {column}: {message}")]
-    Xml {
-        line: usize,
-        column: usize,
-        message: String,
-    },
+    Xml { line: usize, column: usize, message: String },
     #[error("DOCTYPE / entity declarations are not allowed (line {line}): remove the DTD")]
     DtdNotAllowed { line: usize },
     #[error("JSON syntax error at line {line}, column {column}: {message}")]
-    Json {
-        line: usize,
-        column: usize,
-        message: String,
-    },
+    Json { line: usize, column: usize, message: String },
     #[error("not a valid zip archive: {0}")]
     Zip(String),
     #[error("unsafe entry name '{0}' in the archive: entries must stay inside the cartridge")]
@@ -146,11 +122,7 @@ pub enum CatalogError {
 }
 
 /// Parses one catalog document of the given format.
-pub fn parse(
-    format: CatalogFormat,
-    bytes: &[u8],
-    limits: &Limits,
-) -> Result<ParsedCatalog, CatalogError> {
+pub fn parse(format: CatalogFormat, bytes: &[u8], limits: &Limits) -> Result<ParsedCatalog, CatalogError> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(CatalogError::Empty);
     }

@@ -31,14 +31,9 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedCatalog, CatalogError> {
     if let Some(outcome) = repository_error(&root, &mut out) {
         return outcome.map(|()| out);
     }
-    let container = root
-        .child("ListRecords")
-        .or_else(|| root.child("GetRecord"))
-        .ok_or_else(|| {
-            CatalogError::Structure(
-                "the OAI-PMH response has neither <ListRecords> nor <GetRecord>".to_string(),
-            )
-        })?;
+    let container = root.child("ListRecords").or_else(|| root.child("GetRecord")).ok_or_else(|| {
+        CatalogError::Structure("the OAI-PMH response has neither <ListRecords> nor <GetRecord>".to_string())
+    })?;
     for (position, record) in container.children("record").enumerate() {
         read_record(position, record, &mut out);
     }
@@ -57,16 +52,10 @@ fn repository_error(root: &Element, out: &mut ParsedCatalog) -> Option<Result<()
     if let Some(error) = errors.iter().find(|e| code_of(e) != NO_RECORDS_MATCH) {
         return Some(Err(CatalogError::OaiError {
             code: code_of(error),
-            message: error
-                .text_trimmed()
-                .map(|m| normalize_whitespace(&m))
-                .unwrap_or_default(),
+            message: error.text_trimmed().map(|m| normalize_whitespace(&m)).unwrap_or_default(),
         }));
     }
-    out.diagnostics.push(Diagnostic::info(
-        None,
-        "the repository has no records matching the request (noRecordsMatch)",
-    ));
+    out.diagnostics.push(Diagnostic::info(None, "the repository has no records matching the request (noRecordsMatch)"));
     Some(Ok(()))
 }
 
@@ -74,10 +63,7 @@ fn repository_error(root: &Element, out: &mut ParsedCatalog) -> Option<Result<()
 fn read_record(position: usize, record: &Element, out: &mut ParsedCatalog) {
     let header = record.child("header");
     let Some(id) = header.and_then(|h| h.child_text("identifier")) else {
-        out.diagnostics.push(Diagnostic::error(
-            Some(format!("record[{position}]")),
-            "record has no header identifier",
-        ));
+        out.diagnostics.push(Diagnostic::error(Some(format!("record[{position}]")), "record has no header identifier"));
         out.rejected += 1;
         return;
     };
@@ -89,17 +75,12 @@ fn read_record(position: usize, record: &Element, out: &mut ParsedCatalog) {
     let built = match metadata {
         Some(lom) if lom.is("lom") => lom_resource(&id, lom),
         Some(dc) if dc.is("dc") => dc_resource(&id, dc),
-        Some(other) => Err(format!(
-            "metadata format <{}> is not supported (lom and oai_dc are)",
-            other.name
-        )),
+        Some(other) => Err(format!("metadata format <{}> is not supported (lom and oai_dc are)", other.name)),
         None => Err("record has no metadata".to_string()),
     };
     match built {
         Ok(mut resource) => {
-            resource.updated_at = header
-                .and_then(|h| h.child_text("datestamp"))
-                .and_then(|d| parse_datestamp(&d));
+            resource.updated_at = header.and_then(|h| h.child_text("datestamp")).and_then(|d| parse_datestamp(&d));
             out.resources.push(resource);
         }
         Err(message) => {
@@ -139,18 +120,13 @@ fn require(title: Option<String>, url: Option<String>) -> Result<(String, String
 /// when `technical/format` names the media it shows.
 fn lom_resource(id: &str, element: &Element) -> Result<Resource, String> {
     let lom = Lom::read(element);
-    let url = lom
-        .locations
-        .iter()
-        .find(|l| is_http_url(l))
-        .cloned()
-        .or_else(|| {
-            element
-                .find_all(&["general", "identifier", "entry"])
-                .into_iter()
-                .filter_map(Element::text_trimmed)
-                .find(|entry| is_http_url(entry))
-        });
+    let url = lom.locations.iter().find(|l| is_http_url(l)).cloned().or_else(|| {
+        element
+            .find_all(&["general", "identifier", "entry"])
+            .into_iter()
+            .filter_map(Element::text_trimmed)
+            .find(|entry| is_http_url(entry))
+    });
     let (title, url) = require(lom.title.clone(), url)?;
     let mut resource = Resource::new(id, title, url, ResourceKind::Link);
     resource.description = lom.description_text();
@@ -184,10 +160,7 @@ fn dc_resource(id: &str, dc: &Element) -> Result<Resource, String> {
     let url = values("identifier").into_iter().find(|v| is_http_url(v));
     let (title, url) = require(title, url)?;
     let mut resource = Resource::new(id, title, url, ResourceKind::Link);
-    let descriptions: Vec<String> = dc
-        .children("description")
-        .filter_map(Element::text_trimmed)
-        .collect();
+    let descriptions: Vec<String> = dc.children("description").filter_map(Element::text_trimmed).collect();
     resource.description = Some(html_to_text(&descriptions.join("\n"))).filter(|d| !d.is_empty());
     resource.subjects = lom::dedupe(values("subject"));
     resource.languages = lom::dedupe(values("language").iter().filter_map(|l| vocab::language(l)));
@@ -217,47 +190,28 @@ mod tests {
     }
 
     fn expected(folder: &str, file: &str) -> Value {
-        let all: Value =
-            serde_json::from_slice(&fixture(&format!("{folder}/expected.json"))).unwrap();
+        let all: Value = serde_json::from_slice(&fixture(&format!("{folder}/expected.json"))).unwrap();
         all["files"][file].clone()
     }
 
     fn strings(value: &Value) -> Vec<String> {
         value
             .as_array()
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            })
+            .map(|items| items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
             .unwrap_or_default()
     }
 
     fn find<'a>(parsed: &'a ParsedCatalog, id: &str) -> &'a Resource {
-        parsed
-            .resources
-            .iter()
-            .find(|r| r.local_id == id)
-            .unwrap_or_else(|| panic!("no resource {id}"))
+        parsed.resources.iter().find(|r| r.local_id == id).unwrap_or_else(|| panic!("no resource {id}"))
     }
 
     fn primary_languages<'a>(languages: impl IntoIterator<Item = &'a String>) -> BTreeSet<String> {
-        languages
-            .into_iter()
-            .filter_map(|l| l.split('-').next())
-            .map(str::to_ascii_lowercase)
-            .collect()
+        languages.into_iter().filter_map(|l| l.split('-').next()).map(str::to_ascii_lowercase).collect()
     }
 
     fn expected_grades(check: &Value) -> Option<GradeRange> {
-        let ages = check["typical_age_range"]
-            .as_str()
-            .and_then(vocab::grades_from_age_range);
-        let context = check["lom_context"]
-            .as_str()
-            .filter(|c| *c != "school")
-            .and_then(vocab::grades_from_level);
+        let ages = check["typical_age_range"].as_str().and_then(vocab::grades_from_age_range);
+        let context = check["lom_context"].as_str().filter(|c| *c != "school").and_then(vocab::grades_from_level);
         match (ages, context) {
             (Some(a), Some(c)) => Some(a.union(c)),
             (a, c) => a.or(c),
@@ -270,21 +224,11 @@ mod tests {
         let parsed = parse(&fixture(&format!("catalogs/{file}"))).unwrap();
         assert_eq!(parsed.rejected, 0, "{:?}", parsed.diagnostics);
         assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
-        assert_eq!(
-            parsed.resources.len() as u64,
-            facts["resources"].as_u64().unwrap()
-        );
-        let ids: Vec<String> = parsed
-            .resources
-            .iter()
-            .map(|r| r.local_id.clone())
-            .collect();
+        assert_eq!(parsed.resources.len() as u64, facts["resources"].as_u64().unwrap());
+        let ids: Vec<String> = parsed.resources.iter().map(|r| r.local_id.clone()).collect();
         assert_eq!(ids, strings(&facts["ids"]));
         assert_eq!(ids, strings(&facts["link_ids"]));
-        assert!(parsed
-            .resources
-            .iter()
-            .all(|r| r.kind == ResourceKind::Link && r.lti.is_none()));
+        assert!(parsed.resources.iter().all(|r| r.kind == ResourceKind::Link && r.lti.is_none()));
         assert_eq!(parsed.deleted, strings(&facts["deleted"]));
         let token = facts["resumption_token"].as_str().filter(|t| !t.is_empty());
         assert_eq!(parsed.resumption_token.as_deref(), token);
@@ -292,15 +236,8 @@ mod tests {
         for title in strings(&facts["sample_titles"]) {
             assert!(titles.contains(&title.as_str()), "missing title {title}");
         }
-        let subjects: BTreeSet<String> = parsed
-            .resources
-            .iter()
-            .flat_map(|r| r.subjects.clone())
-            .collect();
-        assert_eq!(
-            subjects,
-            strings(&facts["distinct_subjects"]).into_iter().collect()
-        );
+        let subjects: BTreeSet<String> = parsed.resources.iter().flat_map(|r| r.subjects.clone()).collect();
+        assert_eq!(subjects, strings(&facts["distinct_subjects"]).into_iter().collect());
         let languages = primary_languages(parsed.resources.iter().flat_map(|r| &r.languages));
         assert_eq!(languages, primary_languages(&strings(&facts["languages"])));
         assert!(parsed.resources.iter().all(|r| r.updated_at.is_some()));
@@ -314,32 +251,17 @@ mod tests {
         let id = check["id"].as_str().unwrap();
         let resource = find(parsed, id);
         assert_eq!(resource.title, check["title"].as_str().unwrap(), "{id}");
-        assert_eq!(
-            resource.kind.as_str(),
-            check["kind"].as_str().unwrap(),
-            "{id}"
-        );
+        assert_eq!(resource.kind.as_str(), check["kind"].as_str().unwrap(), "{id}");
         assert_eq!(resource.url, check["url"].as_str().unwrap(), "{id}");
         if let Some(language) = check["language"].as_str() {
-            assert_eq!(
-                primary_languages(&resource.languages),
-                primary_languages(&[language.to_string()])
-            );
+            assert_eq!(primary_languages(&resource.languages), primary_languages(&[language.to_string()]));
         }
         if check.get("subjects").is_some() {
             assert_eq!(resource.subjects, strings(&check["subjects"]), "{id}");
         }
         if check.get("alignment_codes").is_some() {
-            let codes: Vec<String> = resource
-                .alignments
-                .iter()
-                .filter_map(|a| a.code.clone())
-                .collect();
-            let guids: Vec<String> = resource
-                .alignments
-                .iter()
-                .filter_map(|a| a.guid.clone())
-                .collect();
+            let codes: Vec<String> = resource.alignments.iter().filter_map(|a| a.code.clone()).collect();
+            let guids: Vec<String> = resource.alignments.iter().filter_map(|a| a.guid.clone()).collect();
             assert_eq!(codes, strings(&check["alignment_codes"]), "{id}");
             assert_eq!(guids, strings(&check["alignment_guids"]), "{id}");
         }
@@ -354,11 +276,7 @@ mod tests {
             assert_eq!(resource.free, Some(cost == "no"), "{id}");
         }
         if check.get("dc_types").is_some() {
-            assert_eq!(
-                resource.resource_types_raw,
-                strings(&check["dc_types"]),
-                "{id}"
-            );
+            assert_eq!(resource.resource_types_raw, strings(&check["dc_types"]), "{id}");
         }
     }
 
@@ -366,97 +284,51 @@ mod tests {
     fn test_histarchive_lom_page1_matches_expected_facts() {
         let parsed = assert_file_facts("histarchive-oai-lom-page1.xml");
         let first = &parsed.resources[0];
-        assert_eq!(
-            first.keywords,
-            [
-                "Dust Bowl",
-                "Great Depression",
-                "Oklahoma",
-                "letters",
-                "migration"
-            ]
-        );
+        assert_eq!(first.keywords, ["Dust Bowl", "Great Depression", "Oklahoma", "letters", "migration"]);
         assert_eq!(first.resource_types_raw, ["narrative text"]);
-        assert_eq!(
-            first.alignments[0].framework.as_deref(),
-            Some("C3 Framework for Social Studies State Standards")
-        );
-        assert_eq!(
-            first.updated_at.unwrap().to_rfc3339(),
-            "2024-09-12T10:02:11+00:00"
-        );
+        assert_eq!(first.alignments[0].framework.as_deref(), Some("C3 Framework for Social Studies State Standards"));
+        assert_eq!(first.updated_at.unwrap().to_rfc3339(), "2024-09-12T10:02:11+00:00");
         let two_locations = find(&parsed, "oai:histarchive.example.net:ha-1002");
-        assert_eq!(
-            two_locations.url,
-            "https://collections.histarchive.example.net/items/ha-1002"
-        );
+        assert_eq!(two_locations.url, "https://collections.histarchive.example.net/items/ha-1002");
     }
 
     #[test]
     fn test_histarchive_lom_page2_matches_expected_facts() {
         let parsed = assert_file_facts("histarchive-oai-lom-page2.xml");
         let seminar = find(&parsed, "oai:histarchive.example.net:ha-1025");
-        assert_eq!(
-            seminar.grades,
-            Some(GradeRange::single(GradeRange::HIGHER_EDUCATION))
-        );
+        assert_eq!(seminar.grades, Some(GradeRange::single(GradeRange::HIGHER_EDUCATION)));
         assert_eq!(seminar.free, Some(false));
         let toolkit = find(&parsed, "oai:histarchive.example.net:ha-1029");
         assert!(toolkit.teacher_only);
         assert!(toolkit.description.as_ref().unwrap().len() > 3_500);
-        assert_eq!(
-            parsed.resources.iter().filter(|r| r.teacher_only).count(),
-            1
-        );
+        assert_eq!(parsed.resources.iter().filter(|r| r.teacher_only).count(), 1);
     }
 
     #[test]
     fn test_histarchive_dc_matches_expected_facts() {
         let parsed = assert_file_facts("histarchive-oai-dc.xml");
         let first = &parsed.resources[0];
-        assert_eq!(
-            first.subjects,
-            ["Education history", "Rural life", "Social Studies"]
-        );
+        assert_eq!(first.subjects, ["Education history", "Rural life", "Social Studies"]);
         assert_eq!(first.resource_types_raw, ["StillImage", "Image"]);
-        assert_eq!(
-            first.url,
-            "https://collections.histarchive.example.net/items/ha-2001"
-        );
+        assert_eq!(first.url, "https://collections.histarchive.example.net/items/ha-2001");
     }
 
     #[test]
     fn test_noise_escaped_html_multiline_title_and_first_string() {
         let parsed = parse(&fixture("catalogs/histarchive-oai-lom-page1.xml")).unwrap();
-        let bill = find(&parsed, "oai:histarchive.example.net:ha-1007")
-            .description
-            .clone()
-            .unwrap();
+        let bill = find(&parsed, "oai:histarchive.example.net:ha-1007").description.clone().unwrap();
         assert!(bill.starts_with("Ten amendments, ten scenarios"), "{bill}");
         assert!(bill.contains("backpack & a jury trial"), "{bill}");
         assert!(!bill.contains('<') && !bill.contains("&amp;"), "{bill}");
         let journals = find(&parsed, "oai:histarchive.example.net:ha-1010");
-        assert_eq!(
-            journals.title,
-            "Lewis and Clark Expedition Journals: Selected Entries"
-        );
+        assert_eq!(journals.title, "Lewis and Clark Expedition Journals: Selected Entries");
         assert!(!journals.description.as_ref().unwrap().contains('\n'));
         let french = find(&parsed, "oai:histarchive.example.net:ha-1013");
-        assert_eq!(
-            french.title,
-            "La Révolution française : documents d'archives"
-        );
+        assert_eq!(french.title, "La Révolution française : documents d'archives");
         let page2 = parse(&fixture("catalogs/histarchive-oai-lom-page2.xml")).unwrap();
         let quotes = find(&page2, "oai:histarchive.example.net:ha-1018");
-        let text = format!(
-            "{} {}",
-            quotes.title,
-            quotes.description.clone().unwrap_or_default()
-        );
-        assert!(
-            text.contains('\u{2014}') || text.contains('\u{201c}'),
-            "{text}"
-        );
+        let text = format!("{} {}", quotes.title, quotes.description.clone().unwrap_or_default());
+        assert!(text.contains('\u{2014}') || text.contains('\u{201c}'), "{text}");
     }
 
     #[test]
@@ -467,8 +339,7 @@ mod tests {
             err,
             CatalogError::OaiError {
                 code: facts["oai_error_code"].as_str().unwrap().to_string(),
-                message: "The value of the resumptionToken argument is invalid or expired."
-                    .to_string(),
+                message: "The value of the resumptionToken argument is invalid or expired.".to_string(),
             }
         );
         assert_eq!(err.to_string(), facts["error_hint"].as_str().unwrap());
@@ -485,10 +356,7 @@ mod tests {
                 line: facts["first_bad_line"].as_u64().unwrap() as usize,
             }
         );
-        assert_eq!(
-            parse(&fixture("bad/empty.xml")).unwrap_err(),
-            CatalogError::Empty
-        );
+        assert_eq!(parse(&fixture("bad/empty.xml")).unwrap_err(), CatalogError::Empty);
     }
 
     const HEAD: &str = r#"<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/">"#;
@@ -515,14 +383,8 @@ mod tests {
         assert_eq!(record.title, "A title");
         assert_eq!(record.url, "https://x.example/1");
         assert_eq!(record.description.as_deref(), Some("Bold text"));
-        assert_eq!(
-            record.updated_at.unwrap().to_rfc3339(),
-            "2024-05-01T00:00:00+00:00"
-        );
-        assert_eq!(
-            record.license,
-            vocab::license("https://creativecommons.org/licenses/by/4.0/")
-        );
+        assert_eq!(record.updated_at.unwrap().to_rfc3339(), "2024-05-01T00:00:00+00:00");
+        assert_eq!(record.license, vocab::license("https://creativecommons.org/licenses/by/4.0/"));
         assert_eq!(parsed.resumption_token, None);
     }
 
@@ -547,16 +409,9 @@ mod tests {
         assert_eq!(parsed.resources.len(), 1);
         assert_eq!(parsed.resources[0].url, "https://x.example/id");
         assert_eq!(parsed.rejected, 5);
-        let items: Vec<_> = parsed
-            .diagnostics
-            .iter()
-            .map(|d| d.item.clone().unwrap())
-            .collect();
+        let items: Vec<_> = parsed.diagnostics.iter().map(|d| d.item.clone().unwrap()).collect();
         assert_eq!(items, ["no-url", "no-title", "marc", "empty", "record[4]"]);
-        assert!(parsed
-            .diagnostics
-            .iter()
-            .all(|d| d.severity == Severity::Error));
+        assert!(parsed.diagnostics.iter().all(|d| d.severity == Severity::Error));
         assert!(parsed.diagnostics[0].message.contains("URL"));
         assert!(parsed.diagnostics[1].message.contains("title"));
         assert_eq!(parsed.resumption_token, None, "a blank token ends the list");
@@ -566,9 +421,6 @@ mod tests {
     fn test_not_oai_or_unknown_verb_is_structure_error() {
         assert!(matches!(parse(b"<rss/>"), Err(CatalogError::Structure(_))));
         let doc = format!("{HEAD}<ListIdentifiers/></OAI-PMH>");
-        assert!(matches!(
-            parse(doc.as_bytes()),
-            Err(CatalogError::Structure(_))
-        ));
+        assert!(matches!(parse(doc.as_bytes()), Err(CatalogError::Structure(_))));
     }
 }

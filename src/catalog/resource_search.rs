@@ -41,10 +41,9 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedCatalog, CatalogError> {
     };
     match root.get("resources") {
         Some(Value::Array(items)) => Ok(parse_resources(items)),
-        Some(other) => Err(CatalogError::Structure(format!(
-            "'resources' must be an array, found {}",
-            json::type_name(other)
-        ))),
+        Some(other) => {
+            Err(CatalogError::Structure(format!("'resources' must be an array, found {}", json::type_name(other))))
+        }
         None => parse_other_response(root),
     }
 }
@@ -69,15 +68,9 @@ fn parse_other_response(root: &Object) -> Result<ParsedCatalog, CatalogError> {
         ));
         return Ok(parsed);
     }
-    let status = root
-        .get("imsx_StatusInfo")
-        .and_then(Value::as_object)
-        .unwrap_or(root);
+    let status = root.get("imsx_StatusInfo").and_then(Value::as_object).unwrap_or(root);
     if let Some(code) = status.get("imsx_codeMajor").and_then(Value::as_str) {
-        let description = status
-            .get("imsx_description")
-            .and_then(Value::as_str)
-            .unwrap_or("no description");
+        let description = status.get("imsx_description").and_then(Value::as_str).unwrap_or("no description");
         return Err(CatalogError::Structure(format!(
             "the RS server answered with status '{code}' instead of resources: {description}"
         )));
@@ -85,11 +78,7 @@ fn parse_other_response(root: &Object) -> Result<ParsedCatalog, CatalogError> {
     let keys: Vec<&str> = root.keys().take(5).map(String::as_str).collect();
     Err(CatalogError::Structure(format!(
         "not an RS /resources response: no 'resources' array (found {})",
-        if keys.is_empty() {
-            "an empty object".to_string()
-        } else {
-            format!("keys {}", keys.join(", "))
-        }
+        if keys.is_empty() { "an empty object".to_string() } else { format!("keys {}", keys.join(", ")) }
     )))
 }
 
@@ -99,8 +88,8 @@ fn parse_resources(items: &[Value]) -> ParsedCatalog {
     for (index, item) in items.iter().enumerate() {
         let label = item_label(index, item);
         let mut log = ItemLog::new();
-        let accepted = parse_item(item, &mut log)
-            .and_then(|resource| seen.claim(&resource.local_id, &label).map(|()| resource));
+        let accepted =
+            parse_item(item, &mut log).and_then(|resource| seen.claim(&resource.local_id, &label).map(|()| resource));
         match accepted {
             Ok(resource) => {
                 parsed.resources.push(resource);
@@ -108,9 +97,7 @@ fn parse_resources(items: &[Value]) -> ParsedCatalog {
             }
             Err(message) => {
                 parsed.rejected += 1;
-                parsed
-                    .diagnostics
-                    .push(Diagnostic::error(Some(label), message));
+                parsed.diagnostics.push(Diagnostic::error(Some(label), message));
             }
         }
     }
@@ -128,22 +115,14 @@ fn item_label(index: usize, item: &Value) -> String {
 /// One resource, or the reason it cannot be accepted.
 fn parse_item(item: &Value, log: &mut ItemLog) -> Result<Resource, String> {
     let Value::Object(object) = item else {
-        return Err(format!(
-            "a resource must be an object, found {}",
-            json::type_name(item)
-        ));
+        return Err(format!("a resource must be an object, found {}", json::type_name(item)));
     };
     let explicit_id = read_id(object)?;
     let name = json::string_field(object, "name")?.map(normalize_whitespace);
     let lti = match object.get("ltiLink") {
         None | Some(Value::Null) => None,
         Some(Value::Object(link)) => Some(read_lti_link(link, log)?),
-        Some(other) => {
-            return Err(format!(
-                "ltiLink must be an object, found {}",
-                json::type_name(other)
-            ))
-        }
+        Some(other) => return Err(format!("ltiLink must be an object, found {}", json::type_name(other))),
     };
     // The landing page only matters when there is no launch URL to link to.
     let launchable = lti.as_ref().is_some_and(|link| link.link.is_some());
@@ -190,13 +169,8 @@ fn read_id(object: &Object) -> Result<Option<String>, String> {
     match object.get("id") {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(id)) => Ok(Some(id.trim().to_string()).filter(|id| !id.is_empty())),
-        Some(Value::Number(number)) if number.is_u64() || number.is_i64() => {
-            Ok(Some(number.to_string()))
-        }
-        Some(other) => Err(format!(
-            "id must be a string, found {}",
-            json::type_name(other)
-        )),
+        Some(Value::Number(number)) if number.is_u64() || number.is_i64() => Ok(Some(number.to_string())),
+        Some(other) => Err(format!("id must be a string, found {}", json::type_name(other))),
     }
 }
 
@@ -230,23 +204,14 @@ fn read_lti_link(object: &Object, log: &mut ItemLog) -> Result<LtiParts, String>
         .map(read_standards_metadata)
         .unwrap_or_default();
     let link = launch_url.map(|launch_url| {
-        let extensions = object
-            .get("extensions")
-            .map(|value| read_extensions(value, log))
-            .unwrap_or_default();
+        let extensions = object.get("extensions").map(|value| read_extensions(value, log)).unwrap_or_default();
         let line_item = line_item_from(&extensions, log);
         let vendor = object.get("vendor").and_then(Value::as_object);
-        let vendor_text = |key: &str| {
-            vendor
-                .and_then(|v| json::string_field(v, key).ok().flatten())
-                .map(str::to_string)
-        };
+        let vendor_text =
+            |key: &str| vendor.and_then(|v| json::string_field(v, key).ok().flatten()).map(str::to_string);
         LtiLink {
             launch_url,
-            custom: object
-                .get("custom")
-                .map(|value| read_properties(value, "custom", log))
-                .unwrap_or_default(),
+            custom: object.get("custom").map(|value| read_properties(value, "custom", log)).unwrap_or_default(),
             extensions,
             icon_url: read_icon(object, log),
             vendor_code: vendor_text("code"),
@@ -254,12 +219,7 @@ fn read_lti_link(object: &Object, log: &mut ItemLog) -> Result<LtiParts, String>
             line_item,
         }
     });
-    Ok(LtiParts {
-        title,
-        description,
-        link,
-        standards,
-    })
+    Ok(LtiParts { title, description, link, standards })
 }
 
 /// `secure_launch_url` when usable, else `launch_url`. A present but unusable value is worth a
@@ -271,9 +231,7 @@ fn read_launch_url(object: &Object, log: &mut ItemLog) -> Result<Option<String>,
             continue;
         };
         if !json::is_http_url(url) {
-            log.warn(format!(
-                "ltiLink.{key} '{url}' is not an absolute http(s) URL; ignored"
-            ));
+            log.warn(format!("ltiLink.{key} '{url}' is not an absolute http(s) URL; ignored"));
         } else if chosen.is_none() {
             chosen = Some(url.to_string());
         }
@@ -288,25 +246,14 @@ fn choose_target(
     log: &mut ItemLog,
 ) -> Result<(ResourceKind, String, Option<LtiLink>), String> {
     match (lti, landing_url) {
-        (
-            Some(LtiParts {
-                link: Some(link), ..
-            }),
-            _,
-        ) => Ok((
-            ResourceKind::LtiResourceLink,
-            link.launch_url.clone(),
-            Some(link.clone()),
-        )),
+        (Some(LtiParts { link: Some(link), .. }), _) => {
+            Ok((ResourceKind::LtiResourceLink, link.launch_url.clone(), Some(link.clone())))
+        }
         (Some(_), Some(url)) => {
-            log.warn(
-                "ltiLink has no launch_url or secure_launch_url: indexed as a plain link to 'url'",
-            );
+            log.warn("ltiLink has no launch_url or secure_launch_url: indexed as a plain link to 'url'");
             Ok((ResourceKind::Link, url, None))
         }
-        (Some(_), None) => {
-            Err("ltiLink has no launch_url or secure_launch_url, and there is no url".to_string())
-        }
+        (Some(_), None) => Err("ltiLink has no launch_url or secure_launch_url, and there is no url".to_string()),
         (None, Some(url)) => Ok((ResourceKind::Link, url, None)),
         (None, None) => Err("has neither a url nor an ltiLink".to_string()),
     }
@@ -319,9 +266,7 @@ fn read_icon(object: &Object, log: &mut ItemLog) -> Option<String> {
         if json::is_http_url(url) {
             Some(url.to_string())
         } else {
-            log.warn(format!(
-                "ltiLink.{key} '{url}' is not an absolute http(s) URL; ignored"
-            ));
+            log.warn(format!("ltiLink.{key} '{url}' is not an absolute http(s) URL; ignored"));
             None
         }
     })
@@ -344,16 +289,9 @@ fn read_properties(value: &Value, field: &str, log: &mut ItemLog) -> BTreeMap<St
         }
         _ => {
             for entry in json::one_or_many(list) {
-                match (
-                    entry.get("name").and_then(Value::as_str),
-                    entry.get("value"),
-                ) {
-                    (Some(name), Some(item)) => {
-                        add_property(&mut properties, name, item, field, log)
-                    }
-                    _ => log.warn(format!(
-                        "{field} property without a name and a value; ignored"
-                    )),
+                match (entry.get("name").and_then(Value::as_str), entry.get("value")) {
+                    (Some(name), Some(item)) => add_property(&mut properties, name, item, field, log),
+                    _ => log.warn(format!("{field} property without a name and a value; ignored")),
                 }
             }
         }
@@ -362,20 +300,12 @@ fn read_properties(value: &Value, field: &str, log: &mut ItemLog) -> BTreeMap<St
 }
 
 /// Adds one property whose value is a scalar (numbers and booleans printed).
-fn add_property(
-    properties: &mut BTreeMap<String, String>,
-    name: &str,
-    value: &Value,
-    field: &str,
-    log: &mut ItemLog,
-) {
+fn add_property(properties: &mut BTreeMap<String, String>, name: &str, value: &Value, field: &str, log: &mut ItemLog) {
     match json::scalar_text(value) {
         Some(text) if !name.trim().is_empty() => {
             properties.insert(name.trim().to_string(), text);
         }
-        _ => log.warn(format!(
-            "{field} property '{name}' has no text value; ignored"
-        )),
+        _ => log.warn(format!("{field} property '{name}' has no text value; ignored")),
     }
 }
 
@@ -384,31 +314,18 @@ fn read_extensions(value: &Value, log: &mut ItemLog) -> BTreeMap<String, BTreeMa
     let mut extensions: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     for entry in json::one_or_many(value) {
         let Value::Object(map) = entry else {
-            log.warn(format!(
-                "ltiLink.extensions entry must be an object, found {}; ignored",
-                json::type_name(entry)
-            ));
+            log.warn(format!("ltiLink.extensions entry must be an object, found {}; ignored", json::type_name(entry)));
             continue;
         };
         if map.contains_key("properties") || map.contains_key("platform") {
-            let platform = map
-                .get("platform")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .trim()
-                .to_string();
-            let properties = map
-                .get("properties")
-                .map(|list| read_properties(list, "ltiLink.extensions", log))
-                .unwrap_or_default();
+            let platform = map.get("platform").and_then(Value::as_str).unwrap_or("").trim().to_string();
+            let properties =
+                map.get("properties").map(|list| read_properties(list, "ltiLink.extensions", log)).unwrap_or_default();
             extensions.entry(platform).or_default().extend(properties);
         } else {
             for (platform, properties) in map {
                 let properties = read_properties(properties, "ltiLink.extensions", log);
-                extensions
-                    .entry(platform.trim().to_string())
-                    .or_default()
-                    .extend(properties);
+                extensions.entry(platform.trim().to_string()).or_default().extend(properties);
             }
         }
     }
@@ -416,22 +333,12 @@ fn read_extensions(value: &Value, log: &mut ItemLog) -> BTreeMap<String, BTreeMa
 }
 
 /// The Canvas `outcome` property (points possible) of any platform makes the link gradable.
-fn line_item_from(
-    extensions: &BTreeMap<String, BTreeMap<String, String>>,
-    log: &mut ItemLog,
-) -> Option<LineItem> {
-    let raw = extensions
-        .values()
-        .find_map(|properties| properties.get(OUTCOME_PROPERTY))?;
+fn line_item_from(extensions: &BTreeMap<String, BTreeMap<String, String>>, log: &mut ItemLog) -> Option<LineItem> {
+    let raw = extensions.values().find_map(|properties| properties.get(OUTCOME_PROPERTY))?;
     match raw.trim().parse::<f64>() {
-        Ok(points) if points.is_finite() && points > 0.0 => Some(LineItem {
-            score_maximum: points,
-            label: None,
-        }),
+        Ok(points) if points.is_finite() && points > 0.0 => Some(LineItem { score_maximum: points, label: None }),
         _ => {
-            log.warn(format!(
-                "extension property outcome '{raw}' is not a positive number of points; ignored"
-            ));
+            log.warn(format!("extension property outcome '{raw}' is not a positive number of points; ignored"));
             None
         }
     }
@@ -444,15 +351,9 @@ fn read_standards_metadata(set: &Value) -> Vec<Alignment> {
     let metadata_list = set.get("curriculumStandardsMetadata").unwrap_or(set);
     for metadata in json::one_or_many(metadata_list) {
         for guid_set in json::one_or_many(metadata.get("setOfGUIDs").unwrap_or(&Value::Null)) {
-            for labelled in json::one_or_many(guid_set.get("labelledGUID").unwrap_or(&Value::Null))
-            {
-                let text = |key: &str| {
-                    labelled
-                        .get(key)
-                        .and_then(Value::as_str)
-                        .map(str::trim)
-                        .filter(|t| !t.is_empty())
-                };
+            for labelled in json::one_or_many(guid_set.get("labelledGUID").unwrap_or(&Value::Null)) {
+                let text =
+                    |key: &str| labelled.get(key).and_then(Value::as_str).map(str::trim).filter(|t| !t.is_empty());
                 let Some(guid) = text("GUID") else {
                     continue;
                 };
@@ -468,15 +369,8 @@ fn read_standards_metadata(set: &Value) -> Vec<Alignment> {
     standards
 }
 
-fn fill_description(
-    resource: &mut Resource,
-    object: &Object,
-    fallback: Option<String>,
-    log: &mut ItemLog,
-) {
-    let own = log
-        .lenient(json::string_field(object, "description"))
-        .map(html_to_text);
+fn fill_description(resource: &mut Resource, object: &Object, fallback: Option<String>, log: &mut ItemLog) {
+    let own = log.lenient(json::string_field(object, "description")).map(html_to_text);
     resource.description = own.filter(|text| !text.is_empty()).or(fallback);
 }
 
@@ -505,9 +399,7 @@ fn fill_classification(resource: &mut Resource, object: &Object, log: &mut ItemL
     if let Some(range) = log.lenient(json::string_field(object, "typicalAgeRange")) {
         resource.grades = vocab::grades_from_age_range(range);
         if resource.grades.is_none() {
-            log.warn(format!(
-                "typicalAgeRange '{range}' is not an age range; ignored"
-            ));
+            log.warn(format!("typicalAgeRange '{range}' is not an age range; ignored"));
         }
     }
     let audience = log.lenient(json::strings_field(object, "educationalAudience"));
@@ -515,44 +407,26 @@ fn fill_classification(resource: &mut Resource, object: &Object, log: &mut ItemL
 }
 
 /// `learningObjectives` → standards (merged with the link's csm standards), subjects and grades.
-fn fill_objectives(
-    resource: &mut Resource,
-    object: &Object,
-    lti_standards: Vec<Alignment>,
-    log: &mut ItemLog,
-) {
+fn fill_objectives(resource: &mut Resource, object: &Object, lti_standards: Vec<Alignment>, log: &mut ItemLog) {
     let mut level_grades: Option<GradeRange> = None;
     let objectives = object.get("learningObjectives").unwrap_or(&Value::Null);
     if !matches!(objectives, Value::Array(_) | Value::Object(_) | Value::Null) {
-        log.warn(format!(
-            "learningObjectives must be an array, found {}; ignored",
-            json::type_name(objectives)
-        ));
+        log.warn(format!("learningObjectives must be an array, found {}; ignored", json::type_name(objectives)));
     }
     for (index, objective) in json::one_or_many(objectives).iter().enumerate() {
         let Value::Object(objective) = objective else {
-            log.warn(format!(
-                "learningObjectives[{index}] must be an object; ignored"
-            ));
+            log.warn(format!("learningObjectives[{index}] must be an object; ignored"));
             continue;
         };
         match read_objective(objective) {
-            Objective::Standard(alignment) => {
-                json::merge_alignment(&mut resource.alignments, *alignment)
-            }
+            Objective::Standard(alignment) => json::merge_alignment(&mut resource.alignments, *alignment),
             Objective::Subject(subject) => json::push_unique(&mut resource.subjects, subject),
             Objective::Level(label) => match vocab::grades_from_level(&label) {
-                Some(range) => {
-                    level_grades = Some(level_grades.map_or(range, |known| known.union(range)))
-                }
-                None => log.warn(format!(
-                    "education level '{label}' is not a known level; ignored"
-                )),
+                Some(range) => level_grades = Some(level_grades.map_or(range, |known| known.union(range))),
+                None => log.warn(format!("education level '{label}' is not a known level; ignored")),
             },
             Objective::NotAStandard => {}
-            Objective::Empty => log.warn(format!(
-                "learningObjectives[{index}] names no standard; ignored"
-            )),
+            Objective::Empty => log.warn(format!("learningObjectives[{index}] names no standard; ignored")),
         }
     }
     for alignment in lti_standards {
@@ -575,31 +449,16 @@ enum Objective {
 }
 
 fn read_objective(objective: &Object) -> Objective {
-    let text = |key: &str| {
-        json::string_field(objective, key)
-            .ok()
-            .flatten()
-            .map(normalize_whitespace)
-    };
+    let text = |key: &str| json::string_field(objective, key).ok().flatten().map(normalize_whitespace);
     let alignment_type = text("alignmentType");
     let target_name = text("targetName");
-    match alignment_type
-        .as_deref()
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        Some("educationalsubject") => {
-            return target_name.map_or(Objective::Empty, Objective::Subject)
-        }
-        Some("educationlevel" | "educationallevel") => {
-            return target_name.map_or(Objective::Empty, Objective::Level)
-        }
+    match alignment_type.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        Some("educationalsubject") => return target_name.map_or(Objective::Empty, Objective::Subject),
+        Some("educationlevel" | "educationallevel") => return target_name.map_or(Objective::Empty, Objective::Level),
         Some("textcomplexity" | "readinglevel") => return Objective::NotAStandard,
         _ => {}
     }
-    let uri = text("caseItemUri")
-        .or_else(|| text("targetURL"))
-        .or_else(|| text("targetUrl"));
+    let uri = text("caseItemUri").or_else(|| text("targetURL")).or_else(|| text("targetUrl"));
     let guid = text("caseItemGUID")
         .map(|guid| guid.to_ascii_lowercase())
         .or_else(|| uri.as_deref().and_then(json::guid_from_uri));
@@ -629,9 +488,7 @@ fn fill_rights_and_dates(resource: &mut Resource, object: &Object, log: &mut Ite
         if json::is_http_url(thumbnail) {
             resource.thumbnail_url = Some(thumbnail.to_string());
         } else {
-            log.warn(format!(
-                "thumbnailUrl '{thumbnail}' is not an absolute http(s) URL; ignored"
-            ));
+            log.warn(format!("thumbnailUrl '{thumbnail}' is not an absolute http(s) URL; ignored"));
         }
     }
     if let Some(date) = log.lenient(json::string_field(object, "publishDate")) {
@@ -645,9 +502,7 @@ fn fill_rights_and_dates(resource: &mut Resource, object: &Object, log: &mut Ite
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::json::fixtures::{
-        self, assert_common_facts, expected_bad, expected_catalog, find,
-    };
+    use crate::catalog::json::fixtures::{self, assert_common_facts, expected_bad, expected_catalog, find};
     use crate::catalog::Severity;
 
     const PAGE_1: &str = "sciencelab-resource-search.json";
@@ -692,11 +547,7 @@ mod tests {
     fn test_spot_check_grades_follow_typical_age_range() {
         for file in [PAGE_1, PAGE_2] {
             let parsed = parse_catalog(file);
-            for check in expected_catalog(file)["spot_checks"]
-                .as_array()
-                .into_iter()
-                .flatten()
-            {
+            for check in expected_catalog(file)["spot_checks"].as_array().into_iter().flatten() {
                 let id = check["id"].as_str().unwrap_or_default();
                 let ages = check["typical_age_range"].as_str().unwrap_or_default();
                 let resource = find(&parsed, id);
@@ -712,10 +563,7 @@ mod tests {
     fn test_education_level_objective_gives_grades_not_a_standard() {
         let parsed = parse_catalog(PAGE_2);
         let enzyme = find(&parsed, "SL-1036");
-        assert_eq!(
-            enzyme.grades,
-            Some(GradeRange::single(GradeRange::HIGHER_EDUCATION))
-        );
+        assert_eq!(enzyme.grades, Some(GradeRange::single(GradeRange::HIGHER_EDUCATION)));
         assert!(enzyme.alignments.is_empty(), "{:?}", enzyme.alignments);
     }
 
@@ -731,16 +579,8 @@ mod tests {
                 assert_eq!(lti.launch_url, resource.url);
             }
             for resource in &parsed.resources {
-                assert!(
-                    resource.url.starts_with("https://"),
-                    "{}: {}",
-                    resource.local_id,
-                    resource.url
-                );
-                assert_eq!(
-                    resource.lti.is_some(),
-                    resource.kind == ResourceKind::LtiResourceLink
-                );
+                assert!(resource.url.starts_with("https://"), "{}: {}", resource.local_id, resource.url);
+                assert_eq!(resource.lti.is_some(), resource.kind == ResourceKind::LtiResourceLink);
             }
         }
     }
@@ -750,29 +590,14 @@ mod tests {
         let parsed = parse_catalog(PAGE_1);
         let lab = find(&parsed, "SL-1001");
         let lti = lab.lti.as_ref().expect("lti");
+        assert_eq!(lti.launch_url, "https://lti.sciencelab.example.com/lti/launch/photosynthesis-virtual-lab");
+        assert_eq!(lti.custom.get("lab_id").map(String::as_str), Some("photosynthesis-virtual-lab"));
+        assert_eq!(lti.custom.get("sl_resource_id").map(String::as_str), Some("SL-1001"));
         assert_eq!(
-            lti.launch_url,
-            "https://lti.sciencelab.example.com/lti/launch/photosynthesis-virtual-lab"
-        );
-        assert_eq!(
-            lti.custom.get("lab_id").map(String::as_str),
-            Some("photosynthesis-virtual-lab")
-        );
-        assert_eq!(
-            lti.custom.get("sl_resource_id").map(String::as_str),
-            Some("SL-1001")
-        );
-        assert_eq!(
-            lti.extensions
-                .get("canvas.instructure.com")
-                .and_then(|p| p.get("privacy_level"))
-                .map(String::as_str),
+            lti.extensions.get("canvas.instructure.com").and_then(|p| p.get("privacy_level")).map(String::as_str),
             Some("public")
         );
-        assert_eq!(
-            lti.icon_url.as_deref(),
-            Some("https://cdn.sciencelab.example.com/icons/flask-64.png")
-        );
+        assert_eq!(lti.icon_url.as_deref(), Some("https://cdn.sciencelab.example.com/icons/flask-64.png"));
         assert_eq!(lti.vendor_code.as_deref(), Some("sciencelab.example.com"));
         assert_eq!(lti.vendor_name.as_deref(), Some("ScienceLab Interactive"));
         assert_eq!(lti.line_item, None);
@@ -782,28 +607,17 @@ mod tests {
             lab.alignments[0].uri.as_deref(),
             Some("https://case.example.org/ims/case/v1p0/CFItems/8f47df01-0608-525a-87d1-3c315b6cc83f")
         );
-        assert_eq!(
-            lab.alignments[0].framework.as_deref(),
-            Some("Next Generation Science Standards")
-        );
+        assert_eq!(lab.alignments[0].framework.as_deref(), Some("Next Generation Science Standards"));
         assert_eq!(lab.alignments[0].alignment_type.as_deref(), Some("teaches"));
     }
 
     #[test]
     fn test_canvas_outcome_makes_line_items() {
-        let expected = [
-            ("SL-1004", PAGE_1, 30.0),
-            ("SL-1014", PAGE_1, 25.0),
-            ("SL-1034", PAGE_2, 12.0),
-        ];
+        let expected = [("SL-1004", PAGE_1, 30.0), ("SL-1014", PAGE_1, 25.0), ("SL-1034", PAGE_2, 12.0)];
         for (id, file, points) in expected {
             let parsed = parse_catalog(file);
             let resource = find(&parsed, id);
-            let line_item = resource
-                .lti
-                .as_ref()
-                .and_then(|l| l.line_item.clone())
-                .expect(id);
+            let line_item = resource.lti.as_ref().and_then(|l| l.line_item.clone()).expect(id);
             assert_eq!(line_item.score_maximum, points, "{id}");
             assert_eq!(line_item.label.as_deref(), Some(resource.title.as_str()));
         }
@@ -822,41 +636,20 @@ mod tests {
         let parsed = parse_catalog(PAGE_1);
         let html = find(&parsed, "SL-1012");
         let description = html.description.as_deref().expect("description");
-        assert!(
-            !description.contains('<') && !description.contains("&amp;"),
-            "{description}"
-        );
+        assert!(!description.contains('<') && !description.contains("&amp;"), "{description}");
         assert!(description.contains(" & "), "{description}");
 
         let lab = find(&parsed, "SL-1001");
-        assert_eq!(
-            lab.license_raw.as_deref(),
-            Some("https://www.sciencelab.example.com/legal/subscription-terms")
-        );
-        assert_eq!(
-            lab.license.as_deref(),
-            Some("https://www.sciencelab.example.com/legal/subscription-terms")
-        );
+        assert_eq!(lab.license_raw.as_deref(), Some("https://www.sciencelab.example.com/legal/subscription-terms"));
+        assert_eq!(lab.license.as_deref(), Some("https://www.sciencelab.example.com/legal/subscription-terms"));
         assert_eq!(lab.resource_types, vec!["simulation", "experiment"]);
-        assert_eq!(
-            lab.resource_types_raw,
-            vec!["Interactive/Simulation", "Activity/Experiment"]
-        );
-        assert_eq!(
-            lab.thumbnail_url.as_deref(),
-            Some("https://cdn.sciencelab.example.com/thumbs/sl-1001.jpg")
-        );
-        assert_eq!(
-            lab.updated_at.map(|d| d.to_rfc3339()).as_deref(),
-            Some("2023-08-21T00:00:00+00:00")
-        );
+        assert_eq!(lab.resource_types_raw, vec!["Interactive/Simulation", "Activity/Experiment"]);
+        assert_eq!(lab.thumbnail_url.as_deref(), Some("https://cdn.sciencelab.example.com/thumbs/sl-1001.jpg"));
+        assert_eq!(lab.updated_at.map(|d| d.to_rfc3339()).as_deref(), Some("2023-08-21T00:00:00+00:00"));
         assert!(!lab.teacher_only);
         assert_eq!(lab.free, None);
 
-        let open = parsed
-            .resources
-            .iter()
-            .filter(|r| r.license.as_deref().is_some_and(vocab::license_is_open));
+        let open = parsed.resources.iter().filter(|r| r.license.as_deref().is_some_and(vocab::license_is_open));
         assert!(open.count() > 0);
 
         let page_2 = parse_catalog(PAGE_2);
@@ -872,11 +665,7 @@ mod tests {
         assert_eq!(parsed.rejected, 0);
         assert_eq!(parsed.diagnostics.len(), 1);
         assert_eq!(parsed.diagnostics[0].severity, Severity::Info);
-        assert!(
-            parsed.diagnostics[0].message.contains("subjects"),
-            "{}",
-            parsed.diagnostics[0].message
-        );
+        assert!(parsed.diagnostics[0].message.contains("subjects"), "{}", parsed.diagnostics[0].message);
         assert!(parsed.diagnostics[0].message.contains("14"));
         assert_eq!(expected_catalog("sciencelab-subjects.json")["subjects"], 14);
     }
@@ -886,48 +675,26 @@ mod tests {
         let file = "rs-wrong-types.json";
         let expected = expected_bad(file);
         let parsed = parse_fixture(&format!("bad/{file}")).expect("partial");
-        let ids: Vec<String> = parsed
-            .resources
-            .iter()
-            .map(|r| r.local_id.clone())
-            .collect();
+        let ids: Vec<String> = parsed.resources.iter().map(|r| r.local_id.clone()).collect();
         assert_eq!(ids, fixtures::strings(&expected["accepted_ids"]));
         assert_eq!(Some(parsed.rejected as u64), expected["rejected"].as_u64());
-        assert_eq!(
-            errors(&parsed),
-            vec!["resources[1] (SL-9002): name must be a string, found a number"]
-        );
-        assert_eq!(
-            expected["error_hint"],
-            "resources[1] (SL-9002): name must be a string, found a number"
-        );
+        assert_eq!(errors(&parsed), vec!["resources[1] (SL-9002): name must be a string, found a number"]);
+        assert_eq!(expected["error_hint"], "resources[1] (SL-9002): name must be a string, found a number");
         let moon = find(&parsed, "SL-9003");
         assert_eq!(moon.kind, ResourceKind::LtiResourceLink);
-        assert_eq!(
-            moon.url,
-            "https://lti.sciencelab.example.com/lti/launch/moon-phases"
-        );
+        assert_eq!(moon.url, "https://lti.sciencelab.example.com/lti/launch/moon-phases");
     }
 
     #[test]
     fn test_bad_resources_not_array_is_refused() {
         let error = parse_fixture("bad/rs-resources-not-array.json").expect_err("refused");
-        assert_eq!(
-            error,
-            CatalogError::Structure("'resources' must be an array, found an object".into())
-        );
-        assert_eq!(
-            expected_bad("rs-resources-not-array.json")["error_hint"],
-            error.to_string()
-        );
+        assert_eq!(error, CatalogError::Structure("'resources' must be an array, found an object".into()));
+        assert_eq!(expected_bad("rs-resources-not-array.json")["error_hint"], error.to_string());
     }
 
     #[test]
     fn test_bad_empty_document() {
-        assert_eq!(
-            parse_fixture("bad/empty.json").err(),
-            Some(CatalogError::Empty)
-        );
+        assert_eq!(parse_fixture("bad/empty.json").err(), Some(CatalogError::Empty));
     }
 
     #[test]
@@ -941,15 +708,9 @@ mod tests {
     #[test]
     fn test_documents_that_are_not_rs_responses() {
         let not_object = parse(b"[1, 2]").expect_err("array");
-        assert!(
-            not_object.to_string().contains("found an array"),
-            "{not_object}"
-        );
-        let status = parse(br#"{"imsx_codeMajor": "failure", "imsx_description": "bad filter"}"#)
-            .expect_err("status");
-        assert!(
-            status.to_string().contains("failure") && status.to_string().contains("bad filter")
-        );
+        assert!(not_object.to_string().contains("found an array"), "{not_object}");
+        let status = parse(br#"{"imsx_codeMajor": "failure", "imsx_description": "bad filter"}"#).expect_err("status");
+        assert!(status.to_string().contains("failure") && status.to_string().contains("bad filter"));
         let other = parse(br#"{"items": []}"#).expect_err("other");
         assert!(other.to_string().contains("items"), "{other}");
         let null = parse(br#"{"resources": null}"#).expect_err("null");
@@ -975,10 +736,7 @@ mod tests {
         let landing = find(&parsed, "B");
         assert_eq!(landing.kind, ResourceKind::Link);
         assert_eq!(landing.url, "https://example.com/b");
-        assert!(parsed
-            .diagnostics
-            .iter()
-            .any(|d| d.severity == Severity::Warning));
+        assert!(parsed.diagnostics.iter().any(|d| d.severity == Severity::Warning));
     }
 
     #[test]
@@ -1011,14 +769,8 @@ mod tests {
         assert_eq!(lti.custom.get("b").map(String::as_str), Some("2"));
         assert_eq!(lti.icon_url.as_deref(), Some("https://example.com/i.png"));
         assert_eq!(lti.line_item.as_ref().map(|l| l.score_maximum), Some(10.0));
-        assert_eq!(
-            resource.alignments[0].guid.as_deref(),
-            Some("aaaaaaaa-bbbb-1ccc-8ddd-eeeeeeeeeeee")
-        );
-        assert_eq!(
-            resource.license.as_deref(),
-            Some("https://creativecommons.org/licenses/by-sa/4.0/")
-        );
+        assert_eq!(resource.alignments[0].guid.as_deref(), Some("aaaaaaaa-bbbb-1ccc-8ddd-eeeeeeeeeeee"));
+        assert_eq!(resource.license.as_deref(), Some("https://creativecommons.org/licenses/by-sa/4.0/"));
         assert!(resource.teacher_only);
         assert!(resource.updated_at.is_some());
     }
@@ -1034,16 +786,10 @@ mod tests {
         assert!(resource.subjects.is_empty());
         assert_eq!(resource.languages, vec!["en"]);
         assert_eq!(resource.grades, None);
-        let warnings: Vec<&str> = parsed
-            .diagnostics
-            .iter()
-            .filter(|d| d.severity == Severity::Warning)
-            .map(|d| d.message.as_str())
-            .collect();
+        let warnings: Vec<&str> =
+            parsed.diagnostics.iter().filter(|d| d.severity == Severity::Warning).map(|d| d.message.as_str()).collect();
         assert_eq!(warnings.len(), 3, "{warnings:?}");
-        assert!(
-            warnings[0].contains("subject must be a string or an array of strings, found a number")
-        );
+        assert!(warnings[0].contains("subject must be a string or an array of strings, found a number"));
     }
 
     #[test]
@@ -1073,11 +819,7 @@ mod tests {
             ]
         );
         assert_eq!(parsed.rejected, 6);
-        let ids: Vec<&str> = parsed
-            .resources
-            .iter()
-            .map(|r| r.local_id.as_str())
-            .collect();
+        let ids: Vec<&str> = parsed.resources.iter().map(|r| r.local_id.as_str()).collect();
         assert_eq!(ids, vec!["E", "https://example.com/f", "G"]);
     }
 }

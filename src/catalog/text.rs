@@ -80,13 +80,8 @@ pub fn html_to_text(raw: &str) -> String {
 /// Whether the text contains a tag (`<p`, `</p`, `<!--`, `<br/>`) or a character reference.
 fn looks_like_html(raw: &str) -> bool {
     raw.match_indices('<').any(|(index, _)| {
-        raw[index + 1..]
-            .chars()
-            .next()
-            .is_some_and(|next| next.is_ascii_alphabetic() || next == '/' || next == '!')
-    }) || raw
-        .match_indices('&')
-        .any(|(index, _)| decode_reference(&raw[index..]).is_some())
+        raw[index + 1..].chars().next().is_some_and(|next| next.is_ascii_alphabetic() || next == '/' || next == '!')
+    }) || raw.match_indices('&').any(|(index, _)| decode_reference(&raw[index..]).is_some())
 }
 
 /// What a `<...>` construct was.
@@ -116,22 +111,14 @@ fn read_markup(text: &str, gt_ahead: bool) -> Option<(Markup, usize)> {
         return Some((Markup::Other, end + 2));
     }
     let (closing, name_start) = if first == '/' { (true, 1) } else { (false, 0) };
-    let name: String = after[name_start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == ':')
-        .collect();
+    let name: String =
+        after[name_start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == ':').collect();
     if name.is_empty() || !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
         return None;
     }
     // An unbalanced quote in a broken tag: end at the first `>` like a lenient browser would.
     let end = find_tag_end(after).or_else(|| after.find('>'))?;
-    Some((
-        Markup::Tag {
-            name: name.to_ascii_lowercase(),
-            closing,
-        },
-        end + 2,
-    ))
+    Some((Markup::Tag { name: name.to_ascii_lowercase(), closing }, end + 2))
 }
 
 /// The index of the `>` closing a tag, skipping quoted attribute values.
@@ -157,8 +144,7 @@ fn is_raw_text_element(name: &str) -> bool {
 /// Skips to just after `</name>` (case-insensitive), or to the end when it is never closed.
 fn skip_raw_text<'a>(text: &'a str, name: &str) -> &'a str {
     let closing_tag = text.match_indices("</").find(|(index, _)| {
-        text.get(index + 2..index + 2 + name.len())
-            .is_some_and(|candidate| candidate.eq_ignore_ascii_case(name))
+        text.get(index + 2..index + 2 + name.len()).is_some_and(|candidate| candidate.eq_ignore_ascii_case(name))
     });
     let Some((start, _)) = closing_tag else {
         return "";
@@ -251,16 +237,14 @@ fn decode_numeric(number: &str) -> Option<char> {
 
 /// HTML 4 Latin-1 entity names, for U+00A0..=U+00FF in order.
 const LATIN1_ENTITIES: [&str; 96] = [
-    "nbsp", "iexcl", "cent", "pound", "curren", "yen", "brvbar", "sect", "uml", "copy", "ordf",
-    "laquo", "not", "shy", "reg", "macr", "deg", "plusmn", "sup2", "sup3", "acute", "micro",
-    "para", "middot", "cedil", "sup1", "ordm", "raquo", "frac14", "frac12", "frac34", "iquest",
-    "Agrave", "Aacute", "Acirc", "Atilde", "Auml", "Aring", "AElig", "Ccedil", "Egrave", "Eacute",
-    "Ecirc", "Euml", "Igrave", "Iacute", "Icirc", "Iuml", "ETH", "Ntilde", "Ograve", "Oacute",
-    "Ocirc", "Otilde", "Ouml", "times", "Oslash", "Ugrave", "Uacute", "Ucirc", "Uuml", "Yacute",
-    "THORN", "szlig", "agrave", "aacute", "acirc", "atilde", "auml", "aring", "aelig", "ccedil",
-    "egrave", "eacute", "ecirc", "euml", "igrave", "iacute", "icirc", "iuml", "eth", "ntilde",
-    "ograve", "oacute", "ocirc", "otilde", "ouml", "divide", "oslash", "ugrave", "uacute", "ucirc",
-    "uuml", "yacute", "thorn", "yuml",
+    "nbsp", "iexcl", "cent", "pound", "curren", "yen", "brvbar", "sect", "uml", "copy", "ordf", "laquo", "not", "shy",
+    "reg", "macr", "deg", "plusmn", "sup2", "sup3", "acute", "micro", "para", "middot", "cedil", "sup1", "ordm",
+    "raquo", "frac14", "frac12", "frac34", "iquest", "Agrave", "Aacute", "Acirc", "Atilde", "Auml", "Aring", "AElig",
+    "Ccedil", "Egrave", "Eacute", "Ecirc", "Euml", "Igrave", "Iacute", "Icirc", "Iuml", "ETH", "Ntilde", "Ograve",
+    "Oacute", "Ocirc", "Otilde", "Ouml", "times", "Oslash", "Ugrave", "Uacute", "Ucirc", "Uuml", "Yacute", "THORN",
+    "szlig", "agrave", "aacute", "acirc", "atilde", "auml", "aring", "aelig", "ccedil", "egrave", "eacute", "ecirc",
+    "euml", "igrave", "iacute", "icirc", "iuml", "eth", "ntilde", "ograve", "oacute", "ocirc", "otilde", "ouml",
+    "divide", "oslash", "ugrave", "uacute", "ucirc", "uuml", "yacute", "thorn", "yuml",
 ];
 
 /// Other named references that occur in publishers' descriptions.
@@ -338,10 +322,7 @@ fn named_entity(name: &str) -> Option<char> {
         let code = 0xA0 + u32::try_from(offset).ok()?;
         return char::from_u32(code);
     }
-    OTHER_ENTITIES
-        .iter()
-        .find(|(entity, _)| *entity == name)
-        .map(|(_, ch)| *ch)
+    OTHER_ENTITIES.iter().find(|(entity, _)| *entity == name).map(|(_, ch)| *ch)
 }
 
 #[cfg(test)]
@@ -350,32 +331,17 @@ mod tests {
 
     #[test]
     fn test_normalize_whitespace() {
-        assert_eq!(
-            normalize_whitespace("  Rock Cycle  Animation\n"),
-            "Rock Cycle Animation"
-        );
-        assert_eq!(
-            normalize_whitespace("\tGuide\u{a0}Words \r\n"),
-            "Guide Words"
-        );
+        assert_eq!(normalize_whitespace("  Rock Cycle  Animation\n"), "Rock Cycle Animation");
+        assert_eq!(normalize_whitespace("\tGuide\u{a0}Words \r\n"), "Guide Words");
         assert_eq!(normalize_whitespace(""), "");
     }
 
     #[test]
     fn test_html_to_text_strips_tags_and_separates_blocks() {
         let raw = "<p>Informational passages about <em>desert</em> habitats</p><ul><li>graphic organiser</li><li>key details</li></ul>";
-        assert_eq!(
-            html_to_text(raw),
-            "Informational passages about desert habitats graphic organiser key details"
-        );
-        assert_eq!(
-            html_to_text("line one<br>line two<br/>three<BR />four"),
-            "line one line two three four"
-        );
-        assert_eq!(
-            html_to_text("<a href=\"x?a=1&b=>2\">link</a> text"),
-            "link text"
-        );
+        assert_eq!(html_to_text(raw), "Informational passages about desert habitats graphic organiser key details");
+        assert_eq!(html_to_text("line one<br>line two<br/>three<BR />four"), "line one line two three four");
+        assert_eq!(html_to_text("<a href=\"x?a=1&b=>2\">link</a> text"), "link text");
     }
 
     #[test]
@@ -388,34 +354,16 @@ mod tests {
 
     #[test]
     fn test_html_to_text_decodes_references() {
-        assert_eq!(
-            html_to_text("Tom &amp; Jerry &lt;3 &gt; &quot;q&quot; &#39;s&#x27;"),
-            "Tom & Jerry <3 > \"q\" 's'"
-        );
-        assert_eq!(
-            html_to_text("caf&eacute; na&iuml;ve &Uuml;ber &ntilde;"),
-            "café naïve Über ñ"
-        );
-        assert_eq!(
-            html_to_text("a&nbsp;&nbsp;b &mdash; &#8220;c&#8221; &hellip;"),
-            "a b — “c” …"
-        );
-        assert_eq!(
-            html_to_text("&#0; &#xD800; &#1114112;"),
-            "\u{fffd} \u{fffd} \u{fffd}"
-        );
+        assert_eq!(html_to_text("Tom &amp; Jerry &lt;3 &gt; &quot;q&quot; &#39;s&#x27;"), "Tom & Jerry <3 > \"q\" 's'");
+        assert_eq!(html_to_text("caf&eacute; na&iuml;ve &Uuml;ber &ntilde;"), "café naïve Über ñ");
+        assert_eq!(html_to_text("a&nbsp;&nbsp;b &mdash; &#8220;c&#8221; &hellip;"), "a b — “c” …");
+        assert_eq!(html_to_text("&#0; &#xD800; &#1114112;"), "\u{fffd} \u{fffd} \u{fffd}");
     }
 
     #[test]
     fn test_html_to_text_single_pass_and_unknown_references() {
-        assert_eq!(
-            html_to_text("<p>Salt &amp;amp; pepper</p>"),
-            "Salt &amp; pepper"
-        );
-        assert_eq!(
-            html_to_text("<p>AT&T &bogus; &amp</p>"),
-            "AT&T &bogus; &amp"
-        );
+        assert_eq!(html_to_text("<p>Salt &amp;amp; pepper</p>"), "Salt &amp; pepper");
+        assert_eq!(html_to_text("<p>AT&T &bogus; &amp</p>"), "AT&T &bogus; &amp");
         assert_eq!(html_to_text("<b>x < 5 and y > 3</b>"), "x < 5 and y > 3");
     }
 
@@ -440,20 +388,7 @@ mod tests {
 
     #[test]
     fn test_html_to_text_never_panics_on_odd_input() {
-        for raw in [
-            "<",
-            "&",
-            "<<<>>>",
-            "&#",
-            "&#x;",
-            "<p",
-            "</",
-            "<!",
-            "<?",
-            "&;",
-            "é<p>ü</p>&",
-            "<p>\u{a0}</p>",
-        ] {
+        for raw in ["<", "&", "<<<>>>", "&#", "&#x;", "<p", "</", "<!", "<?", "&;", "é<p>ü</p>&", "<p>\u{a0}</p>"] {
             let _ = html_to_text(raw);
         }
         assert_eq!(html_to_text("<p>über</p>"), "über");

@@ -23,11 +23,7 @@ const AGE_OF_KINDERGARTEN: i32 = 5;
 /// single grade of its lower end.
 pub fn grades_from_age_range(raw: &str) -> Option<GradeRange> {
     let cleaned = raw.trim().to_lowercase();
-    let cleaned = strip_words(
-        &cleaned,
-        &["ages", "age"],
-        &["years old", "years", "yrs", "y"],
-    );
+    let cleaned = strip_words(&cleaned, &["ages", "age"], &["years old", "years", "yrs", "y"]);
     let cleaned = cleaned.trim_end_matches('+').trim();
     if cleaned.is_empty() {
         return None;
@@ -37,15 +33,8 @@ pub fn grades_from_age_range(raw: &str) -> Option<GradeRange> {
         None => (cleaned, ""),
     };
     let low_age = parse_age(low)?;
-    let high_age = if high.is_empty() {
-        low_age
-    } else {
-        parse_age(high)?
-    };
-    Some(GradeRange::new(
-        age_to_grade(low_age),
-        age_to_grade(high_age),
-    ))
+    let high_age = if high.is_empty() { low_age } else { parse_age(high)? };
+    Some(GradeRange::new(age_to_grade(low_age), age_to_grade(high_age)))
 }
 
 /// An age in years; ages beyond a human lifetime are typos, not data.
@@ -55,10 +44,8 @@ fn parse_age(raw: &str) -> Option<i32> {
 }
 
 fn age_to_grade(age: i32) -> i8 {
-    let grade = (age - AGE_OF_KINDERGARTEN).clamp(
-        i32::from(GradeRange::PRE_K),
-        i32::from(GradeRange::HIGHER_EDUCATION),
-    );
+    let grade =
+        (age - AGE_OF_KINDERGARTEN).clamp(i32::from(GradeRange::PRE_K), i32::from(GradeRange::HIGHER_EDUCATION));
     // The clamp above keeps the value inside i8.
     i8::try_from(grade).unwrap_or(GradeRange::HIGHER_EDUCATION)
 }
@@ -90,10 +77,7 @@ fn split_range(raw: &str) -> Option<(&str, &str)> {
     if let Some((low, high)) = raw.split_once(" to ") {
         return Some((low.trim(), high.trim()));
     }
-    let position = raw
-        .char_indices()
-        .skip(1)
-        .find(|(_, c)| matches!(c, '-' | '–' | '—'))?;
+    let position = raw.char_indices().skip(1).find(|(_, c)| matches!(c, '-' | '–' | '—'))?;
     let (index, dash) = position;
     Some((raw[..index].trim(), raw[index + dash.len_utf8()..].trim()))
 }
@@ -112,10 +96,7 @@ pub fn grades_from_level(raw: &str) -> Option<GradeRange> {
         return grades_from_level(&split_camel_case(segment));
     }
     if trimmed.contains([',', ';']) {
-        return trimmed
-            .split([',', ';'])
-            .filter_map(grades_from_level)
-            .reduce(GradeRange::union);
+        return trimmed.split([',', ';']).filter_map(grades_from_level).reduce(GradeRange::union);
     }
     let label = normalize_label(trimmed);
     named_level(&label)
@@ -126,12 +107,7 @@ pub fn grades_from_level(raw: &str) -> Option<GradeRange> {
 /// Lowercase, `_` and runs of whitespace as one space, no trailing dot.
 fn normalize_label(raw: &str) -> String {
     let lower = raw.to_lowercase().replace('_', " ");
-    lower
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .trim_end_matches('.')
-        .to_string()
+    lower.split_whitespace().collect::<Vec<_>>().join(" ").trim_end_matches('.').to_string()
 }
 
 /// Levels that are names rather than numbers (school stages, LOM contexts).
@@ -153,8 +129,8 @@ fn named_level(label: &str) -> Option<GradeRange> {
         | "early childhood"
         | "early childhood education" => range(-1, -1),
         "k" | "kg" | "kindergarten" | "kindergarden" | "reception" => range(0, 0),
-        "elementary" | "elementary school" | "primary" | "primary school" | "primary education"
-        | "lower primary" | "grade school" => range(0, 5),
+        "elementary" | "elementary school" | "primary" | "primary school" | "primary education" | "lower primary"
+        | "grade school" => range(0, 5),
         "middle school"
         | "middle"
         | "junior high"
@@ -162,11 +138,9 @@ fn named_level(label: &str) -> Option<GradeRange> {
         | "lower secondary"
         | "lower secondary education"
         | "intermediate" => range(6, 8),
-        "high school"
-        | "senior high"
-        | "senior high school"
-        | "upper secondary"
-        | "upper secondary education" => range(9, 12),
+        "high school" | "senior high" | "senior high school" | "upper secondary" | "upper secondary education" => {
+            range(9, 12)
+        }
         "secondary" | "secondary school" | "secondary education" => range(6, 12),
         "school" | "k-12" | "k12" | "k to 12" => range(0, 12),
         "higher education"
@@ -229,8 +203,8 @@ fn single_grade_label(label: &str) -> Option<i8> {
 
 fn ordinal_word(word: &str) -> Option<i8> {
     const ORDINALS: [&str; 12] = [
-        "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
-        "tenth", "eleventh", "twelfth",
+        "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh",
+        "twelfth",
     ];
     let index = ORDINALS.iter().position(|ordinal| *ordinal == word)?;
     i8::try_from(index + 1).ok()
@@ -241,10 +215,7 @@ fn strip_grade_words(label: &str) -> &str {
     let mut body = label.trim();
     for prefix in ["grades", "grade", "gr.", "gr"] {
         if let Some(rest) = body.strip_prefix(prefix) {
-            if rest.is_empty()
-                || rest.starts_with([' ', '-', ':'])
-                || rest.starts_with(|c: char| c.is_ascii_digit())
-            {
+            if rest.is_empty() || rest.starts_with([' ', '-', ':']) || rest.starts_with(|c: char| c.is_ascii_digit()) {
                 body = rest.trim_start_matches([' ', ':']).trim();
                 break;
             }
@@ -265,28 +236,20 @@ fn strip_grade_words(label: &str) -> &str {
 
 /// ISO 639-1 codes: a two-letter tag outside this list is not a language.
 const ISO_639_1: &[&str] = &[
-    "aa", "ab", "ae", "af", "ak", "am", "an", "ar", "as", "av", "ay", "az", "ba", "be", "bg", "bh",
-    "bi", "bm", "bn", "bo", "br", "bs", "ca", "ce", "ch", "co", "cr", "cs", "cu", "cv", "cy", "da",
-    "de", "dv", "dz", "ee", "el", "en", "eo", "es", "et", "eu", "fa", "ff", "fi", "fj", "fo", "fr",
-    "fy", "ga", "gd", "gl", "gn", "gu", "gv", "ha", "he", "hi", "ho", "hr", "ht", "hu", "hy", "hz",
-    "ia", "id", "ie", "ig", "ii", "ik", "io", "is", "it", "iu", "ja", "jv", "ka", "kg", "ki", "kj",
-    "kk", "kl", "km", "kn", "ko", "kr", "ks", "ku", "kv", "kw", "ky", "la", "lb", "lg", "li", "ln",
-    "lo", "lt", "lu", "lv", "mg", "mh", "mi", "mk", "ml", "mn", "mr", "ms", "mt", "my", "na", "nb",
-    "nd", "ne", "ng", "nl", "nn", "no", "nr", "nv", "ny", "oc", "oj", "om", "or", "os", "pa", "pi",
-    "pl", "ps", "pt", "qu", "rm", "rn", "ro", "ru", "rw", "sa", "sc", "sd", "se", "sg", "si", "sk",
-    "sl", "sm", "sn", "so", "sq", "sr", "ss", "st", "su", "sv", "sw", "ta", "te", "tg", "th", "ti",
-    "tk", "tl", "tn", "to", "tr", "ts", "tt", "tw", "ty", "ug", "uk", "ur", "uz", "ve", "vi", "vo",
-    "wa", "wo", "xh", "yi", "yo", "za", "zh", "zu",
+    "aa", "ab", "ae", "af", "ak", "am", "an", "ar", "as", "av", "ay", "az", "ba", "be", "bg", "bh", "bi", "bm", "bn",
+    "bo", "br", "bs", "ca", "ce", "ch", "co", "cr", "cs", "cu", "cv", "cy", "da", "de", "dv", "dz", "ee", "el", "en",
+    "eo", "es", "et", "eu", "fa", "ff", "fi", "fj", "fo", "fr", "fy", "ga", "gd", "gl", "gn", "gu", "gv", "ha", "he",
+    "hi", "ho", "hr", "ht", "hu", "hy", "hz", "ia", "id", "ie", "ig", "ii", "ik", "io", "is", "it", "iu", "ja", "jv",
+    "ka", "kg", "ki", "kj", "kk", "kl", "km", "kn", "ko", "kr", "ks", "ku", "kv", "kw", "ky", "la", "lb", "lg", "li",
+    "ln", "lo", "lt", "lu", "lv", "mg", "mh", "mi", "mk", "ml", "mn", "mr", "ms", "mt", "my", "na", "nb", "nd", "ne",
+    "ng", "nl", "nn", "no", "nr", "nv", "ny", "oc", "oj", "om", "or", "os", "pa", "pi", "pl", "ps", "pt", "qu", "rm",
+    "rn", "ro", "ru", "rw", "sa", "sc", "sd", "se", "sg", "si", "sk", "sl", "sm", "sn", "so", "sq", "sr", "ss", "st",
+    "su", "sv", "sw", "ta", "te", "tg", "th", "ti", "tk", "tl", "tn", "to", "tr", "ts", "tt", "tw", "ty", "ug", "uk",
+    "ur", "uz", "ve", "vi", "vo", "wa", "wo", "xh", "yi", "yo", "za", "zh", "zu",
 ];
 
 /// Deprecated two-letter codes still found in old feeds.
-const DEPRECATED_639_1: &[(&str, &str)] = &[
-    ("iw", "he"),
-    ("in", "id"),
-    ("ji", "yi"),
-    ("jw", "jv"),
-    ("mo", "ro"),
-];
+const DEPRECATED_639_1: &[(&str, &str)] = &[("iw", "he"), ("in", "id"), ("ji", "yi"), ("jw", "jv"), ("mo", "ro")];
 
 /// ISO 639-2 (B and T) and 639-3 codes of common languages, with their two-letter code.
 #[rustfmt::skip]
@@ -313,9 +276,7 @@ const ISO_639_2: &[(&str, &str)] = &[
 ];
 
 /// Three-letter codes with no two-letter equivalent that education feeds use.
-const ISO_639_3_ONLY: &[&str] = &[
-    "fil", "haw", "yue", "ase", "bsl", "chr", "hmn", "smn", "sco", "ast", "nds", "gsw",
-];
+const ISO_639_3_ONLY: &[&str] = &["fil", "haw", "yue", "ase", "bsl", "chr", "hmn", "smn", "sco", "ast", "nds", "gsw"];
 
 /// English (and a few native) language names, with their tag.
 #[rustfmt::skip]
@@ -489,9 +450,7 @@ pub fn license(raw: &str) -> Option<String> {
     if let Some(url) = first_url(trimmed) {
         return Some(canonical_license_url(url));
     }
-    cc_from_text(trimmed)
-        .or_else(|| spdx_from_text(trimmed))
-        .or_else(|| public_domain_from_text(trimmed))
+    cc_from_text(trimmed).or_else(|| spdx_from_text(trimmed)).or_else(|| public_domain_from_text(trimmed))
 }
 
 /// Whether a canonical licence (from [`license`]) lets anyone use the resource: Creative Commons
@@ -521,13 +480,8 @@ fn first_url(text: &str) -> Option<&str> {
 /// A CC URL in canonical form; any other URL unchanged (an SPDX id for a few well-known ones).
 fn canonical_license_url(url: &str) -> String {
     let lower = url.to_ascii_lowercase();
-    let without_scheme = lower
-        .strip_prefix("https://")
-        .or_else(|| lower.strip_prefix("http://"))
-        .unwrap_or(&lower);
-    let without_www = without_scheme
-        .strip_prefix("www.")
-        .unwrap_or(without_scheme);
+    let without_scheme = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://")).unwrap_or(&lower);
+    let without_www = without_scheme.strip_prefix("www.").unwrap_or(without_scheme);
     if let Some(path) = without_www.strip_prefix("creativecommons.org/") {
         if let Some(canonical) = canonical_cc_path(path) {
             return canonical;
@@ -549,12 +503,8 @@ fn canonical_cc_path(path: &str) -> Option<String> {
             let mut canonical = format!("{CC_LICENSES}{code}/{version}/");
             // Ported licences ("by/3.0/us") are different licences: keep the jurisdiction.
             if let Some(jurisdiction) = rest.first() {
-                let is_deed =
-                    jurisdiction.starts_with("deed") || jurisdiction.starts_with("legalcode");
-                if !is_deed
-                    && jurisdiction.len() <= 5
-                    && jurisdiction.bytes().all(|b| b.is_ascii_alphabetic())
-                {
+                let is_deed = jurisdiction.starts_with("deed") || jurisdiction.starts_with("legalcode");
+                if !is_deed && jurisdiction.len() <= 5 && jurisdiction.bytes().all(|b| b.is_ascii_alphabetic()) {
                     canonical.push_str(jurisdiction);
                     canonical.push('/');
                 }
@@ -588,9 +538,7 @@ fn spdx_from_url(lower_url_without_scheme: &str) -> Option<&'static str> {
     let path = lower_url_without_scheme.trim_end_matches('/');
     match path {
         "opensource.org/licenses/mit" | "opensource.org/license/mit" => Some("MIT"),
-        "apache.org/licenses/license-2.0" | "apache.org/licenses/license-2.0.html" => {
-            Some("Apache-2.0")
-        }
+        "apache.org/licenses/license-2.0" | "apache.org/licenses/license-2.0.html" => Some("Apache-2.0"),
         _ => None,
     }
 }
@@ -600,9 +548,7 @@ fn spdx_from_url(lower_url_without_scheme: &str) -> Option<&'static str> {
 fn cc_from_text(text: &str) -> Option<String> {
     let lower = text.to_lowercase();
     let words: Vec<&str> = lower
-        .split(|c: char| {
-            c.is_whitespace() || matches!(c, '-' | '_' | ',' | '(' | ')' | '/' | ':' | ';')
-        })
+        .split(|c: char| c.is_whitespace() || matches!(c, '-' | '_' | ',' | '(' | ')' | '/' | ':' | ';'))
         .filter(|w| !w.is_empty())
         .collect();
     if words.iter().any(|w| *w == "cc0" || w.starts_with("cc0"))
@@ -615,12 +561,7 @@ fn cc_from_text(text: &str) -> Option<String> {
         .iter()
         .position(|w| *w == "cc")
         .map(|i| i + 1)
-        .or_else(|| {
-            words
-                .windows(2)
-                .position(|pair| pair == ["creative", "commons"])
-                .map(|i| i + 2)
-        })?;
+        .or_else(|| words.windows(2).position(|pair| pair == ["creative", "commons"]).map(|i| i + 2))?;
     let mut elements: Vec<&str> = Vec::new();
     let mut version: Option<&str> = None;
     for word in &words[cc_start..] {
@@ -629,8 +570,8 @@ fn cc_from_text(text: &str) -> Option<String> {
             "nc" | "noncommercial" => elements.push("nc"),
             "sa" | "sharealike" => elements.push("sa"),
             "nd" | "noderivatives" | "noderivs" => elements.push("nd"),
-            "non" | "commercial" | "share" | "alike" | "no" | "derivatives" | "derivs"
-            | "license" | "licence" | "international" | "generic" | "unported" => {}
+            "non" | "commercial" | "share" | "alike" | "no" | "derivatives" | "derivs" | "license" | "licence"
+            | "international" | "generic" | "unported" => {}
             candidate if is_cc_version(candidate) => {
                 version = Some(candidate);
                 break;
@@ -677,19 +618,15 @@ fn cc_code(elements: &[&str]) -> Option<&'static str> {
 
 fn spdx_from_text(text: &str) -> Option<String> {
     let lower = text.trim().trim_end_matches('.').to_lowercase();
-    SPDX_LICENSES
-        .iter()
-        .find(|(_, names)| names.contains(&lower.as_str()))
-        .map(|(id, _)| (*id).to_string())
+    SPDX_LICENSES.iter().find(|(_, names)| names.contains(&lower.as_str())).map(|(id, _)| (*id).to_string())
 }
 
 /// "Public domain", "No known copyright restrictions", "PDM": the Public Domain Mark.
 fn public_domain_from_text(text: &str) -> Option<String> {
     let lower = text.to_lowercase();
     let denied = lower.contains("not in the public domain") || lower.contains("not public domain");
-    let public_domain = lower.contains("public domain")
-        || lower.contains("no known copyright restrictions")
-        || lower.trim() == "pdm";
+    let public_domain =
+        lower.contains("public domain") || lower.contains("no known copyright restrictions") || lower.trim() == "pdm";
     (public_domain && !denied).then(|| CC_PUBLIC_DOMAIN_MARK.to_string())
 }
 
@@ -878,9 +815,7 @@ fn uri_last_segment(raw: &str) -> Option<&str> {
         return None;
     }
     let without_query = raw.split('?').next().unwrap_or(raw);
-    let after_scheme = without_query
-        .split_once("://")
-        .map_or(without_query, |(_, rest)| rest);
+    let after_scheme = without_query.split_once("://").map_or(without_query, |(_, rest)| rest);
     let (_, path) = after_scheme.split_once('/')?;
     path.rsplit(['/', '#']).find(|segment| !segment.is_empty())
 }
@@ -926,17 +861,7 @@ mod tests {
 
     #[test]
     fn test_grades_from_age_range_rejects_garbage() {
-        for raw in [
-            "",
-            "  ",
-            "teen",
-            "-",
-            "a-b",
-            "8-x",
-            "99999999999-3",
-            "-5",
-            "300",
-        ] {
+        for raw in ["", "  ", "teen", "-", "a-b", "8-x", "99999999999-3", "-5", "300"] {
             assert_eq!(grades_from_age_range(raw), None, "{raw:?}");
         }
     }
@@ -956,14 +881,9 @@ mod tests {
         assert_eq!(grades_from_level("High School"), range(9, 12));
         assert_eq!(grades_from_level("Elementary"), range(0, 5));
         assert_eq!(grades_from_level("Primary"), range(0, 5));
-        for higher in [
-            "Higher Education",
-            "Undergraduate",
-            "College",
-            "University",
-            "Postsecondary",
-            "higher_education",
-        ] {
+        for higher in
+            ["Higher Education", "Undergraduate", "College", "University", "Postsecondary", "higher_education"]
+        {
             assert_eq!(grades_from_level(higher), range(13, 13), "{higher}");
         }
         assert_eq!(grades_from_level("7"), range(7, 7));
@@ -975,18 +895,9 @@ mod tests {
         assert_eq!(grades_from_level(&format!("{asn}4")), range(4, 4));
         assert_eq!(grades_from_level(&format!("{asn}K")), range(0, 0));
         assert_eq!(grades_from_level(&format!("{asn}Pre-K")), range(-1, -1));
-        assert_eq!(
-            grades_from_level(&format!("{asn}HigherEducation")),
-            range(13, 13)
-        );
-        assert_eq!(
-            grades_from_level(&format!("{asn}Postsecondary")),
-            range(13, 13)
-        );
-        assert_eq!(
-            grades_from_level("https://purl.org/ASN/scheme/ASNEducationLevel/12/"),
-            range(12, 12)
-        );
+        assert_eq!(grades_from_level(&format!("{asn}HigherEducation")), range(13, 13));
+        assert_eq!(grades_from_level(&format!("{asn}Postsecondary")), range(13, 13));
+        assert_eq!(grades_from_level("https://purl.org/ASN/scheme/ASNEducationLevel/12/"), range(12, 12));
         assert_eq!(grades_from_level(&format!("{asn}Nonsense")), None);
     }
 
@@ -1012,16 +923,7 @@ mod tests {
 
     #[test]
     fn test_grades_from_level_rejects_garbage() {
-        for raw in [
-            "",
-            "Grade 15",
-            "grade",
-            "13",
-            "-3",
-            "advanced",
-            "Grade three-ish",
-            "x-y",
-        ] {
+        for raw in ["", "Grade 15", "grade", "13", "-3", "advanced", "Grade three-ish", "x-y"] {
             assert_eq!(grades_from_level(raw), None, "{raw:?}");
         }
     }
@@ -1062,19 +964,7 @@ mod tests {
 
     #[test]
     fn test_language_rejects_garbage() {
-        for raw in [
-            "",
-            "  ",
-            "zz",
-            "xyz",
-            "und",
-            "n/a",
-            "12",
-            "english-ish",
-            "e",
-            "toolongcode",
-            "??",
-        ] {
+        for raw in ["", "  ", "zz", "xyz", "und", "n/a", "12", "english-ish", "e", "toolongcode", "??"] {
             assert_eq!(language(raw), None, "{raw:?}");
         }
         // A bad trailing subtag is dropped, the language kept.
@@ -1086,22 +976,10 @@ mod tests {
         let by4 = Some("https://creativecommons.org/licenses/by/4.0/".to_string());
         assert_eq!(license("https://creativecommons.org/licenses/by/4.0/"), by4);
         assert_eq!(license("http://creativecommons.org/licenses/by/4.0"), by4);
-        assert_eq!(
-            license("https://creativecommons.org/licenses/by/4.0/legalcode"),
-            by4
-        );
-        assert_eq!(
-            license("https://creativecommons.org/licenses/by/4.0/deed.fr"),
-            by4
-        );
-        assert_eq!(
-            license("https://creativecommons.org/licenses/by/4.0/deed"),
-            by4
-        );
-        assert_eq!(
-            license("http://www.creativecommons.org/licenses/BY/4.0/"),
-            by4
-        );
+        assert_eq!(license("https://creativecommons.org/licenses/by/4.0/legalcode"), by4);
+        assert_eq!(license("https://creativecommons.org/licenses/by/4.0/deed.fr"), by4);
+        assert_eq!(license("https://creativecommons.org/licenses/by/4.0/deed"), by4);
+        assert_eq!(license("http://www.creativecommons.org/licenses/BY/4.0/"), by4);
         assert_eq!(license("creativecommons.org/licenses/by/4.0"), by4);
         assert_eq!(
             license("https://creativecommons.org/licenses/by-nc-sa/4.0/").as_deref(),
@@ -1111,54 +989,34 @@ mod tests {
             license("http://creativecommons.org/licenses/by-sa/3.0/us/legalcode").as_deref(),
             Some("https://creativecommons.org/licenses/by-sa/3.0/us/")
         );
-        assert_eq!(
-            license("https://creativecommons.org/publicdomain/zero/1.0/legalcode").as_deref(),
-            Some(CC_ZERO)
-        );
-        assert_eq!(
-            license("http://creativecommons.org/publicdomain/mark/1.0").as_deref(),
-            Some(CC_PUBLIC_DOMAIN_MARK)
-        );
+        assert_eq!(license("https://creativecommons.org/publicdomain/zero/1.0/legalcode").as_deref(), Some(CC_ZERO));
+        assert_eq!(license("http://creativecommons.org/publicdomain/mark/1.0").as_deref(), Some(CC_PUBLIC_DOMAIN_MARK));
     }
 
     #[test]
     fn test_license_statements_with_urls() {
         assert_eq!(
-            license("Public domain. No known copyright restrictions. https://creativecommons.org/publicdomain/mark/1.0/")
-                .as_deref(),
+            license(
+                "Public domain. No known copyright restrictions. https://creativecommons.org/publicdomain/mark/1.0/"
+            )
+            .as_deref(),
             Some(CC_PUBLIC_DOMAIN_MARK)
         );
         assert_eq!(
             license("Licensed to subscribing districts under the MathWise District Agreement - https://www.mathwise.example.com/legal/district-license").as_deref(),
             Some("https://www.mathwise.example.com/legal/district-license")
         );
-        assert_eq!(
-            license("See (https://example.com/terms).").as_deref(),
-            Some("https://example.com/terms")
-        );
-        assert_eq!(
-            license("https://opensource.org/licenses/MIT").as_deref(),
-            Some("MIT")
-        );
+        assert_eq!(license("See (https://example.com/terms).").as_deref(), Some("https://example.com/terms"));
+        assert_eq!(license("https://opensource.org/licenses/MIT").as_deref(), Some("MIT"));
     }
 
     #[test]
     fn test_license_text_and_spdx() {
+        assert_eq!(license("CC-BY-4.0").as_deref(), Some("https://creativecommons.org/licenses/by/4.0/"));
+        assert_eq!(license("CC BY-NC-SA 4.0").as_deref(), Some("https://creativecommons.org/licenses/by-nc-sa/4.0/"));
+        assert_eq!(license("cc-by-nd-3.0").as_deref(), Some("https://creativecommons.org/licenses/by-nd/3.0/"));
         assert_eq!(
-            license("CC-BY-4.0").as_deref(),
-            Some("https://creativecommons.org/licenses/by/4.0/")
-        );
-        assert_eq!(
-            license("CC BY-NC-SA 4.0").as_deref(),
-            Some("https://creativecommons.org/licenses/by-nc-sa/4.0/")
-        );
-        assert_eq!(
-            license("cc-by-nd-3.0").as_deref(),
-            Some("https://creativecommons.org/licenses/by-nd/3.0/")
-        );
-        assert_eq!(
-            license("Creative Commons Attribution-NonCommercial-ShareAlike 4.0 International")
-                .as_deref(),
+            license("Creative Commons Attribution-NonCommercial-ShareAlike 4.0 International").as_deref(),
             Some("https://creativecommons.org/licenses/by-nc-sa/4.0/")
         );
         assert_eq!(
@@ -1169,24 +1027,18 @@ mod tests {
         assert_eq!(license("CC0-1.0").as_deref(), Some(CC_ZERO));
         assert_eq!(license("MIT").as_deref(), Some("MIT"));
         assert_eq!(license("Apache-2.0").as_deref(), Some("Apache-2.0"));
-        assert_eq!(
-            license("Apache License, Version 2.0").as_deref(),
-            Some("Apache-2.0")
-        );
-        assert_eq!(
-            license("Public Domain").as_deref(),
-            Some(CC_PUBLIC_DOMAIN_MARK)
-        );
-        assert_eq!(
-            license("This work is in the public domain.").as_deref(),
-            Some(CC_PUBLIC_DOMAIN_MARK)
-        );
+        assert_eq!(license("Apache License, Version 2.0").as_deref(), Some("Apache-2.0"));
+        assert_eq!(license("Public Domain").as_deref(), Some(CC_PUBLIC_DOMAIN_MARK));
+        assert_eq!(license("This work is in the public domain.").as_deref(), Some(CC_PUBLIC_DOMAIN_MARK));
     }
 
     #[test]
     fn test_license_unrecognised() {
         assert_eq!(license(""), None);
-        assert_eq!(license("© 2024 HistArchive Digital Collections. Educational use permitted; no commercial reuse."), None);
+        assert_eq!(
+            license("© 2024 HistArchive Digital Collections. Educational use permitted; no commercial reuse."),
+            None
+        );
         assert_eq!(license("All rights reserved"), None);
         assert_eq!(license("CC BY"), None, "no version: not guessed");
         assert_eq!(license("This work is not in the public domain"), None);
@@ -1195,15 +1047,11 @@ mod tests {
 
     #[test]
     fn test_license_is_open() {
-        assert!(license_is_open(
-            "https://creativecommons.org/licenses/by-nc-nd/4.0/"
-        ));
+        assert!(license_is_open("https://creativecommons.org/licenses/by-nc-nd/4.0/"));
         assert!(license_is_open(CC_ZERO));
         assert!(license_is_open(CC_PUBLIC_DOMAIN_MARK));
         assert!(license_is_open("MIT"));
-        assert!(!license_is_open(
-            "https://www.sciencelab.example.com/legal/subscription-terms"
-        ));
+        assert!(!license_is_open("https://www.sciencelab.example.com/legal/subscription-terms"));
     }
 
     #[test]
@@ -1237,31 +1085,13 @@ mod tests {
     #[test]
     fn test_resource_type_lrmi() {
         let lrmi = "http://purl.org/dcx/lrmi-vocabs/learningResourceType/";
-        assert_eq!(
-            resource_type(&format!("{lrmi}lessonPlan")).as_deref(),
-            Some("lesson-plan")
-        );
-        assert_eq!(
-            resource_type(&format!("{lrmi}unitPlan")).as_deref(),
-            Some("unit-plan")
-        );
-        assert_eq!(
-            resource_type(&format!("{lrmi}assessmentItem")).as_deref(),
-            Some("assessment")
-        );
-        assert_eq!(
-            resource_type(&format!("{lrmi}educatorCurriculumGuide")).as_deref(),
-            Some("curriculum-guide")
-        );
-        assert_eq!(
-            resource_type(&format!("{lrmi}textbook")).as_deref(),
-            Some("textbook")
-        );
+        assert_eq!(resource_type(&format!("{lrmi}lessonPlan")).as_deref(), Some("lesson-plan"));
+        assert_eq!(resource_type(&format!("{lrmi}unitPlan")).as_deref(), Some("unit-plan"));
+        assert_eq!(resource_type(&format!("{lrmi}assessmentItem")).as_deref(), Some("assessment"));
+        assert_eq!(resource_type(&format!("{lrmi}educatorCurriculumGuide")).as_deref(), Some("curriculum-guide"));
+        assert_eq!(resource_type(&format!("{lrmi}textbook")).as_deref(), Some("textbook"));
         assert_eq!(resource_type("lesson plan").as_deref(), Some("lesson-plan"));
-        assert_eq!(
-            resource_type("Reading passage").as_deref(),
-            Some("reading-passage")
-        );
+        assert_eq!(resource_type("Reading passage").as_deref(), Some("reading-passage"));
         assert_eq!(resource_type("Audio").as_deref(), Some("audio"));
         assert_eq!(resource_type("Text/Chapter").as_deref(), Some("chapter"));
     }
@@ -1301,14 +1131,8 @@ mod tests {
 
     #[test]
     fn test_resource_type_unknown_and_empty() {
-        assert_eq!(
-            resource_type("Writing prompt").as_deref(),
-            Some("writing-prompt")
-        );
-        assert_eq!(
-            resource_type("  Short  story ").as_deref(),
-            Some("short-story")
-        );
+        assert_eq!(resource_type("Writing prompt").as_deref(), Some("writing-prompt"));
+        assert_eq!(resource_type("  Short  story ").as_deref(), Some("short-story"));
         assert_eq!(resource_type("fábulas").as_deref(), Some("fábulas"));
         assert_eq!(resource_type(""), None);
         assert_eq!(resource_type(" / "), None);
@@ -1320,10 +1144,7 @@ mod tests {
         sorted.sort_unstable();
         assert_eq!(sorted, RESOURCE_TYPES);
         for (synonym, canonical) in RESOURCE_TYPE_SYNONYMS {
-            assert!(
-                RESOURCE_TYPES.contains(canonical),
-                "{synonym} → {canonical} is not in RESOURCE_TYPES"
-            );
+            assert!(RESOURCE_TYPES.contains(canonical), "{synonym} → {canonical} is not in RESOURCE_TYPES");
             assert_eq!(type_slug(synonym), *synonym, "synonym keys are slugs");
         }
         for canonical in RESOURCE_TYPES {

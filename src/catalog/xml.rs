@@ -61,33 +61,22 @@ impl Element {
     /// True when the namespace URI contains `fragment` (e.g. `imslticc_v1p`), which accepts
     /// every version of a namespace.
     pub fn namespace_contains(&self, fragment: &str) -> bool {
-        self.namespace
-            .as_deref()
-            .is_some_and(|ns| ns.contains(fragment))
+        self.namespace.as_deref().is_some_and(|ns| ns.contains(fragment))
     }
 
     /// The first attribute with this local name, in any namespace.
     pub fn attr(&self, name: &str) -> Option<&str> {
-        self.attributes
-            .iter()
-            .find(|a| a.name == name)
-            .map(|a| a.value.as_str())
+        self.attributes.iter().find(|a| a.name == name).map(|a| a.value.as_str())
     }
 
     /// The attribute with this local name in this namespace (`None` = no namespace).
     pub fn attr_ns(&self, namespace: Option<&str>, name: &str) -> Option<&str> {
-        self.attributes
-            .iter()
-            .find(|a| a.name == name && a.namespace.as_deref() == namespace)
-            .map(|a| a.value.as_str())
+        self.attributes.iter().find(|a| a.name == name && a.namespace.as_deref() == namespace).map(|a| a.value.as_str())
     }
 
     /// The attribute's value trimmed, `None` when absent or blank.
     pub fn attr_trimmed(&self, name: &str) -> Option<String> {
-        self.attr(name)
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
+        self.attr(name).map(str::trim).filter(|v| !v.is_empty()).map(str::to_string)
     }
 
     /// Child elements in document order.
@@ -99,10 +88,7 @@ impl Element {
     }
 
     /// Child elements with this local name.
-    pub fn children<'a, 'n>(
-        &'a self,
-        name: &'n str,
-    ) -> impl Iterator<Item = &'a Element> + use<'a, 'n> {
+    pub fn children<'a, 'n>(&'a self, name: &'n str) -> impl Iterator<Item = &'a Element> + use<'a, 'n> {
         self.elements().filter(move |e| e.is(name))
     }
 
@@ -120,26 +106,18 @@ impl Element {
     pub fn find_all(&self, path: &[&str]) -> Vec<&Element> {
         let mut current = vec![self];
         for name in path {
-            current = current
-                .into_iter()
-                .flat_map(|element| element.children(name))
-                .collect();
+            current = current.into_iter().flat_map(|element| element.children(name)).collect();
         }
         current
     }
 
     /// Every element below this one, depth first in document order (not including itself).
     pub fn descendants(&self) -> Descendants<'_> {
-        Descendants {
-            stack: vec![self.nodes.iter()],
-        }
+        Descendants { stack: vec![self.nodes.iter()] }
     }
 
     /// Descendant elements with this local name.
-    pub fn descendants_named<'a, 'n>(
-        &'a self,
-        name: &'n str,
-    ) -> impl Iterator<Item = &'a Element> + use<'a, 'n> {
+    pub fn descendants_named<'a, 'n>(&'a self, name: &'n str) -> impl Iterator<Item = &'a Element> + use<'a, 'n> {
         self.descendants().filter(move |e| e.is(name))
     }
 
@@ -210,9 +188,7 @@ pub fn parse(bytes: &[u8]) -> Result<Element, CatalogError> {
 pub fn decode_utf8(bytes: &[u8]) -> Result<&str, CatalogError> {
     let text = std::str::from_utf8(bytes).map_err(|err| {
         let offset = err.valid_up_to();
-        let line = bytes
-            .get(..offset)
-            .map_or(1, |valid| 1 + valid.iter().filter(|&&b| b == b'\n').count());
+        let line = bytes.get(..offset).map_or(1, |valid| 1 + valid.iter().filter(|&&b| b == b'\n').count());
         CatalogError::Encoding { offset, line }
     })?;
     Ok(text.strip_prefix('\u{feff}').unwrap_or(text))
@@ -221,12 +197,7 @@ pub fn decode_utf8(bytes: &[u8]) -> Result<&str, CatalogError> {
 /// 1-based line of a byte offset.
 pub fn line_at(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    1 + text
-        .as_bytes()
-        .iter()
-        .take(end)
-        .filter(|&&b| b == b'\n')
-        .count()
+    1 + text.as_bytes().iter().take(end).filter(|&&b| b == b'\n').count()
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -234,15 +205,8 @@ pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let end = offset.min(text.len());
     let bytes = text.as_bytes();
     let before = bytes.get(..end).unwrap_or(bytes);
-    let line_start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |i| i + 1);
-    let column = 1 + before
-        .iter()
-        .skip(line_start)
-        .filter(|&&b| b & 0xC0 != 0x80)
-        .count();
+    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let column = 1 + before.iter().skip(line_start).filter(|&&b| b & 0xC0 != 0x80).count();
     (line_at(text, end), column)
 }
 
@@ -261,12 +225,7 @@ impl<'i> TreeBuilder<'i> {
         config.check_end_names = true;
         config.expand_empty_elements = false;
         config.trim_text(false);
-        Self {
-            text,
-            reader,
-            stack: Vec::new(),
-            root: None,
-        }
+        Self { text, reader, stack: Vec::new(), root: None }
     }
 
     fn run(mut self) -> Result<Element, CatalogError> {
@@ -274,11 +233,7 @@ impl<'i> TreeBuilder<'i> {
             let before = offset(self.reader.buffer_position());
             let (namespace, event) = match self.reader.read_resolved_event() {
                 Ok((resolved, event)) => (namespace_uri(&resolved), event),
-                Err(err) => {
-                    return Err(
-                        self.syntax_error(offset(self.reader.error_position()), &err.to_string())
-                    )
-                }
+                Err(err) => return Err(self.syntax_error(offset(self.reader.error_position()), &err.to_string())),
             };
             match event {
                 Event::DocType(_) => return Err(self.doctype_error(before)),
@@ -296,14 +251,10 @@ impl<'i> TreeBuilder<'i> {
                 }
                 Event::End(_) => match self.stack.pop() {
                     Some(element) => self.attach(element, before)?,
-                    None => {
-                        return Err(self.syntax_error(before, "closing tag without an opening tag"))
-                    }
+                    None => return Err(self.syntax_error(before, "closing tag without an opening tag")),
                 },
                 Event::Text(text) => {
-                    let decoded = text
-                        .unescape()
-                        .map_err(|err| self.syntax_error(before, &err.to_string()))?;
+                    let decoded = text.unescape().map_err(|err| self.syntax_error(before, &err.to_string()))?;
                     self.push_text(decoded, before)?;
                 }
                 Event::CData(cdata) => {
@@ -326,17 +277,10 @@ impl<'i> TreeBuilder<'i> {
             );
             return Err(self.syntax_error(self.text.len(), &message));
         }
-        self.root
-            .take()
-            .ok_or_else(|| self.syntax_error(self.text.len(), "the document has no root element"))
+        self.root.take().ok_or_else(|| self.syntax_error(self.text.len(), "the document has no root element"))
     }
 
-    fn element(
-        &self,
-        namespace: Option<String>,
-        start: &BytesStart,
-        at: usize,
-    ) -> Result<Element, CatalogError> {
+    fn element(&self, namespace: Option<String>, start: &BytesStart, at: usize) -> Result<Element, CatalogError> {
         let name = String::from_utf8_lossy(start.local_name().into_inner()).into_owned();
         let mut attributes = Vec::new();
         for attribute in start.attributes() {
@@ -345,21 +289,14 @@ impl<'i> TreeBuilder<'i> {
                 continue;
             }
             let (attr_ns, local) = self.reader.resolve_attribute(attribute.key);
-            let value = attribute
-                .unescape_value()
-                .map_err(|err| self.syntax_error(at, &err.to_string()))?;
+            let value = attribute.unescape_value().map_err(|err| self.syntax_error(at, &err.to_string()))?;
             attributes.push(Attribute {
                 namespace: namespace_uri(&attr_ns),
                 name: String::from_utf8_lossy(local.into_inner()).into_owned(),
                 value: value.into_owned(),
             });
         }
-        Ok(Element {
-            namespace,
-            name,
-            attributes,
-            nodes: Vec::new(),
-        })
+        Ok(Element { namespace, name, attributes, nodes: Vec::new() })
     }
 
     fn attach(&mut self, element: Element, at: usize) -> Result<(), CatalogError> {
@@ -391,22 +328,13 @@ impl<'i> TreeBuilder<'i> {
 
     fn syntax_error(&self, at: usize, message: &str) -> CatalogError {
         let (line, column) = line_column(self.text, at);
-        CatalogError::Xml {
-            line,
-            column,
-            message: message.to_string(),
-        }
+        CatalogError::Xml { line, column, message: message.to_string() }
     }
 
     /// The line of `<!DOCTYPE`: the event starts after any whitespace following `before`.
     fn doctype_error(&self, before: usize) -> CatalogError {
-        let skipped = self
-            .text
-            .get(before..)
-            .map_or(0, |rest| rest.len() - rest.trim_start().len());
-        CatalogError::DtdNotAllowed {
-            line: line_at(self.text, before + skipped),
-        }
+        let skipped = self.text.get(before..).map_or(0, |rest| rest.len() - rest.trim_start().len());
+        CatalogError::DtdNotAllowed { line: line_at(self.text, before + skipped) }
     }
 }
 
@@ -416,9 +344,7 @@ fn offset(position: u64) -> usize {
 
 fn namespace_uri(resolved: &ResolveResult) -> Option<String> {
     match resolved {
-        ResolveResult::Bound(namespace) => {
-            Some(String::from_utf8_lossy(namespace.into_inner()).into_owned())
-        }
+        ResolveResult::Bound(namespace) => Some(String::from_utf8_lossy(namespace.into_inner()).into_owned()),
         ResolveResult::Unbound | ResolveResult::Unknown(_) => None,
     }
 }
@@ -445,10 +371,7 @@ mod tests {
         assert_eq!(items[0].attr("kind"), Some("k"));
         assert_eq!(items[0].attr_ns(Some("urn:x"), "kind"), Some("k"));
         assert_eq!(items[0].attr_ns(None, "plain"), Some("p"));
-        assert!(items[0]
-            .attributes
-            .iter()
-            .all(|a| a.name != "x" && a.name != "m"));
+        assert!(items[0].attributes.iter().all(|a| a.name != "x" && a.name != "m"));
         assert_eq!(items[1].namespace.as_deref(), Some("urn:a"));
     }
 
@@ -457,10 +380,7 @@ mod tests {
         let doc = "<a><t>Dot Plots &amp; Box Plots</t><f>num&#233;rique &#x2014; ok</f>\
                    <c><![CDATA[<p>x & y</p>]]></c><q a=\"&quot;q&quot; &lt;\"/></a>";
         let root = parse(doc.as_bytes()).unwrap();
-        assert_eq!(
-            root.child_text("t").as_deref(),
-            Some("Dot Plots & Box Plots")
-        );
+        assert_eq!(root.child_text("t").as_deref(), Some("Dot Plots & Box Plots"));
         assert_eq!(root.child_text("f").as_deref(), Some("numérique — ok"));
         assert_eq!(root.child_text("c").as_deref(), Some("<p>x & y</p>"));
         assert_eq!(root.child("q").and_then(|q| q.attr("a")), Some("\"q\" <"));
@@ -484,17 +404,9 @@ mod tests {
         let doc = b"<lom><general><title><string>  A  </string></title></general>\
             <general><title><string>B</string></title></general><x><string>C</string></x></lom>";
         let root = parse(doc).unwrap();
-        assert_eq!(
-            root.find(&["general", "title", "string"])
-                .and_then(Element::text_trimmed)
-                .as_deref(),
-            Some("A")
-        );
+        assert_eq!(root.find(&["general", "title", "string"]).and_then(Element::text_trimmed).as_deref(), Some("A"));
         assert_eq!(root.find_all(&["general", "title"]).len(), 2);
-        let strings: Vec<String> = root
-            .descendants_named("string")
-            .filter_map(Element::text_trimmed)
-            .collect();
+        let strings: Vec<String> = root.descendants_named("string").filter_map(Element::text_trimmed).collect();
         assert_eq!(strings, ["A", "B", "C"]);
         assert_eq!(root.descendants().count(), 8);
         assert!(root.find(&["general", "missing"]).is_none());
@@ -518,13 +430,7 @@ mod tests {
     #[test]
     fn test_latin1_fixture_is_encoding_error_with_offset_and_line() {
         let err = parse(&fixture("bad/latin1-declared-utf8.xml")).unwrap_err();
-        assert_eq!(
-            err,
-            CatalogError::Encoding {
-                offset: 523,
-                line: 10
-            }
-        );
+        assert_eq!(err, CatalogError::Encoding { offset: 523, line: 10 });
     }
 
     #[test]
@@ -546,11 +452,7 @@ mod tests {
         let text = std::str::from_utf8(&bytes).unwrap();
         let err = parse(&bytes).unwrap_err();
         match err {
-            CatalogError::Xml {
-                line,
-                column,
-                message,
-            } => {
+            CatalogError::Xml { line, column, message } => {
                 assert!(message.contains("unexpected end"), "{message}");
                 assert!(message.contains("not closed"), "{message}");
                 assert!(message.contains("<title>"), "{message}");
@@ -568,14 +470,8 @@ mod tests {
             CatalogError::Xml { line, .. } => assert_eq!(line, 2),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(
-            parse(b"<a>&unknown;</a>"),
-            Err(CatalogError::Xml { .. })
-        ));
-        assert!(matches!(
-            parse(b"<a x='1' x='2'/>"),
-            Err(CatalogError::Xml { .. })
-        ));
+        assert!(matches!(parse(b"<a>&unknown;</a>"), Err(CatalogError::Xml { .. })));
+        assert!(matches!(parse(b"<a x='1' x='2'/>"), Err(CatalogError::Xml { .. })));
         assert!(matches!(parse(b"<a/><b/>"), Err(CatalogError::Xml { .. })));
         assert!(matches!(parse(b"just text"), Err(CatalogError::Xml { .. })));
     }
@@ -584,11 +480,7 @@ mod tests {
     fn test_depth_is_capped() {
         let ok = format!("{}{}", "<a>".repeat(MAX_DEPTH), "</a>".repeat(MAX_DEPTH));
         assert!(parse(ok.as_bytes()).is_ok());
-        let deep = format!(
-            "{}{}",
-            "<a>".repeat(MAX_DEPTH + 1),
-            "</a>".repeat(MAX_DEPTH + 1)
-        );
+        let deep = format!("{}{}", "<a>".repeat(MAX_DEPTH + 1), "</a>".repeat(MAX_DEPTH + 1));
         match parse(deep.as_bytes()) {
             Err(CatalogError::Xml { message, .. }) => assert!(message.contains("nested deeper")),
             other => panic!("{other:?}"),

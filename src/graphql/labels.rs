@@ -58,10 +58,7 @@ mod tests {
             license_label("https://creativecommons.org/licenses/by-nc-sa/4.0/").as_deref(),
             Some("CC BY-NC-SA 4.0")
         );
-        assert_eq!(
-            license_label("https://creativecommons.org/publicdomain/zero/1.0/").as_deref(),
-            Some("CC0 1.0")
-        );
+        assert_eq!(license_label("https://creativecommons.org/publicdomain/zero/1.0/").as_deref(), Some("CC0 1.0"));
         assert_eq!(license_label("MIT"), None);
         assert_eq!(language_name("es"), Some("Spanish"));
     }

@@ -1,17 +1,27 @@
 //! The GraphQL API: schema assembly, limits, and the error codes of the contract.
 
 pub mod labels;
+pub mod lti;
 pub mod mutation;
 pub mod query;
 pub mod types;
 
 use std::sync::Arc;
 
-use async_graphql::{EmptySubscription, Schema};
+use async_graphql::{EmptySubscription, MergedObject, Schema};
 
 use crate::gateway::Gateway;
-use mutation::MutationRoot;
-use query::QueryRoot;
+use lti::{LtiMutation, LtiQuery};
+use mutation::CatalogMutation;
+use query::CatalogQuery;
+
+/// Every query, merged from the domains.
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(CatalogQuery, LtiQuery);
+
+/// Every mutation, merged from the domains.
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(CatalogMutation, LtiMutation);
 
 pub type GatewaySchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
@@ -22,7 +32,7 @@ pub const MAX_COMPLEXITY: usize = 5_000;
 
 /// Builds the served schema; `gateway` is `None` only for printing the SDL.
 pub fn build_schema(gateway: Option<Arc<Gateway>>) -> GatewaySchema {
-    let mut builder = Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+    let mut builder = Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_recursive_depth(32)

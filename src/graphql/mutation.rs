@@ -18,10 +18,12 @@ pub struct RegisterPublisherInput {
     pub homepage: Option<String>,
 }
 
-pub struct MutationRoot;
+/// Publisher and catalog mutations.
+#[derive(Default)]
+pub struct CatalogMutation;
 
 #[Object]
-impl MutationRoot {
+impl CatalogMutation {
     /// Registers a publisher (admin). The key in the answer is shown only this once.
     async fn register_publisher(
         &self,
@@ -38,10 +40,7 @@ impl MutationRoot {
                 input.homepage.as_deref(),
             )
             .await?;
-        Ok(PublisherRegistration {
-            publisher: Publisher(publisher),
-            api_key,
-        })
+        Ok(PublisherRegistration { publisher: Publisher(publisher), api_key })
     }
 
     /// Ingests a text catalog document for the key's own publisher (or, as admin, the one named
@@ -60,33 +59,15 @@ impl MutationRoot {
         let gateway = ctx.data::<Arc<Gateway>>()?;
         let principal = ctx.data::<Principal>()?;
         let publisher = match (publisher, principal) {
-            (Some(id), _) => {
-                PublisherId::parse(&id).map_err(|err| AppError::bad_input(err.to_string()))?
-            }
+            (Some(id), _) => PublisherId::parse(&id).map_err(|err| AppError::bad_input(err.to_string()))?,
             (None, Principal::Publisher(own)) => own.clone(),
-            (None, Principal::Admin) => {
-                return Err(AppError::bad_input("name the publisher to ingest for").into())
-            }
+            (None, Principal::Admin) => return Err(AppError::bad_input("name the publisher to ingest for").into()),
             (None, Principal::Anonymous) => {
-                return Err(AppError::unauthenticated(
-                    "ingesting needs a publisher key or the admin token",
-                )
-                .into())
+                return Err(AppError::unauthenticated("ingesting needs a publisher key or the admin token").into())
             }
         };
-        let options = IngestOptions {
-            source,
-            mode: mode.map(Into::into),
-        };
-        let report = gateway
-            .ingest(
-                principal,
-                &publisher,
-                format.into(),
-                document.into_bytes(),
-                options,
-            )
-            .await?;
+        let options = IngestOptions { source, mode: mode.map(Into::into) };
+        let report = gateway.ingest(principal, &publisher, format.into(), document.into_bytes(), options).await?;
         Ok(report.into())
     }
 }

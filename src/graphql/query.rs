@@ -6,8 +6,8 @@ use async_graphql::{Context, Json, Object, Result, ID};
 use base64::Engine;
 
 use super::types::{
-    FacetCount, Facets, Highlight, PageInfo, Publisher, Resource, ResourceFilter, SearchConnection,
-    SearchEdge, SearchSort, SourceState, SourceStatus,
+    FacetCount, Facets, Highlight, PageInfo, Publisher, Resource, ResourceFilter, SearchConnection, SearchEdge,
+    SearchSort, SourceState, SourceStatus,
 };
 use crate::error::AppError;
 use crate::gateway::Gateway;
@@ -16,10 +16,12 @@ use crate::index::SearchRequest;
 use crate::lti::content_item::content_item;
 use crate::resource::{grade_label, PublisherId};
 
-pub struct QueryRoot;
+/// Search and catalog queries.
+#[derive(Default)]
+pub struct CatalogQuery;
 
 #[Object]
-impl QueryRoot {
+impl CatalogQuery {
     /// Full-text search across every publisher, with filters, facets and highlights.
     #[graphql(complexity = "first.clamp(1, 100) as usize * child_complexity / 4 + 10")]
     #[expect(clippy::too_many_arguments, reason = "the contract's search arguments")]
@@ -41,11 +43,9 @@ impl QueryRoot {
         // No live sources can be registered yet, so every answer comes from the index.
         let _ = live;
         if !(1..=crate::gateway::MAX_PAGE_SIZE as i32).contains(&first) {
-            return Err(AppError::bad_input(format!(
-                "first must be between 1 and {}",
-                crate::gateway::MAX_PAGE_SIZE
-            ))
-            .into());
+            return Err(
+                AppError::bad_input(format!("first must be between 1 and {}", crate::gateway::MAX_PAGE_SIZE)).into()
+            );
         }
         if query.as_ref().is_some_and(|q| q.len() > 1000) {
             return Err(AppError::bad_input("query must be at most 1000 characters").into());
@@ -118,13 +118,7 @@ impl QueryRoot {
                 message: None,
             })
             .collect();
-        Ok(SearchConnection {
-            total_count: total as i32,
-            edges,
-            page_info,
-            facets,
-            sources,
-        })
+        Ok(SearchConnection { total_count: total as i32, edges, page_info, facets, sources })
     }
 
     /// One resource by its gateway id.
@@ -136,12 +130,7 @@ impl QueryRoot {
 
     async fn publishers(&self, ctx: &Context<'_>) -> Result<Vec<Publisher>> {
         let gateway = ctx.data::<Arc<Gateway>>()?;
-        Ok(gateway
-            .publishers()
-            .await?
-            .into_iter()
-            .map(Publisher)
-            .collect())
+        Ok(gateway.publishers().await?.into_iter().map(Publisher).collect())
     }
 
     async fn publisher(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Publisher>> {
@@ -154,42 +143,24 @@ impl QueryRoot {
 
     /// LTI Deep Linking 2.0 content items for the given resources, in the order given;
     /// unknown ids answer NOT_FOUND.
-    async fn content_items(
-        &self,
-        ctx: &Context<'_>,
-        resource_ids: Vec<ID>,
-    ) -> Result<Vec<Json<serde_json::Value>>> {
+    async fn content_items(&self, ctx: &Context<'_>, resource_ids: Vec<ID>) -> Result<Vec<Json<serde_json::Value>>> {
         let gateway = ctx.data::<Arc<Gateway>>()?;
         let ids: Vec<String> = resource_ids.iter().map(|id| id.to_string()).collect();
         let records = gateway.resources(&ids).await?;
-        let missing: Vec<&String> = ids
-            .iter()
-            .filter(|id| !records.iter().any(|r| r.id().to_string() == **id))
-            .collect();
+        let missing: Vec<&String> =
+            ids.iter().filter(|id| !records.iter().any(|r| r.id().to_string() == **id)).collect();
         if !missing.is_empty() {
             let list: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
-            return Err(
-                AppError::not_found(format!("no resource with id {}", list.join(", "))).into(),
-            );
+            return Err(AppError::not_found(format!("no resource with id {}", list.join(", "))).into());
         }
         let launch_url = format!("{}/lti/launch", gateway.public_url());
-        Ok(records
-            .iter()
-            .map(|record| Json(content_item(record, &launch_url)))
-            .collect())
+        Ok(records.iter().map(|record| Json(content_item(record, &launch_url))).collect())
     }
 }
 
-fn facet_label(
-    dimension: Dimension,
-    value: &str,
-    publishers: &[crate::registry::Publisher],
-) -> Option<String> {
+fn facet_label(dimension: Dimension, value: &str, publishers: &[crate::registry::Publisher]) -> Option<String> {
     match dimension {
-        Dimension::Publisher => publishers
-            .iter()
-            .find(|p| p.id.as_str() == value)
-            .map(|p| p.name.clone()),
+        Dimension::Publisher => publishers.iter().find(|p| p.id.as_str() == value).map(|p| p.name.clone()),
         Dimension::GradeLevel => value.parse::<i8>().ok().map(grade_label),
         Dimension::Language => super::labels::language_name(value).map(str::to_string),
         Dimension::License => super::labels::license_label(value),
@@ -206,13 +177,9 @@ pub fn encode_cursor(position: usize) -> String {
 
 pub fn decode_cursor(cursor: &str) -> Result<usize, AppError> {
     let invalid = || AppError::bad_input("after is not a cursor this API gave out");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor.trim())
-        .map_err(|_| invalid())?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor.trim()).map_err(|_| invalid())?;
     let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    text.strip_prefix(CURSOR_PREFIX)
-        .and_then(|n| n.parse().ok())
-        .ok_or_else(invalid)
+    text.strip_prefix(CURSOR_PREFIX).and_then(|n| n.parse().ok()).ok_or_else(invalid)
 }
 
 #[cfg(test)]
@@ -223,9 +190,6 @@ mod tests {
     fn test_cursor_round_trip_and_garbage() {
         assert_eq!(decode_cursor(&encode_cursor(40)).unwrap(), 40);
         assert!(decode_cursor("garbage!").is_err());
-        assert!(decode_cursor(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("offset:x")
-        )
-        .is_err());
+        assert!(decode_cursor(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("offset:x")).is_err());
     }
 }

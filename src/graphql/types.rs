@@ -91,12 +91,7 @@ impl ResourceFilter {
     pub fn into_domain(self) -> index::Filter {
         let clamp = |g: i32| g.clamp(-1, 13) as i8;
         index::Filter {
-            publishers: self
-                .publishers
-                .unwrap_or_default()
-                .into_iter()
-                .map(|id| id.to_string())
-                .collect(),
+            publishers: self.publishers.unwrap_or_default().into_iter().map(|id| id.to_string()).collect(),
             subjects: self.subjects.unwrap_or_default(),
             resource_types: self.resource_types.unwrap_or_default(),
             languages: self.languages.unwrap_or_default(),
@@ -106,12 +101,7 @@ impl ResourceFilter {
                 .into_iter()
                 .map(|l| catalog::vocab::license(&l).unwrap_or(l))
                 .collect(),
-            kinds: self
-                .kinds
-                .unwrap_or_default()
-                .into_iter()
-                .map(Into::into)
-                .collect(),
+            kinds: self.kinds.unwrap_or_default().into_iter().map(Into::into).collect(),
             alignments: self.alignments.unwrap_or_default(),
             grade_min: self.grade_min.map(clamp),
             grade_max: self.grade_max.map(clamp),
@@ -151,9 +141,7 @@ impl Publisher {
     ) -> async_graphql::Result<Vec<IngestRun>> {
         let gateway = ctx.data::<std::sync::Arc<Gateway>>()?;
         let principal = ctx.data::<crate::auth::Principal>()?;
-        let history = gateway
-            .ingest_history(principal, &self.0.id, first as usize)
-            .await?;
+        let history = gateway.ingest_history(principal, &self.0.id, first as usize).await?;
         Ok(history.into_iter().map(IngestRun).collect())
     }
 }
@@ -198,11 +186,7 @@ impl IngestRun {
         self.0
             .diagnostics
             .iter()
-            .map(|d| Diagnostic {
-                item: d.item.clone(),
-                severity: d.severity.clone(),
-                message: d.message.clone(),
-            })
+            .map(|d| Diagnostic { item: d.item.clone(), severity: d.severity.clone(), message: d.message.clone() })
             .collect()
     }
 }
@@ -224,11 +208,7 @@ impl From<&catalog::Diagnostic> for Diagnostic {
             Severity::Warning => "WARNING",
             Severity::Info => "INFO",
         };
-        Self {
-            item: diagnostic.item.clone(),
-            severity: severity.to_string(),
-            message: diagnostic.message.clone(),
-        }
+        Self { item: diagnostic.item.clone(), severity: severity.to_string(), message: diagnostic.message.clone() }
     }
 }
 
@@ -323,10 +303,7 @@ impl LtiLink {
     }
     /// Present when the link is gradable.
     async fn line_item(&self) -> Option<LineItem> {
-        self.0.line_item.as_ref().map(|l| LineItem {
-            score_maximum: l.score_maximum,
-            label: l.label.clone(),
-        })
+        self.0.line_item.as_ref().map(|l| LineItem { score_maximum: l.score_maximum, label: l.label.clone() })
     }
 }
 
@@ -411,12 +388,7 @@ impl Resource {
         self.0.resource.thumbnail_url.as_deref()
     }
     async fn alignments(&self) -> Vec<Alignment> {
-        self.0
-            .resource
-            .alignments
-            .iter()
-            .map(Alignment::from)
-            .collect()
+        self.0.resource.alignments.iter().map(Alignment::from).collect()
     }
     async fn updated_at(&self) -> Option<DateTime<Utc>> {
         self.0.resource.updated_at
@@ -436,10 +408,7 @@ pub struct Highlight {
 
 impl From<DomainHighlight> for Highlight {
     fn from(h: DomainHighlight) -> Self {
-        Self {
-            field: h.field,
-            snippet: h.snippet,
-        }
+        Self { field: h.field, snippet: h.snippet }
     }
 }
 

@@ -17,17 +17,11 @@ pub fn value_key(value: &str) -> String {
 }
 
 /// Builds the indexed form of one record.
-pub fn to_document(
-    fields: &Fields,
-    record: &ResourceRecord,
-) -> Result<TantivyDocument, serde_json::Error> {
+pub fn to_document(fields: &Fields, record: &ResourceRecord) -> Result<TantivyDocument, serde_json::Error> {
     let resource = &record.resource;
     let mut doc = TantivyDocument::default();
     doc.add_text(fields.id, record.id().to_string());
-    doc.add_text(
-        fields.source,
-        source_key(record.publisher.as_str(), &record.source_id),
-    );
+    doc.add_text(fields.source, source_key(record.publisher.as_str(), &record.source_id));
     doc.add_text(fields.payload, serde_json::to_string(record)?);
     doc.add_text(fields.title, &resource.title);
     if let Some(description) = &resource.description {
@@ -49,10 +43,7 @@ pub fn to_document(
     }
     add_native_text(fields, record, &mut doc);
     doc.add_text(fields.title_sort, resource.title.to_lowercase());
-    doc.add_i64(
-        fields.updated,
-        resource.updated_at.map(|t| t.timestamp()).unwrap_or(0),
-    );
+    doc.add_i64(fields.updated, resource.updated_at.map(|t| t.timestamp()).unwrap_or(0));
     if let Some(grades) = resource.grades {
         doc.add_i64(fields.grade_min, i64::from(grades.min));
         doc.add_i64(fields.grade_max, i64::from(grades.max));

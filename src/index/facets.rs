@@ -81,27 +81,17 @@ impl Collector for TermCounter {
     type Fruit = HashMap<String, u64>;
     type Child = SegmentTermCounter;
 
-    fn for_segment(
-        &self,
-        _segment_local_id: SegmentOrdinal,
-        segment: &SegmentReader,
-    ) -> tantivy::Result<Self::Child> {
+    fn for_segment(&self, _segment_local_id: SegmentOrdinal, segment: &SegmentReader) -> tantivy::Result<Self::Child> {
         let column = segment.fast_fields().str(self.field_name)?;
         let num_terms = column.as_ref().map(|c| c.num_terms()).unwrap_or(0);
-        Ok(SegmentTermCounter {
-            column,
-            counts: vec![0; num_terms],
-        })
+        Ok(SegmentTermCounter { column, counts: vec![0; num_terms] })
     }
 
     fn requires_scoring(&self) -> bool {
         false
     }
 
-    fn merge_fruits(
-        &self,
-        segment_fruits: Vec<HashMap<String, u64>>,
-    ) -> tantivy::Result<Self::Fruit> {
+    fn merge_fruits(&self, segment_fruits: Vec<HashMap<String, u64>>) -> tantivy::Result<Self::Fruit> {
         let mut merged: HashMap<String, u64> = HashMap::new();
         for fruit in segment_fruits {
             for (value, count) in fruit {

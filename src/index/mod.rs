@@ -80,20 +80,15 @@ impl SearchIndex {
                 }
             }
         }
-        let directory = MmapDirectory::open(dir)
-            .map_err(|err| IndexError::Io(std::io::Error::other(err.to_string())))?;
+        let directory =
+            MmapDirectory::open(dir).map_err(|err| IndexError::Io(std::io::Error::other(err.to_string())))?;
         let index = Index::open_or_create(directory, tantivy_schema)?;
         std::fs::write(&stamp_path, &current)?;
         schema::register_tokenizers(&index);
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()?;
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         let index_writer = match index.writer_with_num_threads(2, WRITER_MEMORY_BYTES) {
             Ok(writer) => writer,
-            Err(TantivyError::LockFailure(_, _)) => {
-                return Err(IndexError::Locked(dir.to_path_buf()))
-            }
+            Err(TantivyError::LockFailure(_, _)) => return Err(IndexError::Locked(dir.to_path_buf())),
             Err(err) => return Err(err.into()),
         };
         let (sender, receiver) = mpsc::channel();

@@ -1,9 +1,7 @@
 //! Free-text query construction: field boosts, stemming through each field's own analyser,
 //! typo tolerance for longer words, quoted phrases, and standard codes as whole values.
 
-use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery,
-};
+use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::{TextAnalyzer, TokenizerManager};
 use tantivy::Term;
@@ -16,8 +14,8 @@ pub const FUZZY_MIN_CHARS: usize = 5;
 pub const FUZZY_TWO_EDITS_CHARS: usize = 9;
 
 const STOP_WORDS: &[&str] = &[
-    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "in", "into", "is", "it", "of",
-    "on", "or", "the", "to", "with", "about",
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "in", "into", "is", "it", "of", "on", "or", "the",
+    "to", "with", "about",
 ];
 
 /// One piece of the user's query.
@@ -76,12 +74,7 @@ impl<'a> TextQueryBuilder<'a> {
     }
 
     fn text_fields(&self) -> Vec<TextField> {
-        let english = |field, boost| TextField {
-            field,
-            tokenizer: TOKENIZER_EN.to_string(),
-            boost,
-            fuzzy: true,
-        };
+        let english = |field, boost| TextField { field, tokenizer: TOKENIZER_EN.to_string(), boost, fuzzy: true };
         let mut out = vec![
             english(self.fields.title, 4.0),
             english(self.fields.keywords, 2.0),
@@ -89,12 +82,7 @@ impl<'a> TextQueryBuilder<'a> {
             english(self.fields.description, 1.0),
         ];
         for (code, field) in &self.fields.native {
-            out.push(TextField {
-                field: *field,
-                tokenizer: native_tokenizer(code),
-                boost: 1.5,
-                fuzzy: false,
-            });
+            out.push(TextField { field: *field, tokenizer: native_tokenizer(code), boost: 1.5, fuzzy: false });
         }
         out
     }
@@ -114,11 +102,7 @@ impl<'a> TextQueryBuilder<'a> {
         for part in &parts {
             let (query, occur) = match part {
                 QueryPart::Word(word) => {
-                    let occur = if has_content_word && is_stop_word(word) {
-                        Occur::Should
-                    } else {
-                        Occur::Must
-                    };
+                    let occur = if has_content_word && is_stop_word(word) { Occur::Should } else { Occur::Must };
                     (self.word_query(word, &text_fields), occur)
                 }
                 QueryPart::Phrase(phrase) => (self.phrase_query(phrase, &text_fields), Occur::Must),
@@ -143,42 +127,24 @@ impl<'a> TextQueryBuilder<'a> {
                 [token] => {
                     let term = Term::from_field_text(text_field.field, token);
                     let exact = TermQuery::new(term.clone(), IndexRecordOption::WithFreqs);
-                    alternatives.push((
-                        Occur::Should,
-                        Box::new(BoostQuery::new(Box::new(exact), text_field.boost)),
-                    ));
+                    alternatives.push((Occur::Should, Box::new(BoostQuery::new(Box::new(exact), text_field.boost))));
                     if text_field.fuzzy && num_chars >= FUZZY_MIN_CHARS {
-                        let distance = if num_chars >= FUZZY_TWO_EDITS_CHARS {
-                            2
-                        } else {
-                            1
-                        };
+                        let distance = if num_chars >= FUZZY_TWO_EDITS_CHARS { 2 } else { 1 };
                         let fuzzy = FuzzyTermQuery::new(term, distance, true);
-                        alternatives.push((
-                            Occur::Should,
-                            Box::new(BoostQuery::new(Box::new(fuzzy), text_field.boost * 0.2)),
-                        ));
+                        alternatives
+                            .push((Occur::Should, Box::new(BoostQuery::new(Box::new(fuzzy), text_field.boost * 0.2))));
                     }
                 }
                 many => {
-                    let terms = many
-                        .iter()
-                        .map(|t| Term::from_field_text(text_field.field, t))
-                        .collect();
+                    let terms = many.iter().map(|t| Term::from_field_text(text_field.field, t)).collect();
                     let phrase = PhraseQuery::new(terms);
-                    alternatives.push((
-                        Occur::Should,
-                        Box::new(BoostQuery::new(Box::new(phrase), text_field.boost)),
-                    ));
+                    alternatives.push((Occur::Should, Box::new(BoostQuery::new(Box::new(phrase), text_field.boost))));
                 }
             }
         }
         let code = Term::from_field_text(self.fields.codes, &word.to_lowercase());
         let code_query = TermQuery::new(code, IndexRecordOption::WithFreqs);
-        alternatives.push((
-            Occur::Should,
-            Box::new(BoostQuery::new(Box::new(code_query), 4.0)),
-        ));
+        alternatives.push((Occur::Should, Box::new(BoostQuery::new(Box::new(code_query), 4.0))));
         Some(Box::new(BooleanQuery::new(alternatives)))
     }
 
@@ -193,15 +159,10 @@ impl<'a> TextQueryBuilder<'a> {
                     IndexRecordOption::WithFreqs,
                 )),
                 many => Box::new(PhraseQuery::new(
-                    many.iter()
-                        .map(|t| Term::from_field_text(text_field.field, t))
-                        .collect(),
+                    many.iter().map(|t| Term::from_field_text(text_field.field, t)).collect(),
                 )),
             };
-            alternatives.push((
-                Occur::Should,
-                Box::new(BoostQuery::new(query, text_field.boost)),
-            ));
+            alternatives.push((Occur::Should, Box::new(BoostQuery::new(query, text_field.boost))));
         }
         if alternatives.is_empty() {
             return None;

@@ -5,8 +5,7 @@ use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED, STRING,
 };
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer,
-    Stemmer, TextAnalyzer,
+    AsciiFoldingFilter, Language, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
 };
 use tantivy::Index;
 
@@ -142,10 +141,7 @@ pub fn register_tokenizers(index: &Index) {
     manager.register(TOKENIZER_EN, stemmed(Language::English));
     manager.register(
         TOKENIZER_CODE,
-        TextAnalyzer::builder(RawTokenizer::default())
-            .filter(RemoveLongFilter::limit(100))
-            .filter(LowerCaser)
-            .build(),
+        TextAnalyzer::builder(RawTokenizer::default()).filter(RemoveLongFilter::limit(100)).filter(LowerCaser).build(),
     );
     for (code, language) in NATIVE_LANGUAGES {
         manager.register(&native_tokenizer(code), stemmed(*language));

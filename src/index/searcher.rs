@@ -4,9 +4,7 @@ use std::collections::HashMap;
 use std::ops::Bound;
 
 use tantivy::collector::{Count, MultiCollector, TopDocs};
-use tantivy::query::{
-    BooleanQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery, TermSetQuery,
-};
+use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery, TermSetQuery};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
@@ -84,8 +82,7 @@ impl SearchIndex {
     /// Runs a search; blocking (call from `spawn_blocking`).
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResults, IndexError> {
         let searcher = self.reader.searcher();
-        let text_query = TextQueryBuilder::new(&self.fields, self.index.tokenizers())
-            .build(request.text.as_deref());
+        let text_query = TextQueryBuilder::new(&self.fields, self.index.tokenizers()).build(request.text.as_deref());
         let filters = self.filter_clauses(&request.filter);
         let main_query = combine(text_query.box_clone(), &filters, None);
         let limit = request.limit.max(1);
@@ -98,8 +95,7 @@ impl SearchIndex {
             for dimension in Dimension::ALL {
                 if filters.iter().all(|(dim, _)| *dim != Some(dimension)) {
                     unfiltered_dims.push(dimension);
-                    facet_handles
-                        .push(multi.add_collector(TermCounter::new(dimension.field_name())));
+                    facet_handles.push(multi.add_collector(TermCounter::new(dimension.field_name())));
                 }
             }
         }
@@ -124,29 +120,18 @@ impl SearchIndex {
         let page: Vec<(f32, DocAddress)> = match request.sort {
             Sort::Relevance => searcher.search(&*main_query, &top.order_by_score())?,
             Sort::Title => searcher
-                .search(
-                    &*main_query,
-                    &top.order_by_string_fast_field("title_sort", Order::Asc),
-                )?
+                .search(&*main_query, &top.order_by_string_fast_field("title_sort", Order::Asc))?
                 .into_iter()
                 .map(|(_, address)| (0.0, address))
                 .collect(),
             Sort::Newest => searcher
-                .search(
-                    &*main_query,
-                    &top.order_by_fast_field::<i64>("updated", Order::Desc),
-                )?
+                .search(&*main_query, &top.order_by_fast_field::<i64>("updated", Order::Desc))?
                 .into_iter()
                 .map(|(_, address)| (0.0, address))
                 .collect(),
         };
 
-        let snippets = if request.with_highlights
-            && request
-                .text
-                .as_deref()
-                .is_some_and(|t| !t.trim().is_empty())
-        {
+        let snippets = if request.with_highlights && request.text.as_deref().is_some_and(|t| !t.trim().is_empty()) {
             Some(self.snippet_generators(&searcher, &*text_query)?)
         } else {
             None
@@ -158,21 +143,10 @@ impl SearchIndex {
                 tracing::warn!(?address, "indexed document without a readable payload");
                 continue;
             };
-            let highlights = snippets
-                .as_ref()
-                .map(|s| s.highlight(&record))
-                .unwrap_or_default();
-            hits.push(SearchHit {
-                record,
-                score,
-                highlights,
-            });
+            let highlights = snippets.as_ref().map(|s| s.highlight(&record)).unwrap_or_default();
+            hits.push(SearchHit { record, score, highlights });
         }
-        Ok(SearchResults {
-            total,
-            hits,
-            facets,
-        })
+        Ok(SearchResults { total, hits, facets })
     }
 
     /// Looks resources up by id, in the order asked; unknown ids are skipped.
@@ -180,10 +154,8 @@ impl SearchIndex {
         let searcher = self.reader.searcher();
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            let query = TermQuery::new(
-                Term::from_field_text(self.fields.id, &id.to_string()),
-                IndexRecordOption::Basic,
-            );
+            let query =
+                TermQuery::new(Term::from_field_text(self.fields.id, &id.to_string()), IndexRecordOption::Basic);
             let found = searcher.search(&query, &TopDocs::with_limit(1).order_by_score())?;
             if let Some((_, address)) = found.first() {
                 let doc: TantivyDocument = searcher.doc(*address)?;
@@ -215,61 +187,21 @@ impl SearchIndex {
                 clauses.push((dimension, Box::new(TermSetQuery::new(terms))));
             }
         };
-        terms(
-            Some(Dimension::Publisher),
-            fields.publisher,
-            filter.publishers.clone(),
-        );
-        terms(
-            Some(Dimension::Subject),
-            fields.subject,
-            filter
-                .subjects
-                .iter()
-                .map(|s| s.trim().to_string())
-                .collect(),
-        );
+        terms(Some(Dimension::Publisher), fields.publisher, filter.publishers.clone());
+        terms(Some(Dimension::Subject), fields.subject, filter.subjects.iter().map(|s| s.trim().to_string()).collect());
         terms(
             Some(Dimension::ResourceType),
             fields.resource_type,
-            filter
-                .resource_types
-                .iter()
-                .map(|t| t.trim().to_lowercase())
-                .collect(),
+            filter.resource_types.iter().map(|t| t.trim().to_lowercase()).collect(),
         );
         terms(
             Some(Dimension::Language),
             fields.language,
-            filter
-                .languages
-                .iter()
-                .map(|l| language_key(l.trim()))
-                .collect(),
+            filter.languages.iter().map(|l| language_key(l.trim())).collect(),
         );
-        terms(
-            Some(Dimension::License),
-            fields.license,
-            filter.licenses.clone(),
-        );
-        terms(
-            Some(Dimension::Kind),
-            fields.kind,
-            filter
-                .kinds
-                .iter()
-                .map(|k| k.as_str().to_string())
-                .collect(),
-        );
-        terms(
-            None,
-            fields.alignment,
-            filter
-                .alignments
-                .iter()
-                .map(|a| a.trim().to_lowercase())
-                .collect(),
-        );
+        terms(Some(Dimension::License), fields.license, filter.licenses.clone());
+        terms(Some(Dimension::Kind), fields.kind, filter.kinds.iter().map(|k| k.as_str().to_string()).collect());
+        terms(None, fields.alignment, filter.alignments.iter().map(|a| a.trim().to_lowercase()).collect());
         if filter.free_only {
             terms(None, fields.free, vec!["true".to_string()]);
         }
@@ -277,28 +209,17 @@ impl SearchIndex {
             // Overlap: the resource starts at or below the wanted maximum and ends at or above the minimum.
             let wanted_max = i64::from(filter.grade_max.unwrap_or(13));
             let wanted_min = i64::from(filter.grade_min.unwrap_or(-1));
-            let starts = RangeQuery::new(
-                Bound::Unbounded,
-                Bound::Included(Term::from_field_i64(fields.grade_min, wanted_max)),
-            );
-            let ends = RangeQuery::new(
-                Bound::Included(Term::from_field_i64(fields.grade_max, wanted_min)),
-                Bound::Unbounded,
-            );
-            let overlap = BooleanQuery::new(vec![
-                (Occur::Must, Box::new(starts)),
-                (Occur::Must, Box::new(ends)),
-            ]);
+            let starts =
+                RangeQuery::new(Bound::Unbounded, Bound::Included(Term::from_field_i64(fields.grade_min, wanted_max)));
+            let ends =
+                RangeQuery::new(Bound::Included(Term::from_field_i64(fields.grade_max, wanted_min)), Bound::Unbounded);
+            let overlap = BooleanQuery::new(vec![(Occur::Must, Box::new(starts)), (Occur::Must, Box::new(ends))]);
             clauses.push((Some(Dimension::GradeLevel), Box::new(overlap)));
         }
         clauses
     }
 
-    fn snippet_generators(
-        &self,
-        searcher: &Searcher,
-        query: &dyn Query,
-    ) -> Result<Snippets, IndexError> {
+    fn snippet_generators(&self, searcher: &Searcher, query: &dyn Query) -> Result<Snippets, IndexError> {
         let mut title = SnippetGenerator::create(searcher, query, self.fields.title)?;
         title.set_max_num_chars(300);
         let mut description = SnippetGenerator::create(searcher, query, self.fields.description)?;
@@ -321,10 +242,7 @@ impl Snippets {
                 return;
             }
             snippet.set_snippet_prefix_postfix("<mark>", "</mark>");
-            out.push(Highlight {
-                field: field.to_string(),
-                snippet: snippet.to_html(),
-            });
+            out.push(Highlight { field: field.to_string(), snippet: snippet.to_html() });
         };
         push("title", &self.title, &record.resource.title);
         if let Some(description) = &record.resource.description {
@@ -340,21 +258,15 @@ fn combine(
     filters: &[(Option<Dimension>, Box<dyn Query>)],
     skip: Option<Dimension>,
 ) -> Box<dyn Query> {
-    let kept: Vec<&Box<dyn Query>> = filters
-        .iter()
-        .filter(|(dim, _)| skip.is_none() || *dim != skip)
-        .map(|(_, q)| q)
-        .collect();
+    let kept: Vec<&Box<dyn Query>> =
+        filters.iter().filter(|(dim, _)| skip.is_none() || *dim != skip).map(|(_, q)| q).collect();
     if kept.is_empty() {
         return text;
     }
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text)];
     for query in kept {
         // Filters narrow without changing scores.
-        clauses.push((
-            Occur::Must,
-            Box::new(ConstScoreQuery::new(query.box_clone(), 0.0)),
-        ));
+        clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(query.box_clone(), 0.0))));
     }
     Box::new(BooleanQuery::new(clauses))
 }

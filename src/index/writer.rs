@@ -45,19 +45,11 @@ pub struct IngestCounts {
 }
 
 pub(super) enum Job {
-    Ingest(
-        IngestBatch,
-        oneshot::Sender<Result<IngestCounts, IndexError>>,
-    ),
+    Ingest(IngestBatch, oneshot::Sender<Result<IngestCounts, IndexError>>),
 }
 
 /// Runs until every sender is dropped.
-pub(super) fn run(
-    mut writer: IndexWriter,
-    reader: IndexReader,
-    fields: Fields,
-    jobs: mpsc::Receiver<Job>,
-) {
+pub(super) fn run(mut writer: IndexWriter, reader: IndexReader, fields: Fields, jobs: mpsc::Receiver<Job>) {
     while let Ok(job) = jobs.recv() {
         match job {
             Job::Ingest(batch, reply) => {
@@ -82,10 +74,7 @@ fn apply(
 ) -> Result<IngestCounts, IndexError> {
     let searcher = reader.searcher();
     let publisher_term = Term::from_field_text(fields.publisher, batch.publisher.as_str());
-    let source_term = Term::from_field_text(
-        fields.source,
-        &source_key(batch.publisher.as_str(), &batch.source_id),
-    );
+    let source_term = Term::from_field_text(fields.source, &source_key(batch.publisher.as_str(), &batch.source_id));
     let publisher_ids = ids_matching(&searcher, publisher_term)?;
     let incoming: HashSet<String> = batch.records.iter().map(|r| r.id().to_string()).collect();
 
@@ -112,8 +101,7 @@ fn apply(
         }
         writer.delete_term(Term::from_field_text(fields.id, &id));
     }
-    let result = add_records(writer, fields, &batch.records)
-        .and_then(|()| writer.commit().map_err(IndexError::from));
+    let result = add_records(writer, fields, &batch.records).and_then(|()| writer.commit().map_err(IndexError::from));
     if let Err(err) = result {
         writer.rollback()?;
         return Err(err);
@@ -122,15 +110,10 @@ fn apply(
     Ok(counts)
 }
 
-fn add_records(
-    writer: &mut IndexWriter,
-    fields: &Fields,
-    records: &[ResourceRecord],
-) -> Result<(), IndexError> {
+fn add_records(writer: &mut IndexWriter, fields: &Fields, records: &[ResourceRecord]) -> Result<(), IndexError> {
     for record in records {
         writer.delete_term(Term::from_field_text(fields.id, &record.id().to_string()));
-        let doc =
-            to_document(fields, record).map_err(|err| IndexError::Payload(err.to_string()))?;
+        let doc = to_document(fields, record).map_err(|err| IndexError::Payload(err.to_string()))?;
         writer.add_document(doc)?;
     }
     Ok(())

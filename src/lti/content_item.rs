@@ -51,10 +51,7 @@ pub fn content_item(record: &ResourceRecord, launch_url: &str) -> Value {
                     line.insert("scoreMaximum".into(), json!(line_item.score_maximum));
                     line.insert(
                         "label".into(),
-                        json!(line_item
-                            .label
-                            .clone()
-                            .unwrap_or_else(|| resource.title.clone())),
+                        json!(line_item.label.clone().unwrap_or_else(|| resource.title.clone())),
                     );
                     line.insert("resourceId".into(), json!(id));
                     item.insert("lineItem".into(), Value::Object(line));
@@ -70,10 +67,7 @@ pub fn content_item(record: &ResourceRecord, launch_url: &str) -> Value {
             }
         }
         ResourceKind::Html => {
-            item.insert(
-                "html".into(),
-                json!(html_fragment(&resource.url, &resource.title)),
-            );
+            item.insert("html".into(), json!(html_fragment(&resource.url, &resource.title)));
         }
     }
     Value::Object(item)
@@ -81,18 +75,11 @@ pub fn content_item(record: &ResourceRecord, launch_url: &str) -> Value {
 
 /// An HTML item is a fragment the LMS embeds: a link to the page the gateway serves.
 fn html_fragment(url: &str, title: &str) -> String {
-    format!(
-        "<a href=\"{}\" target=\"_blank\" rel=\"noopener\">{}</a>",
-        escape(url),
-        escape(title)
-    )
+    format!("<a href=\"{}\" target=\"_blank\" rel=\"noopener\">{}</a>", escape(url), escape(title))
 }
 
 fn escape(raw: &str) -> String {
-    raw.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    raw.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 fn truncate(text: &str, max_chars: usize) -> String {
@@ -110,23 +97,12 @@ mod tests {
     use crate::resource::{CatalogFormat, LineItem, LtiLink, PublisherId, Resource};
 
     fn record(kind: ResourceKind) -> ResourceRecord {
-        let mut resource = Resource::new(
-            "R-1",
-            "Fractions <intro>",
-            "https://tool.example.com/launch",
-            kind,
-        );
+        let mut resource = Resource::new("R-1", "Fractions <intro>", "https://tool.example.com/launch", kind);
         if kind == ResourceKind::LtiResourceLink {
-            let mut lti = LtiLink {
-                launch_url: resource.url.clone(),
-                ..Default::default()
-            };
+            let mut lti = LtiLink { launch_url: resource.url.clone(), ..Default::default() };
             lti.custom.insert("activity_id".into(), "42".into());
             lti.custom.insert("context".into(), "$Context.id".into());
-            lti.line_item = Some(LineItem {
-                score_maximum: 10.0,
-                label: None,
-            });
+            lti.line_item = Some(LineItem { score_maximum: 10.0, label: None });
             resource.lti = Some(lti);
         }
         ResourceRecord {
@@ -139,10 +115,7 @@ mod tests {
 
     #[test]
     fn test_lti_item_goes_through_the_gateway_with_custom_and_line_item() {
-        let item = content_item(
-            &record(ResourceKind::LtiResourceLink),
-            "https://gw.example.org/lti/launch",
-        );
+        let item = content_item(&record(ResourceKind::LtiResourceLink), "https://gw.example.org/lti/launch");
         assert_eq!(item["type"], "ltiResourceLink");
         assert_eq!(item["url"], "https://gw.example.org/lti/launch");
         assert_eq!(item["custom"]["activity_id"], "42");
@@ -159,10 +132,7 @@ mod tests {
         assert_eq!(link["url"], "https://tool.example.com/launch");
         let html = content_item(&record(ResourceKind::Html), "x");
         assert_eq!(html["type"], "html");
-        assert!(html["html"]
-            .as_str()
-            .unwrap()
-            .contains("Fractions &lt;intro&gt;"));
+        assert!(html["html"].as_str().unwrap().contains("Fractions &lt;intro&gt;"));
         assert!(html.get("url").is_none());
     }
 }

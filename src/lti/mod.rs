@@ -1,3 +1,94 @@
-//! LTI 1.3: deep-linking content items (and, as it grows, login, launch and keys).
+//! LTI 1.3 tool side: platform registrations, OIDC login initiation, id_token validation,
+//! deep linking (picker, content items, the signed response) and the tool's keys.
+//!
+//! [`Lti`] is the service the HTTP and GraphQL layers call; it decides, they translate.
 
+pub mod claims;
 pub mod content_item;
+pub mod deep_link;
+pub mod jwks;
+pub mod keys;
+pub mod launch;
+pub mod login;
+pub mod picker;
+pub mod platform;
+
+use std::sync::Arc;
+
+use crate::error::{ErrorCode, HasErrorCode};
+use crate::outbound::{AddressGuard, Outbound};
+use crate::registry::{LtiStore, RegistryError};
+use jwks::JwksCache;
+use keys::{KeyError, ToolKeys};
+
+/// Why an LTI message or request was refused. Messages name the claim or parameter at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum LtiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("no platform is registered for issuer '{issuer}'{}", client_id.as_ref().map(|c| format!(" and client id '{c}'")).unwrap_or_default())]
+    UnknownPlatform { issuer: String, client_id: Option<String> },
+    #[error("id_token refused: {0}")]
+    InvalidToken(String),
+    #[error("state is unknown, expired or already used: start the launch again from the LMS")]
+    BadState,
+    #[error("launch '{0}' is unknown, expired or already used")]
+    LaunchNotFound(String),
+    #[error("{0}")]
+    NotAccepted(String),
+    #[error("cannot fetch the platform's keys: {0}")]
+    Jwks(String),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+}
+
+impl HasErrorCode for LtiError {
+    fn error_code(&self) -> ErrorCode {
+        match self {
+            LtiError::BadRequest(_) | LtiError::NotAccepted(_) => ErrorCode::BadUserInput,
+            LtiError::UnknownPlatform { .. } | LtiError::InvalidToken(_) | LtiError::BadState => {
+                ErrorCode::Unauthenticated
+            }
+            LtiError::LaunchNotFound(_) => ErrorCode::NotFound,
+            LtiError::Jwks(_) => ErrorCode::Unavailable,
+            LtiError::Registry(err) => err.error_code(),
+            LtiError::Keys(err) => err.error_code(),
+        }
+    }
+}
+
+/// The LTI service: what a launch needs besides the search itself.
+pub struct Lti {
+    pub(crate) store: Arc<dyn LtiStore>,
+    pub(crate) keys: ToolKeys,
+    pub(crate) jwks: JwksCache,
+    pub(crate) guard: AddressGuard,
+    /// `<public URL>`, without trailing slash.
+    pub(crate) public_url: String,
+}
+
+impl Lti {
+    pub fn new(store: Arc<dyn LtiStore>, keys: ToolKeys, outbound: Outbound, public_url: String) -> Self {
+        let guard = outbound.guard().clone();
+        Self { store, keys, jwks: JwksCache::new(outbound), guard, public_url }
+    }
+
+    /// The one redirect URI and target link URI of every LTI message.
+    pub fn launch_url(&self) -> String {
+        format!("{}/lti/launch", self.public_url)
+    }
+
+    pub fn login_url(&self) -> String {
+        format!("{}/lti/login", self.public_url)
+    }
+
+    pub fn jwks_url(&self) -> String {
+        format!("{}/.well-known/jwks.json", self.public_url)
+    }
+
+    pub fn keys(&self) -> &ToolKeys {
+        &self.keys
+    }
+}

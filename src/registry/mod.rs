@@ -3,11 +3,13 @@
 //! Behind the [`Registry`] trait so that a shared database can take its place when several
 //! gateway replicas run. Every write is one transaction, committed durably before it returns.
 
+pub mod lti_store;
 mod sqlite;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use lti_store::{DeepLinkLaunch, LoginState, LtiStore, Platform};
 pub use sqlite::SqliteRegistry;
 
 use crate::catalog::Diagnostic;
@@ -75,37 +77,24 @@ impl From<&Diagnostic> for StoredDiagnostic {
             crate::catalog::Severity::Warning => "WARNING",
             crate::catalog::Severity::Info => "INFO",
         };
-        Self {
-            item: diagnostic.item.clone(),
-            severity: severity.to_string(),
-            message: diagnostic.message.clone(),
-        }
+        Self { item: diagnostic.item.clone(), severity: severity.to_string(), message: diagnostic.message.clone() }
     }
 }
 
 /// Storage of everything the gateway must not lose besides the index itself.
 pub trait Registry: Send + Sync {
     /// Adds a publisher with the hash of its key; fails if the id is taken.
-    fn insert_publisher(
-        &self,
-        publisher: &Publisher,
-        key_hash: Option<&str>,
-    ) -> Result<(), RegistryError>;
+    fn insert_publisher(&self, publisher: &Publisher, key_hash: Option<&str>) -> Result<(), RegistryError>;
     fn publisher(&self, id: &PublisherId) -> Result<Option<Publisher>, RegistryError>;
     fn publishers(&self) -> Result<Vec<Publisher>, RegistryError>;
     /// The stored hash of the publisher's key, if it has one.
     fn publisher_key_hash(&self, id: &PublisherId) -> Result<Option<String>, RegistryError>;
     /// Replaces the publisher's key hash (a new key was issued).
-    fn set_publisher_key_hash(&self, id: &PublisherId, key_hash: &str)
-        -> Result<(), RegistryError>;
+    fn set_publisher_key_hash(&self, id: &PublisherId, key_hash: &str) -> Result<(), RegistryError>;
     /// Appends to the ingest history and answers the record's id.
     fn record_ingest(&self, record: &IngestRecord) -> Result<i64, RegistryError>;
     /// The newest ingests of a publisher, newest first.
-    fn ingests(
-        &self,
-        publisher: &PublisherId,
-        limit: usize,
-    ) -> Result<Vec<IngestRecord>, RegistryError>;
+    fn ingests(&self, publisher: &PublisherId, limit: usize) -> Result<Vec<IngestRecord>, RegistryError>;
     fn meta(&self, key: &str) -> Result<Option<String>, RegistryError>;
     fn set_meta(&self, key: &str, value: &str) -> Result<(), RegistryError>;
     /// Whether the store answers (for `/readyz`).

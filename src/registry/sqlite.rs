@@ -11,9 +11,10 @@ use crate::resource::{CatalogFormat, PublisherId};
 
 /// Schema changes, applied once each in this order and recorded by name, so that modules can
 /// add their own tables without renumbering anyone else's.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_publishers_and_ingests",
-    r#"
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_publishers_and_ingests",
+        r#"
 CREATE TABLE publishers (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -38,7 +39,9 @@ CREATE TABLE ingests (
 CREATE INDEX ingests_by_publisher ON ingests(publisher, id);
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 "#,
-)];
+    ),
+    super::lti_store::MIGRATION,
+];
 
 pub struct SqliteRegistry {
     conn: Mutex<Connection>,
@@ -57,9 +60,7 @@ impl SqliteRegistry {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        let registry = Self {
-            conn: Mutex::new(conn),
-        };
+        let registry = Self { conn: Mutex::new(conn) };
         registry.migrate()?;
         Ok(registry)
     }
@@ -69,11 +70,10 @@ impl SqliteRegistry {
         let tx = conn.transaction()?;
         tx.execute_batch("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")?;
         for (name, sql) in MIGRATIONS {
-            let applied: bool = tx.query_row(
-                "SELECT EXISTS(SELECT 1 FROM migrations WHERE name = ?1)",
-                params![name],
-                |row| row.get(0),
-            )?;
+            let applied: bool =
+                tx.query_row("SELECT EXISTS(SELECT 1 FROM migrations WHERE name = ?1)", params![name], |row| {
+                    row.get(0)
+                })?;
             if !applied {
                 tx.execute_batch(sql)?;
                 tx.execute(
@@ -86,10 +86,8 @@ impl SqliteRegistry {
         Ok(())
     }
 
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Connection>, RegistryError> {
-        self.conn
-            .lock()
-            .map_err(|_| RegistryError::Corrupt("registry lock poisoned".into()))
+    pub(super) fn lock(&self) -> Result<std::sync::MutexGuard<'_, Connection>, RegistryError> {
+        self.conn.lock().map_err(|_| RegistryError::Corrupt("registry lock poisoned".into()))
     }
 }
 
@@ -99,38 +97,31 @@ fn parse_time(raw: &str) -> Result<DateTime<Utc>, RegistryError> {
         .map_err(|err| RegistryError::Corrupt(format!("bad timestamp '{raw}': {err}")))
 }
 
-fn row_to_publisher(
-    row: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(String, String, Option<String>, String)> {
+fn row_to_publisher(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, Option<String>, String)> {
     Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
 }
 
 fn to_publisher(raw: (String, String, Option<String>, String)) -> Result<Publisher, RegistryError> {
     let id = PublisherId::parse(&raw.0).map_err(|err| RegistryError::Corrupt(err.to_string()))?;
-    Ok(Publisher {
-        id,
-        name: raw.1,
-        homepage: raw.2,
-        created_at: parse_time(&raw.3)?,
-    })
+    Ok(Publisher { id, name: raw.1, homepage: raw.2, created_at: parse_time(&raw.3)? })
 }
 
 impl Registry for SqliteRegistry {
-    fn insert_publisher(
-        &self,
-        publisher: &Publisher,
-        key_hash: Option<&str>,
-    ) -> Result<(), RegistryError> {
+    fn insert_publisher(&self, publisher: &Publisher, key_hash: Option<&str>) -> Result<(), RegistryError> {
         let conn = self.lock()?;
         let result = conn.execute(
             "INSERT INTO publishers (id, name, homepage, key_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![publisher.id.as_str(), publisher.name, publisher.homepage, key_hash, publisher.created_at.to_rfc3339()],
+            params![
+                publisher.id.as_str(),
+                publisher.name,
+                publisher.homepage,
+                key_hash,
+                publisher.created_at.to_rfc3339()
+            ],
         );
         match result {
             Ok(_) => Ok(()),
-            Err(rusqlite::Error::SqliteFailure(err, _))
-                if err.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
+            Err(rusqlite::Error::SqliteFailure(err, _)) if err.code == rusqlite::ErrorCode::ConstraintViolation => {
                 Err(RegistryError::PublisherExists(publisher.id.to_string()))
             }
             Err(err) => Err(err.into()),
@@ -151,8 +142,7 @@ impl Registry for SqliteRegistry {
 
     fn publishers(&self) -> Result<Vec<Publisher>, RegistryError> {
         let conn = self.lock()?;
-        let mut statement = conn
-            .prepare("SELECT id, name, homepage, created_at FROM publishers ORDER BY name, id")?;
+        let mut statement = conn.prepare("SELECT id, name, homepage, created_at FROM publishers ORDER BY name, id")?;
         let rows = statement.query_map([], row_to_publisher)?;
         let mut out = Vec::new();
         for row in rows {
@@ -164,32 +154,21 @@ impl Registry for SqliteRegistry {
     fn publisher_key_hash(&self, id: &PublisherId) -> Result<Option<String>, RegistryError> {
         let conn = self.lock()?;
         let hash: Option<Option<String>> = conn
-            .query_row(
-                "SELECT key_hash FROM publishers WHERE id = ?1",
-                params![id.as_str()],
-                |row| row.get(0),
-            )
+            .query_row("SELECT key_hash FROM publishers WHERE id = ?1", params![id.as_str()], |row| row.get(0))
             .optional()?;
         Ok(hash.flatten())
     }
 
-    fn set_publisher_key_hash(
-        &self,
-        id: &PublisherId,
-        key_hash: &str,
-    ) -> Result<(), RegistryError> {
+    fn set_publisher_key_hash(&self, id: &PublisherId, key_hash: &str) -> Result<(), RegistryError> {
         let conn = self.lock()?;
-        conn.execute(
-            "UPDATE publishers SET key_hash = ?2 WHERE id = ?1",
-            params![id.as_str(), key_hash],
-        )?;
+        conn.execute("UPDATE publishers SET key_hash = ?2 WHERE id = ?1", params![id.as_str(), key_hash])?;
         Ok(())
     }
 
     fn record_ingest(&self, record: &IngestRecord) -> Result<i64, RegistryError> {
         let conn = self.lock()?;
-        let diagnostics = serde_json::to_string(&record.diagnostics)
-            .map_err(|err| RegistryError::Corrupt(err.to_string()))?;
+        let diagnostics =
+            serde_json::to_string(&record.diagnostics).map_err(|err| RegistryError::Corrupt(err.to_string()))?;
         conn.execute(
             "INSERT INTO ingests (publisher, source_id, format, started_at, finished_at, status, added, updated, removed, rejected, diagnostics)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -210,11 +189,7 @@ impl Registry for SqliteRegistry {
         Ok(conn.last_insert_rowid())
     }
 
-    fn ingests(
-        &self,
-        publisher: &PublisherId,
-        limit: usize,
-    ) -> Result<Vec<IngestRecord>, RegistryError> {
+    fn ingests(&self, publisher: &PublisherId, limit: usize) -> Result<Vec<IngestRecord>, RegistryError> {
         let conn = self.lock()?;
         let mut statement = conn.prepare(
             "SELECT id, source_id, format, started_at, finished_at, status, added, updated, removed, rejected, diagnostics
@@ -228,12 +203,7 @@ impl Registry for SqliteRegistry {
                 row.get::<_, String>(3)?,
                 row.get::<_, String>(4)?,
                 row.get::<_, String>(5)?,
-                [
-                    row.get::<_, i64>(6)?,
-                    row.get::<_, i64>(7)?,
-                    row.get::<_, i64>(8)?,
-                    row.get::<_, i64>(9)?,
-                ],
+                [row.get::<_, i64>(6)?, row.get::<_, i64>(7)?, row.get::<_, i64>(8)?, row.get::<_, i64>(9)?],
                 row.get::<_, String>(10)?,
             ))
         })?;
@@ -262,13 +232,7 @@ impl Registry for SqliteRegistry {
 
     fn meta(&self, key: &str) -> Result<Option<String>, RegistryError> {
         let conn = self.lock()?;
-        Ok(conn
-            .query_row(
-                "SELECT value FROM meta WHERE key = ?1",
-                params![key],
-                |row| row.get(0),
-            )
-            .optional()?)
+        Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", params![key], |row| row.get(0)).optional()?)
     }
 
     fn set_meta(&self, key: &str, value: &str) -> Result<(), RegistryError> {
@@ -306,9 +270,7 @@ mod tests {
         let path = dir.path().join("registry.sqlite3");
         {
             let registry = SqliteRegistry::open(&path).unwrap();
-            registry
-                .insert_publisher(&publisher("acme"), Some("hash"))
-                .unwrap();
+            registry.insert_publisher(&publisher("acme"), Some("hash")).unwrap();
             assert!(matches!(
                 registry.insert_publisher(&publisher("acme"), None),
                 Err(RegistryError::PublisherExists(_))
@@ -317,10 +279,7 @@ mod tests {
         let registry = SqliteRegistry::open(&path).unwrap();
         let id = PublisherId::parse("acme").unwrap();
         assert_eq!(registry.publisher(&id).unwrap().unwrap().name, "ACME");
-        assert_eq!(
-            registry.publisher_key_hash(&id).unwrap().as_deref(),
-            Some("hash")
-        );
+        assert_eq!(registry.publisher_key_hash(&id).unwrap().as_deref(), Some("hash"));
         assert_eq!(registry.publishers().unwrap().len(), 1);
     }
 
@@ -348,9 +307,6 @@ mod tests {
             registry.record_ingest(&record).unwrap();
         }
         let history = registry.ingests(&id, 2).unwrap();
-        assert_eq!(
-            history.iter().map(|r| r.added).collect::<Vec<_>>(),
-            vec![2, 1]
-        );
+        assert_eq!(history.iter().map(|r| r.added).collect::<Vec<_>>(), vec![2, 1]);
     }
 }

@@ -9,108 +9,44 @@ async fn test_credentials_and_rights() {
     let server = TestServer::empty().await;
     let register = "mutation { registerPublisher(input: { name: \"Acme Learning\" }) { apiKey publisher { id } } }";
     let anonymous = server.graphql(register, json!({}), None).await;
-    assert_eq!(
-        anonymous["errors"][0]["extensions"]["code"],
-        "UNAUTHENTICATED"
-    );
-    let wrong = server
-        .graphql(register, json!({}), Some("not-a-token"))
-        .await;
+    assert_eq!(anonymous["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    let wrong = server.graphql(register, json!({}), Some("not-a-token")).await;
     assert_eq!(wrong["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
-    let forged = server
-        .graphql(register, json!({}), Some("rgk_acme-learning_forged"))
-        .await;
+    let forged = server.graphql(register, json!({}), Some("rgk_acme-learning_forged")).await;
     assert_eq!(forged["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
 
-    let acme = server
-        .graphql_ok(register, json!({}), Some(ADMIN_TOKEN))
-        .await;
-    assert_eq!(
-        acme["registerPublisher"]["publisher"]["id"], "acme-learning",
-        "id derived from the name"
-    );
-    let acme_key = acme["registerPublisher"]["apiKey"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let acme = server.graphql_ok(register, json!({}), Some(ADMIN_TOKEN)).await;
+    assert_eq!(acme["registerPublisher"]["publisher"]["id"], "acme-learning", "id derived from the name");
+    let acme_key = acme["registerPublisher"]["apiKey"].as_str().unwrap().to_string();
     let other_key = server.register_publisher("other", "Other").await;
     let duplicate = server.graphql(register, json!({}), Some(ADMIN_TOKEN)).await;
-    assert_eq!(
-        duplicate["errors"][0]["extensions"]["code"],
-        "BAD_USER_INPUT"
-    );
+    assert_eq!(duplicate["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
 
     let as_publisher = server.graphql(register, json!({}), Some(&acme_key)).await;
     assert_eq!(as_publisher["errors"][0]["extensions"]["code"], "FORBIDDEN");
 
     let document = fixture_text("catalogs/openreaders-single.jsonld");
     let ingest = "mutation($doc: String!, $publisher: ID) { ingestCatalog(format: LRMI, document: $doc, publisher: $publisher) { added } }";
-    let foreign = server
-        .graphql(
-            ingest,
-            json!({ "doc": document, "publisher": "acme-learning" }),
-            Some(&other_key),
-        )
-        .await;
+    let foreign =
+        server.graphql(ingest, json!({ "doc": document, "publisher": "acme-learning" }), Some(&other_key)).await;
     assert_eq!(foreign["errors"][0]["extensions"]["code"], "FORBIDDEN");
-    let own = server
-        .graphql_ok(ingest, json!({ "doc": document }), Some(&acme_key))
-        .await;
+    let own = server.graphql_ok(ingest, json!({ "doc": document }), Some(&acme_key)).await;
     assert_eq!(own["ingestCatalog"]["added"], 1);
-    let nobody = server
-        .graphql(
-            ingest,
-            json!({ "doc": document, "publisher": "acme-learning" }),
-            None,
-        )
-        .await;
+    let nobody = server.graphql(ingest, json!({ "doc": document, "publisher": "acme-learning" }), None).await;
     assert_eq!(nobody["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
-    let as_admin = server
-        .graphql_ok(
-            ingest,
-            json!({ "doc": document, "publisher": "other" }),
-            Some(ADMIN_TOKEN),
-        )
-        .await;
+    let as_admin = server.graphql_ok(ingest, json!({ "doc": document, "publisher": "other" }), Some(ADMIN_TOKEN)).await;
     assert_eq!(as_admin["ingestCatalog"]["added"], 1);
 
-    let (status, _) = server
-        .upload(
-            Some(&other_key),
-            "acme-learning",
-            "format=lrmi",
-            document.clone().into_bytes(),
-        )
-        .await;
+    let (status, _) =
+        server.upload(Some(&other_key), "acme-learning", "format=lrmi", document.clone().into_bytes()).await;
     assert_eq!(status, 403);
-    let (status, _) = server
-        .upload(
-            None,
-            "acme-learning",
-            "format=lrmi",
-            document.clone().into_bytes(),
-        )
-        .await;
+    let (status, _) = server.upload(None, "acme-learning", "format=lrmi", document.clone().into_bytes()).await;
     assert_eq!(status, 401);
-    let (status, body) = server
-        .upload(
-            Some(&acme_key),
-            "acme-learning",
-            "format=pdf",
-            document.into_bytes(),
-        )
-        .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (400, Some("BAD_USER_INPUT"))
-    );
+    let (status, body) = server.upload(Some(&acme_key), "acme-learning", "format=pdf", document.into_bytes()).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("BAD_USER_INPUT")));
 
     let history = server
-        .graphql(
-            r#"{ publisher(id: "acme-learning") { ingests { added } } }"#,
-            json!({}),
-            Some(&other_key),
-        )
+        .graphql(r#"{ publisher(id: "acme-learning") { ingests { added } } }"#, json!({}), Some(&other_key))
         .await;
     assert_eq!(history["errors"][0]["extensions"]["code"], "FORBIDDEN");
 }
@@ -137,23 +73,12 @@ async fn test_oversized_bodies_are_refused_with_413() {
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["errors"][0]["extensions"]["code"], "PAYLOAD_TOO_LARGE");
 
-    let (status, _) = server
-        .upload(Some(&key), "big", "format=lrmi", vec![b' '; 200 * 1024])
-        .await;
+    let (status, _) = server.upload(Some(&key), "big", "format=lrmi", vec![b' '; 200 * 1024]).await;
     assert_eq!(status, 413);
     let (status, report) = server
-        .upload(
-            Some(&key),
-            "big",
-            "format=lrmi",
-            fixture_text("catalogs/openreaders-single.jsonld").into_bytes(),
-        )
+        .upload(Some(&key), "big", "format=lrmi", fixture_text("catalogs/openreaders-single.jsonld").into_bytes())
         .await;
-    assert_eq!(
-        (status, report["added"].as_i64()),
-        (200, Some(1)),
-        "under the cap is fine"
-    );
+    assert_eq!((status, report["added"].as_i64()), (200, Some(1)), "under the cap is fine");
 }
 
 #[tokio::test]
@@ -162,62 +87,24 @@ async fn test_hostile_graphql_queries_are_limited() {
     let of_types = "ofType { ".repeat(14) + "name" + &" }".repeat(14);
     let deep = format!("{{ __schema {{ types {{ fields {{ type {{ {of_types} }} }} }} }} }}");
     let response = server.graphql(&deep, json!({}), None).await;
-    assert_eq!(
-        response["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX",
-        "{response}"
-    );
+    assert_eq!(response["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX", "{response}");
     let many: String = (0..60)
-        .map(|n| {
-            format!("s{n}: search(first: 100) {{ edges {{ node {{ id title description }} }} }} ")
-        })
+        .map(|n| format!("s{n}: search(first: 100) {{ edges {{ node {{ id title description }} }} }} "))
         .collect();
-    let costly = server
-        .graphql(&format!("{{ {many} }}"), json!({}), None)
-        .await;
-    assert_eq!(
-        costly["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX",
-        "{costly}"
-    );
+    let costly = server.graphql(&format!("{{ {many} }}"), json!({}), None).await;
+    assert_eq!(costly["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX", "{costly}");
 
-    let too_many = server
-        .graphql("{ search(first: 1000) { totalCount } }", json!({}), None)
-        .await;
-    assert_eq!(
-        too_many["errors"][0]["extensions"]["code"],
-        "BAD_USER_INPUT"
-    );
-    let bad_cursor = server
-        .graphql(
-            "{ search(after: \"nonsense\") { totalCount } }",
-            json!({}),
-            None,
-        )
-        .await;
-    assert_eq!(
-        bad_cursor["errors"][0]["extensions"]["code"],
-        "BAD_USER_INPUT"
-    );
+    let too_many = server.graphql("{ search(first: 1000) { totalCount } }", json!({}), None).await;
+    assert_eq!(too_many["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    let bad_cursor = server.graphql("{ search(after: \"nonsense\") { totalCount } }", json!({}), None).await;
+    assert_eq!(bad_cursor["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
     let syntax = server.graphql("{ search(", json!({}), None).await;
     assert_eq!(syntax["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
 
-    let not_json = server
-        .client
-        .post(server.url("/graphql"))
-        .body("{nope")
-        .send()
-        .await
-        .unwrap();
+    let not_json = server.client.post(server.url("/graphql")).body("{nope").send().await.unwrap();
     assert_eq!(not_json.status(), 400);
-    let batch: Vec<serde_json::Value> = (0..20)
-        .map(|_| json!({ "query": "{ publishers { id } }" }))
-        .collect();
-    let big_batch = server
-        .client
-        .post(server.url("/graphql"))
-        .json(&batch)
-        .send()
-        .await
-        .unwrap();
+    let batch: Vec<serde_json::Value> = (0..20).map(|_| json!({ "query": "{ publishers { id } }" })).collect();
+    let big_batch = server.client.post(server.url("/graphql")).json(&batch).send().await.unwrap();
     let body: serde_json::Value = big_batch.json().await.unwrap();
     assert_eq!(body["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX");
 }

@@ -8,89 +8,45 @@ use crate::common::{fixture, TestServer};
 
 fn gateway_command(data_dir: &std::path::Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_resource-gateway"));
-    command
-        .env("GATEWAY_DATA_DIR", data_dir)
-        .env("GATEWAY_ADMIN_TOKEN", crate::common::ADMIN_TOKEN);
+    command.env("GATEWAY_DATA_DIR", data_dir).env("GATEWAY_ADMIN_TOKEN", crate::common::ADMIN_TOKEN);
     command
 }
 
 #[test]
 fn test_print_schema_matches_the_library() {
-    let output = Command::new(env!("CARGO_BIN_EXE_resource-gateway"))
-        .arg("print-schema")
-        .output()
-        .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_resource-gateway")).arg("print-schema").output().unwrap();
     assert!(output.status.success());
-    assert_eq!(
-        String::from_utf8(output.stdout).unwrap(),
-        resource_gateway::graphql::sdl()
-    );
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), resource_gateway::graphql::sdl());
 }
 
 #[tokio::test]
 async fn test_publisher_add_and_ingest_from_the_command_line() {
     let temp = tempfile::tempdir().unwrap();
     let data_dir = temp.path().join("data");
-    let added = gateway_command(&data_dir)
-        .args(["publisher", "add", "OpenReaders Collective"])
-        .output()
-        .unwrap();
-    assert!(
-        added.status.success(),
-        "{}",
-        String::from_utf8_lossy(&added.stderr)
-    );
+    let added = gateway_command(&data_dir).args(["publisher", "add", "OpenReaders Collective"]).output().unwrap();
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
     let stdout = String::from_utf8(added.stdout).unwrap();
-    assert!(
-        stdout.contains("registered publisher 'openreaders-collective'"),
-        "{stdout}"
-    );
-    let key = stdout
-        .lines()
-        .find_map(|l| l.split("keep it safe): ").nth(1))
-        .unwrap()
-        .trim()
-        .to_string();
+    assert!(stdout.contains("registered publisher 'openreaders-collective'"), "{stdout}");
+    let key = stdout.lines().find_map(|l| l.split("keep it safe): ").nth(1)).unwrap().trim().to_string();
     assert!(key.starts_with("rgk_openreaders-collective_"));
 
     let file = fixture("catalogs/openreaders-lrmi.jsonld");
     let ingested = gateway_command(&data_dir)
-        .args([
-            "ingest",
-            "--publisher",
-            "openreaders-collective",
-            "--format",
-            "lrmi",
-        ])
+        .args(["ingest", "--publisher", "openreaders-collective", "--format", "lrmi"])
         .arg(&file)
         .output()
         .unwrap();
-    assert!(
-        ingested.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ingested.stderr)
-    );
+    assert!(ingested.status.success(), "{}", String::from_utf8_lossy(&ingested.stderr));
     let summary = String::from_utf8(ingested.stdout).unwrap();
-    assert!(
-        summary.starts_with("SUCCEEDED: 50 added, 0 updated, 0 removed, 0 rejected"),
-        "{summary}"
-    );
+    assert!(summary.starts_with("SUCCEEDED: 50 added, 0 updated, 0 removed, 0 rejected"), "{summary}");
 
     let refused = gateway_command(&data_dir)
-        .args([
-            "ingest",
-            "--publisher",
-            "openreaders-collective",
-            "--format",
-            "lrmi",
-        ])
+        .args(["ingest", "--publisher", "openreaders-collective", "--format", "lrmi"])
         .arg(fixture("bad/empty.json"))
         .output()
         .unwrap();
     assert!(!refused.status.success());
-    assert!(String::from_utf8(refused.stdout)
-        .unwrap()
-        .contains("document is empty"));
+    assert!(String::from_utf8(refused.stdout).unwrap().contains("document is empty"));
 
     // While a gateway serves the folder, the command refuses instead of fighting over the index.
     let server = TestServer::start_with(|config| {
@@ -99,13 +55,7 @@ async fn test_publisher_add_and_ingest_from_the_command_line() {
     })
     .await;
     let busy = gateway_command(&data_dir)
-        .args([
-            "ingest",
-            "--publisher",
-            "openreaders-collective",
-            "--format",
-            "lrmi",
-        ])
+        .args(["ingest", "--publisher", "openreaders-collective", "--format", "lrmi"])
         .arg(&file)
         .output()
         .unwrap();

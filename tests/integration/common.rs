@@ -12,9 +12,7 @@ pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
 /// Where the shared fixtures live (beside the repository).
 pub fn fixture(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/fixtures")
-        .join(relative)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures").join(relative)
 }
 
 pub fn fixture_bytes(relative: &str) -> Vec<u8> {
@@ -57,9 +55,7 @@ impl TestServer {
 
     async fn start_in(config: Config) -> Self {
         let data_dir = config.data_dir.clone();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -69,14 +65,8 @@ impl TestServer {
             .await
             .expect("server runs");
         });
-        let server = Self {
-            addr,
-            data_dir,
-            shutdown: Some(tx),
-            task: Some(task),
-            client: reqwest::Client::new(),
-            _temp: None,
-        };
+        let server =
+            Self { addr, data_dir, shutdown: Some(tx), task: Some(task), client: reqwest::Client::new(), _temp: None };
         server.wait_ready().await;
         server
     }
@@ -121,10 +111,8 @@ impl TestServer {
 
     /// Sends a GraphQL request and answers the whole JSON response.
     pub async fn graphql(&self, query: &str, variables: Value, token: Option<&str>) -> Value {
-        let mut request = self
-            .client
-            .post(self.url("/graphql"))
-            .json(&json!({ "query": query, "variables": variables }));
+        let mut request =
+            self.client.post(self.url("/graphql")).json(&json!({ "query": query, "variables": variables }));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -135,10 +123,7 @@ impl TestServer {
     /// Like [`Self::graphql`] but fails the test on any error; answers `data`.
     pub async fn graphql_ok(&self, query: &str, variables: Value, token: Option<&str>) -> Value {
         let response = self.graphql(query, variables, token).await;
-        assert!(
-            response.get("errors").is_none(),
-            "unexpected errors: {response:#}"
-        );
+        assert!(response.get("errors").is_none(), "unexpected errors: {response:#}");
         response["data"].clone()
     }
 
@@ -152,10 +137,7 @@ impl TestServer {
             )
             .await;
         assert_eq!(data["registerPublisher"]["publisher"]["id"], id);
-        data["registerPublisher"]["apiKey"]
-            .as_str()
-            .expect("key")
-            .to_string()
+        data["registerPublisher"]["apiKey"].as_str().expect("key").to_string()
     }
 
     /// Ingests a text document through GraphQL and answers the report.
@@ -181,27 +163,15 @@ impl TestServer {
     }
 
     /// Uploads a raw document to `POST /publishers/{id}/catalog`; answers status and JSON.
-    pub async fn upload(
-        &self,
-        token: Option<&str>,
-        publisher: &str,
-        query: &str,
-        body: Vec<u8>,
-    ) -> (u16, Value) {
-        let mut request = self
-            .client
-            .post(self.url(&format!("/publishers/{publisher}/catalog?{query}")))
-            .body(body);
+    pub async fn upload(&self, token: Option<&str>, publisher: &str, query: &str, body: Vec<u8>) -> (u16, Value) {
+        let mut request = self.client.post(self.url(&format!("/publishers/{publisher}/catalog?{query}"))).body(body);
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
         let response = request.send().await.expect("upload");
         let status = response.status().as_u16();
         let text = response.text().await.unwrap_or_default();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
     /// Runs `search` with the given arguments and answers `data.search`.
@@ -240,12 +210,7 @@ impl Drop for TestServer {
 pub fn edge_ids(search: &Value) -> Vec<String> {
     search["edges"]
         .as_array()
-        .map(|edges| {
-            edges
-                .iter()
-                .filter_map(|e| e["node"]["id"].as_str().map(str::to_string))
-                .collect()
-        })
+        .map(|edges| edges.iter().filter_map(|e| e["node"]["id"].as_str().map(str::to_string)).collect())
         .unwrap_or_default()
 }
 
@@ -256,12 +221,7 @@ pub fn facet(search: &Value, name: &str) -> Vec<(String, i64)> {
         .map(|values| {
             values
                 .iter()
-                .map(|v| {
-                    (
-                        v["value"].as_str().unwrap_or_default().to_string(),
-                        v["count"].as_i64().unwrap_or(0),
-                    )
-                })
+                .map(|v| (v["value"].as_str().unwrap_or_default().to_string(), v["count"].as_i64().unwrap_or(0)))
                 .collect()
         })
         .unwrap_or_default()
@@ -274,8 +234,7 @@ pub fn zip_fixture_folder(relative: &str) -> Vec<u8> {
     let mut buffer = std::io::Cursor::new(Vec::new());
     {
         let mut writer = zip::ZipWriter::new(&mut buffer);
-        let options = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated);
+        let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
         let mut stack = vec![root.clone()];
         while let Some(dir) = stack.pop() {
             for entry in std::fs::read_dir(&dir).expect("fixture folder") {
@@ -284,15 +243,9 @@ pub fn zip_fixture_folder(relative: &str) -> Vec<u8> {
                     stack.push(path);
                     continue;
                 }
-                let name = path
-                    .strip_prefix(&root)
-                    .expect("inside")
-                    .to_string_lossy()
-                    .replace('\\', "/");
+                let name = path.strip_prefix(&root).expect("inside").to_string_lossy().replace('\\', "/");
                 writer.start_file(name, options).expect("zip entry");
-                writer
-                    .write_all(&std::fs::read(&path).expect("fixture file"))
-                    .expect("zip write");
+                writer.write_all(&std::fs::read(&path).expect("fixture file")).expect("zip write");
             }
         }
         writer.finish().expect("zip finish");

@@ -9,9 +9,7 @@ fn expected_catalogs() -> Value {
 }
 
 async fn publisher_total(server: &TestServer, publisher: &str) -> i64 {
-    let found = server
-        .search(json!({ "filter": { "publishers": [publisher] }, "first": 1 }))
-        .await;
+    let found = server.search(json!({ "filter": { "publishers": [publisher] }, "first": 1 })).await;
     found["totalCount"].as_i64().unwrap()
 }
 
@@ -19,9 +17,7 @@ async fn publisher_total(server: &TestServer, publisher: &str) -> i64 {
 async fn test_every_catalog_fixture_ingests_to_its_expected_count() {
     let server = TestServer::empty().await;
     let expected = expected_catalogs();
-    let key = server
-        .register_publisher("fixtures", "Fixture Publisher")
-        .await;
+    let key = server.register_publisher("fixtures", "Fixture Publisher").await;
     for (file, facts) in expected["files"].as_object().unwrap() {
         let format = facts["format"].as_str().unwrap();
         let source = json!({ "source": file.replace('.', "-") });
@@ -30,24 +26,14 @@ async fn test_every_catalog_fixture_ingests_to_its_expected_count() {
                 .upload(
                     Some(&key),
                     "fixtures",
-                    &format!(
-                        "format={format}&source={}",
-                        source["source"].as_str().unwrap()
-                    ),
+                    &format!("format={format}&source={}", source["source"].as_str().unwrap()),
                     fixture_bytes(&format!("catalogs/{file}")),
                 )
                 .await;
             assert_eq!(status, 200, "{file}: {report}");
             report
         } else {
-            server
-                .ingest(
-                    &key,
-                    format,
-                    &fixture_text(&format!("catalogs/{file}")),
-                    source,
-                )
-                .await
+            server.ingest(&key, format, &fixture_text(&format!("catalogs/{file}")), source).await
         };
         let wanted = facts["resources"].as_i64().unwrap();
         let accepted = report["added"].as_i64().unwrap() + report["updated"].as_i64().unwrap();
@@ -64,57 +50,24 @@ async fn test_real_world_exports_ingest_without_error() {
     let key = server.register_publisher("real", "Real Exports").await;
     // (document, zipped?, linkable resources it holds)
     let cases: Vec<(&str, Vec<u8>, i64)> = vec![
-        (
-            "moodle link",
-            fixture_bytes("real/moodle/ims_cartridge_basic_lti_link.xml"),
-            1,
-        ),
-        (
-            "canvas export",
-            zip_fixture_folder("real/canvas-importer"),
-            1,
-        ),
+        ("moodle link", fixture_bytes("real/moodle/ims_cartridge_basic_lti_link.xml"), 1),
+        ("canvas export", zip_fixture_folder("real/canvas-importer"), 1),
         ("course export", zip_fixture_folder("real/ccv-course-1"), 1),
         ("latex.imscc", fixture_bytes("real/imscc/latex.imscc"), 2),
-        (
-            "single-page.imscc",
-            fixture_bytes("real/imscc/single-page.imscc"),
-            0,
-        ),
-        (
-            "canvas_cc_gem_course.imscc",
-            fixture_bytes("real/imscc/canvas_cc_gem_course.imscc"),
-            0,
-        ),
-        (
-            "canvas manifest alone",
-            fixture_bytes("real/canvas-importer/imsmanifest.xml"),
-            0,
-        ),
-        (
-            "course manifest alone",
-            fixture_bytes("real/ccv-course-1/imsmanifest.xml"),
-            0,
-        ),
+        ("single-page.imscc", fixture_bytes("real/imscc/single-page.imscc"), 0),
+        ("canvas_cc_gem_course.imscc", fixture_bytes("real/imscc/canvas_cc_gem_course.imscc"), 0),
+        ("canvas manifest alone", fixture_bytes("real/canvas-importer/imsmanifest.xml"), 0),
+        ("course manifest alone", fixture_bytes("real/ccv-course-1/imsmanifest.xml"), 0),
     ];
     for (name, body, linkable) in cases {
         let source = name.replace([' ', '.', '_'], "-");
-        let (status, report) = server
-            .upload(
-                Some(&key),
-                "real",
-                &format!("format=common_cartridge&source={source}"),
-                body,
-            )
-            .await;
+        let (status, report) =
+            server.upload(Some(&key), "real", &format!("format=common_cartridge&source={source}"), body).await;
         assert_eq!(status, 200, "{name}: {report}");
         assert_ne!(report["status"], "FAILED", "{name}: {report}");
         assert_eq!(report["added"], linkable, "{name}: {report}");
         if linkable == 0 {
-            assert!(
-                !report["diagnostics"].as_array().unwrap().is_empty(),
-                "{name}: says why nothing was indexed"
-            );
+            assert!(!report["diagnostics"].as_array().unwrap().is_empty(), "{name}: says why nothing was indexed");
         }
     }
     let canvas = server.graphql_ok(
@@ -126,142 +79,60 @@ async fn test_real_world_exports_ingest_without_error() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|e| {
-            e["node"]["lti"]["custom"]
-                .as_object()
-                .is_some_and(|c| c.len() == 8)
-        })
+        .filter(|e| e["node"]["lti"]["custom"].as_object().is_some_and(|c| c.len() == 8))
         .count();
-    assert_eq!(
-        with_custom, 1,
-        "the Canvas link keeps its 8 custom parameters: {canvas}"
-    );
+    assert_eq!(with_custom, 1, "the Canvas link keeps its 8 custom parameters: {canvas}");
 }
 
 #[tokio::test]
 async fn test_packed_web_content_is_served_from_the_data_folder() {
     let server = TestServer::empty().await;
     let key = server.register_publisher("pages", "Pages").await;
-    let (status, report) = server
-        .upload(
-            Some(&key),
-            "pages",
-            "format=common_cartridge",
-            fixture_bytes("real/imscc/latex.imscc"),
-        )
-        .await;
+    let (status, report) =
+        server.upload(Some(&key), "pages", "format=common_cartridge", fixture_bytes("real/imscc/latex.imscc")).await;
     assert_eq!(status, 200, "{report}");
-    let found = server.search(json!({ "filter": { "publishers": ["pages"], "kinds": ["HTML", "FILE", "IMAGE"] }, "first": 20 })).await;
+    let found = server
+        .search(json!({ "filter": { "publishers": ["pages"], "kinds": ["HTML", "FILE", "IMAGE"] }, "first": 20 }))
+        .await;
     let edges = found["edges"].as_array().unwrap();
-    assert!(
-        !edges.is_empty(),
-        "the cartridge's page is a resource: {report}"
-    );
+    assert!(!edges.is_empty(), "the cartridge's page is a resource: {report}");
     let url = edges[0]["node"]["url"].as_str().unwrap();
     assert!(url.starts_with(&server.url("/content/pages/")), "{url}");
     let response = server.client.get(url).send().await.unwrap();
     assert_eq!(response.status(), 200, "{url}");
-    let policy = response
-        .headers()
-        .get("content-security-policy")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
-    assert!(
-        policy.starts_with("sandbox"),
-        "publisher pages are sandboxed: {policy}"
-    );
+    let policy = response.headers().get("content-security-policy").unwrap().to_str().unwrap().to_string();
+    assert!(policy.starts_with("sandbox"), "publisher pages are sandboxed: {policy}");
     assert!(!response.bytes().await.unwrap().is_empty());
-    let escape = server
-        .client
-        .get(server.url("/content/pages/..%2F..%2Fregistry.sqlite3"))
-        .send()
-        .await
-        .unwrap();
-    assert_ne!(
-        escape.status(),
-        200,
-        "no path traversal out of the content folder"
-    );
+    let escape = server.client.get(server.url("/content/pages/..%2F..%2Fregistry.sqlite3")).send().await.unwrap();
+    assert_ne!(escape.status(), 200, "no path traversal out of the content folder");
 }
 
 #[tokio::test]
 async fn test_reingest_replaces_the_set_and_leaves_others_alone() {
     let server = TestServer::empty().await;
-    let readers = server
-        .register_publisher("openreaders", "OpenReaders")
-        .await;
+    let readers = server.register_publisher("openreaders", "OpenReaders").await;
     let science = server.register_publisher("sciencelab", "ScienceLab").await;
     server
-        .ingest(
-            &science,
-            "RESOURCE_SEARCH",
-            &fixture_text("catalogs/sciencelab-resource-search.json"),
-            json!({}),
-        )
+        .ingest(&science, "RESOURCE_SEARCH", &fixture_text("catalogs/sciencelab-resource-search.json"), json!({}))
         .await;
-    let first = server
-        .ingest(
-            &readers,
-            "LRMI",
-            &fixture_text("catalogs/openreaders-lrmi.jsonld"),
-            json!({}),
-        )
-        .await;
+    let first = server.ingest(&readers, "LRMI", &fixture_text("catalogs/openreaders-lrmi.jsonld"), json!({})).await;
+    assert_eq!((first["added"].as_i64(), first["status"].as_str()), (Some(50), Some("SUCCEEDED")));
+    let again = server.ingest(&readers, "LRMI", &fixture_text("catalogs/openreaders-lrmi.jsonld"), json!({})).await;
     assert_eq!(
-        (first["added"].as_i64(), first["status"].as_str()),
-        (Some(50), Some("SUCCEEDED"))
-    );
-    let again = server
-        .ingest(
-            &readers,
-            "LRMI",
-            &fixture_text("catalogs/openreaders-lrmi.jsonld"),
-            json!({}),
-        )
-        .await;
-    assert_eq!(
-        (
-            again["added"].as_i64(),
-            again["updated"].as_i64(),
-            again["removed"].as_i64()
-        ),
+        (again["added"].as_i64(), again["updated"].as_i64(), again["removed"].as_i64()),
         (Some(0), Some(50), Some(0))
     );
 
-    let smaller = server
-        .ingest(
-            &readers,
-            "LRMI",
-            &fixture_text("catalogs/openreaders-single.jsonld"),
-            json!({}),
-        )
-        .await;
-    assert_eq!(
-        (smaller["added"].as_i64(), smaller["removed"].as_i64()),
-        (Some(1), Some(50)),
-        "{smaller}"
-    );
+    let smaller = server.ingest(&readers, "LRMI", &fixture_text("catalogs/openreaders-single.jsonld"), json!({})).await;
+    assert_eq!((smaller["added"].as_i64(), smaller["removed"].as_i64()), (Some(1), Some(50)), "{smaller}");
     assert_eq!(publisher_total(&server, "openreaders").await, 1);
-    let gone = server
-        .search(json!({ "query": "Gettysburg", "filter": { "publishers": ["openreaders"] } }))
-        .await;
+    let gone = server.search(json!({ "query": "Gettysburg", "filter": { "publishers": ["openreaders"] } })).await;
     assert_eq!(gone["totalCount"], 0, "what left the catalog left search");
-    assert_eq!(
-        publisher_total(&server, "sciencelab").await,
-        25,
-        "another publisher is untouched"
-    );
+    assert_eq!(publisher_total(&server, "sciencelab").await, 25, "another publisher is untouched");
 
     // A second source of the same publisher keeps its own set.
     let array = server
-        .ingest(
-            &readers,
-            "LRMI",
-            &fixture_text("catalogs/openreaders-lrmi-array.json"),
-            json!({ "source": "array" }),
-        )
+        .ingest(&readers, "LRMI", &fixture_text("catalogs/openreaders-lrmi-array.json"), json!({ "source": "array" }))
         .await;
     assert_eq!(array["added"], 5);
     assert_eq!(publisher_total(&server, "openreaders").await, 6);
@@ -270,26 +141,12 @@ async fn test_reingest_replaces_the_set_and_leaves_others_alone() {
 #[tokio::test]
 async fn test_oai_pages_merge_and_deleted_records_are_removed() {
     let server = TestServer::empty().await;
-    let key = server
-        .register_publisher("histarchive", "HistArchive")
-        .await;
-    let page1 = server
-        .ingest(
-            &key,
-            "OAI_PMH",
-            &fixture_text("catalogs/histarchive-oai-lom-page1.xml"),
-            json!({}),
-        )
-        .await;
+    let key = server.register_publisher("histarchive", "HistArchive").await;
+    let page1 =
+        server.ingest(&key, "OAI_PMH", &fixture_text("catalogs/histarchive-oai-lom-page1.xml"), json!({})).await;
     assert_eq!(page1["added"], 15);
-    let page2 = server
-        .ingest(
-            &key,
-            "OAI_PMH",
-            &fixture_text("catalogs/histarchive-oai-lom-page2.xml"),
-            json!({}),
-        )
-        .await;
+    let page2 =
+        server.ingest(&key, "OAI_PMH", &fixture_text("catalogs/histarchive-oai-lom-page2.xml"), json!({})).await;
     assert_eq!(page2["added"], 14, "{page2}");
     assert_eq!(publisher_total(&server, "histarchive").await, 29);
 
@@ -310,41 +167,15 @@ async fn test_oai_pages_merge_and_deleted_records_are_removed() {
 async fn test_bad_inputs_report_the_problem_and_lose_nothing() {
     let server = TestServer::empty().await;
     let key = server.register_publisher("victim", "Victim").await;
-    let good = server
-        .ingest(
-            &key,
-            "COMMON_CARTRIDGE",
-            &fixture_text("catalogs/mathwise-thin-cc.xml"),
-            json!({}),
-        )
-        .await;
+    let good = server.ingest(&key, "COMMON_CARTRIDGE", &fixture_text("catalogs/mathwise-thin-cc.xml"), json!({})).await;
     assert_eq!(good["added"], 42);
     let good_rs = server
-        .ingest(
-            &key,
-            "RESOURCE_SEARCH",
-            &fixture_text("catalogs/sciencelab-resource-search.json"),
-            json!({}),
-        )
+        .ingest(&key, "RESOURCE_SEARCH", &fixture_text("catalogs/sciencelab-resource-search.json"), json!({}))
         .await;
     assert_eq!(good_rs["added"], 25);
-    let good_lrmi = server
-        .ingest(
-            &key,
-            "LRMI",
-            &fixture_text("catalogs/openreaders-lrmi-array.json"),
-            json!({}),
-        )
-        .await;
+    let good_lrmi = server.ingest(&key, "LRMI", &fixture_text("catalogs/openreaders-lrmi-array.json"), json!({})).await;
     assert_eq!(good_lrmi["added"], 5);
-    let good_oai = server
-        .ingest(
-            &key,
-            "OAI_PMH",
-            &fixture_text("catalogs/histarchive-oai-dc.xml"),
-            json!({}),
-        )
-        .await;
+    let good_oai = server.ingest(&key, "OAI_PMH", &fixture_text("catalogs/histarchive-oai-dc.xml"), json!({})).await;
     assert_eq!(good_oai["added"], 5);
     let before = publisher_total(&server, "victim").await;
     assert_eq!(before, 77);
@@ -354,11 +185,7 @@ async fn test_bad_inputs_report_the_problem_and_lose_nothing() {
         let format = facts["format"].as_str().unwrap().split(' ').next().unwrap();
         let body = fixture_bytes(&format!("bad/{file}"));
         // A separate source, so a partial document does not replace the good catalogs.
-        let query = format!(
-            "format={}&source=bad-{}",
-            format.to_lowercase(),
-            file.replace('.', "-")
-        );
+        let query = format!("format={}&source=bad-{}", format.to_lowercase(), file.replace('.', "-"));
         let (status, report) = server.upload(Some(&key), "victim", &query, body).await;
         let hint_word = facts["error_hint"]
             .as_str()
@@ -383,13 +210,8 @@ async fn test_bad_inputs_report_the_problem_and_lose_nothing() {
             _ => {
                 assert_eq!(status, 200, "{file}: {report}");
                 assert_eq!(report["status"], "PARTIAL", "{file}");
-                let accepted =
-                    report["added"].as_i64().unwrap() + report["updated"].as_i64().unwrap();
-                assert_eq!(
-                    accepted,
-                    facts["accepted"].as_i64().unwrap(),
-                    "{file}: {report}"
-                );
+                let accepted = report["added"].as_i64().unwrap() + report["updated"].as_i64().unwrap();
+                assert_eq!(accepted, facts["accepted"].as_i64().unwrap(), "{file}: {report}");
                 assert_eq!(report["rejected"], facts["rejected"], "{file}: {report}");
                 for rejected in facts["rejected_ids"].as_array().unwrap() {
                     assert!(
@@ -403,63 +225,29 @@ async fn test_bad_inputs_report_the_problem_and_lose_nothing() {
         assert!(now >= before, "{file} removed resources: {now} < {before}");
     }
     // A refused document sent to a populated source leaves that source's set searchable.
-    let truncated = server
-        .ingest(
-            &key,
-            "COMMON_CARTRIDGE",
-            &fixture_text("bad/truncated-manifest.xml"),
-            json!({}),
-        )
-        .await;
+    let truncated =
+        server.ingest(&key, "COMMON_CARTRIDGE", &fixture_text("bad/truncated-manifest.xml"), json!({})).await;
     assert_eq!(truncated["status"], "FAILED");
     let message = truncated["diagnostics"][0]["message"].as_str().unwrap();
     assert!(message.contains("line"), "names the line: {message}");
-    let mathwise = server
-        .search(json!({ "query": "fraction strips", "filter": { "publishers": ["victim"] } }))
-        .await;
-    assert!(
-        mathwise["totalCount"].as_i64().unwrap() > 0,
-        "previous catalog still searchable"
-    );
+    let mathwise = server.search(json!({ "query": "fraction strips", "filter": { "publishers": ["victim"] } })).await;
+    assert!(mathwise["totalCount"].as_i64().unwrap() > 0, "previous catalog still searchable");
 }
 
 #[tokio::test]
 async fn test_data_survives_a_restart() {
     let server = TestServer::empty().await;
     let key = server.register_publisher("keeper", "Keeper").await;
-    server
-        .ingest(
-            &key,
-            "LRMI",
-            &fixture_text("catalogs/openreaders-lrmi.jsonld"),
-            json!({}),
-        )
-        .await;
+    server.ingest(&key, "LRMI", &fixture_text("catalogs/openreaders-lrmi.jsonld"), json!({})).await;
     let server = server.restart().await;
     assert_eq!(publisher_total(&server, "keeper").await, 50);
-    let publishers = server
-        .graphql_ok("{ publishers { id name resourceCount } }", json!({}), None)
-        .await;
-    assert_eq!(
-        publishers["publishers"],
-        json!([{ "id": "keeper", "name": "Keeper", "resourceCount": 50 }])
-    );
+    let publishers = server.graphql_ok("{ publishers { id name resourceCount } }", json!({}), None).await;
+    assert_eq!(publishers["publishers"], json!([{ "id": "keeper", "name": "Keeper", "resourceCount": 50 }]));
     // The key still works after the restart, and the history was kept.
-    let again = server
-        .ingest(
-            &key,
-            "LRMI",
-            &fixture_text("catalogs/openreaders-single.jsonld"),
-            json!({}),
-        )
-        .await;
+    let again = server.ingest(&key, "LRMI", &fixture_text("catalogs/openreaders-single.jsonld"), json!({})).await;
     assert_eq!(again["removed"], 50);
     let history = server
-        .graphql_ok(
-            r#"{ publisher(id: "keeper") { ingests { status added removed } } }"#,
-            json!({}),
-            Some(ADMIN_TOKEN),
-        )
+        .graphql_ok(r#"{ publisher(id: "keeper") { ingests { status added removed } } }"#, json!({}), Some(ADMIN_TOKEN))
         .await;
     assert_eq!(history["publisher"]["ingests"].as_array().unwrap().len(), 2);
     assert_eq!(history["publisher"]["ingests"][0]["removed"], 50);
@@ -469,30 +257,9 @@ async fn test_data_survives_a_restart() {
 async fn test_index_is_rebuilt_from_archived_catalogs_after_a_schema_change() {
     let server = TestServer::empty().await;
     let key = server.register_publisher("keeper", "Keeper").await;
-    server
-        .ingest(
-            &key,
-            "LRMI",
-            &fixture_text("catalogs/openreaders-lrmi.jsonld"),
-            json!({}),
-        )
-        .await;
-    server
-        .ingest(
-            &key,
-            "OAI_PMH",
-            &fixture_text("catalogs/histarchive-oai-lom-page1.xml"),
-            json!({}),
-        )
-        .await;
-    server
-        .ingest(
-            &key,
-            "OAI_PMH",
-            &fixture_text("catalogs/histarchive-oai-lom-page2.xml"),
-            json!({}),
-        )
-        .await;
+    server.ingest(&key, "LRMI", &fixture_text("catalogs/openreaders-lrmi.jsonld"), json!({})).await;
+    server.ingest(&key, "OAI_PMH", &fixture_text("catalogs/histarchive-oai-lom-page1.xml"), json!({})).await;
+    server.ingest(&key, "OAI_PMH", &fixture_text("catalogs/histarchive-oai-lom-page2.xml"), json!({})).await;
     assert_eq!(publisher_total(&server, "keeper").await, 79);
     // An index written by another schema version is recreated and refilled on start.
     std::fs::write(server.data_dir.join("tantivy/schema-version"), "0").unwrap();

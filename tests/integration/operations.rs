@@ -7,51 +7,16 @@ use crate::common::TestServer;
 #[tokio::test]
 async fn test_health_ready_metrics_and_graphiql() {
     let server = TestServer::with_samples().await;
-    let health = server
-        .client
-        .get(server.url("/healthz"))
-        .send()
-        .await
-        .unwrap();
+    let health = server.client.get(server.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
-    let ready = server
-        .client
-        .get(server.url("/readyz"))
-        .send()
-        .await
-        .unwrap();
+    let ready = server.client.get(server.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 200);
     server.search(json!({ "query": "fractions" })).await;
-    let metrics = server
-        .client
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        metrics.contains("gateway_indexed_resources 180"),
-        "{metrics}"
-    );
-    assert!(
-        metrics.contains("gateway_search_seconds_count"),
-        "{metrics}"
-    );
-    assert!(
-        metrics.contains("gateway_ingests_total{status=\"SUCCEEDED\"} 4"),
-        "{metrics}"
-    );
-    let graphiql = server
-        .client
-        .get(server.url("/graphql"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.client.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("gateway_indexed_resources 180"), "{metrics}");
+    assert!(metrics.contains("gateway_search_seconds_count"), "{metrics}");
+    assert!(metrics.contains("gateway_ingests_total{status=\"SUCCEEDED\"} 4"), "{metrics}");
+    let graphiql = server.client.get(server.url("/graphql")).send().await.unwrap().text().await.unwrap();
     assert!(graphiql.to_lowercase().contains("graphiql"));
 }
 

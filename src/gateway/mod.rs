@@ -1,6 +1,10 @@
 //! The service between transport and domain: GraphQL resolvers and HTTP handlers call these
 //! methods, which check the caller's rights and drive the registry, parsers and index.
 
+mod deep_linking;
+
+pub use deep_linking::LinkTarget;
+
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -13,6 +17,8 @@ use crate::catalog::{self, Diagnostic, Limits, ParsedCatalog, Severity};
 use crate::config::Config;
 use crate::error::{AppError, HasErrorCode};
 use crate::index::{IngestBatch, IngestMode, SearchIndex, SearchRequest, SearchResults};
+use crate::lti::keys::ToolKeys;
+use crate::lti::Lti;
 use crate::metrics::Metrics;
 use crate::outbound::Outbound;
 use crate::registry::{IngestRecord, Publisher, Registry, SqliteRegistry, StoredDiagnostic};
@@ -30,16 +36,15 @@ pub const MAX_LOOKUP_IDS: usize = 100;
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("cannot use data folder {path}: {source}")]
-    DataDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    DataDir { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
     Index(#[from] crate::index::IndexError),
     #[error(transparent)]
     Registry(#[from] crate::registry::RegistryError),
     #[error("cannot build the outbound HTTP client: {0}")]
     Outbound(String),
+    #[error(transparent)]
+    Keys(#[from] crate::lti::keys::KeyError),
 }
 
 /// Options of one ingest.
@@ -92,6 +97,7 @@ pub struct Gateway {
     pub metrics: Metrics,
     /// The shared outbound HTTP client (harvests, live federation, JWKS).
     outbound: Outbound,
+    lti: Lti,
     /// Publishers by id, so rendering a page of results does not query the registry per hit.
     publisher_cache: RwLock<HashMap<PublisherId, Publisher>>,
 }
@@ -100,18 +106,16 @@ impl Gateway {
     /// Opens (or creates) everything in the data folder.
     pub fn open(config: Config, public_url: String) -> Result<Arc<Self>, StartError> {
         let data_dir = config.data_dir.clone();
-        let io_err = |source| StartError::DataDir {
-            path: data_dir.clone(),
-            source,
-        };
+        let io_err = |source| StartError::DataDir { path: data_dir.clone(), source };
         std::fs::create_dir_all(&data_dir).map_err(io_err)?;
-        let registry: Arc<dyn Registry> = Arc::new(SqliteRegistry::open_in_data_dir(&data_dir)?);
+        let sqlite = Arc::new(SqliteRegistry::open_in_data_dir(&data_dir)?);
+        let registry: Arc<dyn Registry> = sqlite.clone();
         let index = Arc::new(SearchIndex::open(&data_dir.join("tantivy"))?);
-        let admin_token =
-            auth::load_or_create_admin_token(&data_dir, config.admin_token.as_deref())
-                .map_err(io_err)?;
-        let outbound = Outbound::new(config.allow_networks.clone())
-            .map_err(|err| StartError::Outbound(err.to_string()))?;
+        let admin_token = auth::load_or_create_admin_token(&data_dir, config.admin_token.as_deref()).map_err(io_err)?;
+        let outbound =
+            Outbound::new(config.allow_networks.clone()).map_err(|err| StartError::Outbound(err.to_string()))?;
+        let keys = ToolKeys::load_or_create(&data_dir)?;
+        let lti = Lti::new(sqlite, keys, outbound.clone(), public_url.clone());
         let content_dir = data_dir.join("content");
         std::fs::create_dir_all(&content_dir).map_err(io_err)?;
         let gateway = Self {
@@ -123,14 +127,16 @@ impl Gateway {
             limits: Limits::default(),
             metrics: Metrics::new(),
             outbound,
+            lti,
             publisher_cache: RwLock::new(HashMap::new()),
             config,
         };
-        gateway
-            .metrics
-            .indexed_resources
-            .set(gateway.index.num_resources() as i64);
+        gateway.metrics.indexed_resources.set(gateway.index.num_resources() as i64);
         Ok(Arc::new(gateway))
+    }
+
+    pub fn lti(&self) -> &Lti {
+        &self.lti
     }
 
     pub fn outbound(&self) -> &Outbound {
@@ -157,11 +163,7 @@ impl Gateway {
         if auth::secrets_equal(token, &self.admin_token) {
             return Ok(Principal::Admin);
         }
-        let invalid = || {
-            AppError::unauthenticated(
-                "the bearer token is not a valid admin token or publisher key",
-            )
-        };
+        let invalid = || AppError::unauthenticated("the bearer token is not a valid admin token or publisher key");
         let Some(publisher) = auth::key_publisher(token) else {
             return Err(invalid());
         };
@@ -203,12 +205,7 @@ impl Gateway {
     }
 
     pub async fn publisher(&self, id: &PublisherId) -> Result<Option<Publisher>, AppError> {
-        if let Some(found) = self
-            .publisher_cache
-            .read()
-            .ok()
-            .and_then(|cache| cache.get(id).cloned())
-        {
+        if let Some(found) = self.publisher_cache.read().ok().and_then(|cache| cache.get(id).cloned()) {
             return Ok(Some(found));
         }
         let registry = self.registry.clone();
@@ -261,24 +258,18 @@ impl Gateway {
             return Err(forbidden_or_unauthenticated(principal, publisher));
         }
         if self.publisher(publisher).await?.is_none() {
-            return Err(AppError::not_found(format!(
-                "no publisher '{publisher}': register it first"
-            )));
+            return Err(AppError::not_found(format!("no publisher '{publisher}': register it first")));
         }
         let source_id = source_id(format, options.source.as_deref())?;
         let limits = self.limits;
-        let (parsed, document) = tokio::task::spawn_blocking(move || {
-            (catalog::parse(format, &document, &limits), document)
-        })
-        .await
-        .map_err(AppError::internal)?;
+        let (parsed, document) =
+            tokio::task::spawn_blocking(move || (catalog::parse(format, &document, &limits), document))
+                .await
+                .map_err(AppError::internal)?;
         let mode = options.mode.unwrap_or(default_mode(format));
-        let report = self
-            .apply_parsed(publisher, format, &source_id, mode, parsed)
-            .await?;
+        let report = self.apply_parsed(publisher, format, &source_id, mode, parsed).await?;
         if report.status != IngestStatus::Failed {
-            self.archive_document(publisher, &source_id, mode, format, document)
-                .await?;
+            self.archive_document(publisher, &source_id, mode, format, document).await?;
         }
         Ok(report)
     }
@@ -313,25 +304,14 @@ impl Gateway {
                 tracing::warn!(path = %document.path.display(), "archived catalog no longer parses; skipped");
                 continue;
             };
-            self.commit_parsed(
-                &document.publisher,
-                document.format,
-                &document.source_id,
-                document.mode,
-                parsed,
-            )
-            .await?;
+            self.commit_parsed(&document.publisher, document.format, &document.source_id, document.mode, parsed)
+                .await?;
             replayed += 1;
         }
         if replayed > 0 {
-            tracing::info!(
-                documents = replayed,
-                "rebuilt the index from the archived catalogs"
-            );
+            tracing::info!(documents = replayed, "rebuilt the index from the archived catalogs");
         }
-        self.metrics
-            .indexed_resources
-            .set(self.index.num_resources() as i64);
+        self.metrics.indexed_resources.set(self.index.num_resources() as i64);
         Ok(replayed)
     }
 
@@ -355,18 +335,10 @@ impl Gateway {
                 rejected: 0,
                 diagnostics: vec![Diagnostic::error(None, err.to_string())],
             },
-            Ok(parsed) => {
-                self.commit_parsed(publisher, format, source_id, mode, parsed)
-                    .await?
-            }
+            Ok(parsed) => self.commit_parsed(publisher, format, source_id, mode, parsed).await?,
         };
-        self.metrics
-            .ingests
-            .with_label_values(&[report.status.as_str()])
-            .inc();
-        self.metrics
-            .indexed_resources
-            .set(self.index.num_resources() as i64);
+        self.metrics.ingests.with_label_values(&[report.status.as_str()]).inc();
+        self.metrics.indexed_resources.set(self.index.num_resources() as i64);
         let record = IngestRecord {
             id: 0,
             publisher: publisher.clone(),
@@ -379,12 +351,7 @@ impl Gateway {
             updated: report.updated,
             removed: report.removed,
             rejected: report.rejected,
-            diagnostics: report
-                .diagnostics
-                .iter()
-                .take(1000)
-                .map(StoredDiagnostic::from)
-                .collect(),
+            diagnostics: report.diagnostics.iter().take(1000).map(StoredDiagnostic::from).collect(),
         };
         let registry = self.registry.clone();
         blocking(move || registry.record_ingest(&record)).await?;
@@ -404,14 +371,7 @@ impl Gateway {
         mode: IngestMode,
         parsed: ParsedCatalog,
     ) -> Result<IngestReport, AppError> {
-        let ParsedCatalog {
-            resources,
-            deleted,
-            mut diagnostics,
-            rejected,
-            files,
-            ..
-        } = parsed;
+        let ParsedCatalog { resources, deleted, mut diagnostics, rejected, files, .. } = parsed;
         self.store_content(publisher, &files).await?;
         let mut seen = HashSet::new();
         let mut records: Vec<ResourceRecord> = Vec::with_capacity(resources.len());
@@ -434,13 +394,8 @@ impl Gateway {
             });
         }
         records.reverse();
-        let batch = IngestBatch {
-            publisher: publisher.clone(),
-            source_id: source_id.to_string(),
-            mode,
-            records,
-            deleted,
-        };
+        let batch =
+            IngestBatch { publisher: publisher.clone(), source_id: source_id.to_string(), mode, records, deleted };
         let counts = self.index.ingest(batch).await.map_err(to_app_error)?;
         let status = if rejected > 0 || diagnostics.iter().any(|d| d.severity == Severity::Error) {
             IngestStatus::Partial
@@ -463,24 +418,13 @@ impl Gateway {
         let encoded: Vec<String> = path
             .split('/')
             .map(|segment| {
-                url::form_urlencoded::byte_serialize(segment.as_bytes())
-                    .collect::<String>()
-                    .replace('+', "%20")
+                url::form_urlencoded::byte_serialize(segment.as_bytes()).collect::<String>().replace('+', "%20")
             })
             .collect();
-        format!(
-            "{}/content/{}/{}",
-            self.public_url,
-            publisher,
-            encoded.join("/")
-        )
+        format!("{}/content/{}/{}", self.public_url, publisher, encoded.join("/"))
     }
 
-    async fn store_content(
-        &self,
-        publisher: &PublisherId,
-        files: &[catalog::PackagedFile],
-    ) -> Result<(), AppError> {
+    async fn store_content(&self, publisher: &PublisherId, files: &[catalog::PackagedFile]) -> Result<(), AppError> {
         if files.is_empty() {
             return Ok(());
         }
@@ -488,11 +432,7 @@ impl Gateway {
         let files = files.to_vec();
         blocking(move || -> std::io::Result<()> {
             for file in &files {
-                if file
-                    .path
-                    .split('/')
-                    .any(|part| part.is_empty() || part == "." || part == "..")
-                {
+                if file.path.split('/').any(|part| part.is_empty() || part == "." || part == "..") {
                     continue;
                 }
                 let target = root.join(&file.path);
@@ -511,9 +451,7 @@ impl Gateway {
     /// Runs a search in the blocking pool.
     pub async fn search(&self, request: SearchRequest) -> Result<SearchResults, AppError> {
         if request.limit == 0 || request.limit > MAX_PAGE_SIZE {
-            return Err(AppError::bad_input(format!(
-                "first must be between 1 and {MAX_PAGE_SIZE}"
-            )));
+            return Err(AppError::bad_input(format!("first must be between 1 and {MAX_PAGE_SIZE}")));
         }
         if request.offset > MAX_OFFSET {
             return Err(AppError::bad_input(format!(
@@ -530,9 +468,7 @@ impl Gateway {
     /// Resources by gateway id, in the order asked; unknown ids are left out.
     pub async fn resources(&self, ids: &[String]) -> Result<Vec<ResourceRecord>, AppError> {
         if ids.len() > MAX_LOOKUP_IDS {
-            return Err(AppError::bad_input(format!(
-                "at most {MAX_LOOKUP_IDS} ids at once"
-            )));
+            return Err(AppError::bad_input(format!("at most {MAX_LOOKUP_IDS} ids at once")));
         }
         let parsed: Vec<ResourceId> = ids.iter().filter_map(|id| ResourceId::parse(id)).collect();
         let index = self.index.clone();
@@ -549,8 +485,7 @@ impl Gateway {
             return Ok(());
         }
         for sample in SAMPLES {
-            let id =
-                PublisherId::parse(sample.id).map_err(|err| AppError::internal(err.to_string()))?;
+            let id = PublisherId::parse(sample.id).map_err(|err| AppError::internal(err.to_string()))?;
             let publisher = Publisher {
                 id: id.clone(),
                 name: sample.name.to_string(),
@@ -564,13 +499,8 @@ impl Gateway {
             let source = format!("samples-{}", sample.format.as_param().replace('_', "-"));
             let mut merged = ParsedCatalog::default();
             for (position, (name, bytes)) in sample.documents.iter().enumerate() {
-                let mode = if position == 0 {
-                    IngestMode::Replace
-                } else {
-                    IngestMode::Merge
-                };
-                self.archive_document(&id, &source, mode, sample.format, bytes.to_vec())
-                    .await?;
+                let mode = if position == 0 { IngestMode::Replace } else { IngestMode::Merge };
+                self.archive_document(&id, &source, mode, sample.format, bytes.to_vec()).await?;
                 match catalog::parse(sample.format, bytes, &self.limits) {
                     Ok(parsed) => merge_into(&mut merged, parsed),
                     Err(err) => {
@@ -581,14 +511,8 @@ impl Gateway {
             // The sample set is complete, so later pages' deletions apply to earlier pages.
             let deleted: HashSet<String> = merged.deleted.drain(..).collect();
             merged.resources.retain(|r| !deleted.contains(&r.local_id));
-            let report = self
-                .apply_parsed(&id, sample.format, &source, IngestMode::Replace, Ok(merged))
-                .await?;
-            tracing::info!(
-                publisher = sample.id,
-                added = report.added,
-                "loaded sample catalog"
-            );
+            let report = self.apply_parsed(&id, sample.format, &source, IngestMode::Replace, Ok(merged)).await?;
+            tracing::info!(publisher = sample.id, added = report.added, "loaded sample catalog");
         }
         let registry = self.registry.clone();
         blocking(move || registry.set_meta("samples_loaded", &Utc::now().to_rfc3339())).await?;
@@ -598,10 +522,7 @@ impl Gateway {
     /// Releases the index writer (blocking until its last commit is done).
     pub async fn close(&self) {
         let index = self.index.clone();
-        if tokio::task::spawn_blocking(move || index.close())
-            .await
-            .is_err()
-        {
+        if tokio::task::spawn_blocking(move || index.close()).await.is_err() {
             tracing::error!("closing the index failed");
         }
     }
@@ -666,54 +587,42 @@ pub fn source_id(format: CatalogFormat, given: Option<&str>) -> Result<String, A
     match given.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(format!("push-{}", format.as_param().replace('_', "-"))),
         Some(name) => {
-            let valid = name.len() <= 64
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+            let valid =
+                name.len() <= 64 && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
             if valid {
                 Ok(name.to_string())
             } else {
-                Err(AppError::bad_input(
-                    "source must be 1-64 letters, digits, '-', '_' or '.'",
-                ))
+                Err(AppError::bad_input("source must be 1-64 letters, digits, '-', '_' or '.'"))
             }
         }
     }
 }
 
-fn require_admin(principal: &Principal) -> Result<(), AppError> {
+pub(crate) fn require_admin(principal: &Principal) -> Result<(), AppError> {
     match principal {
         Principal::Admin => Ok(()),
-        Principal::Anonymous => Err(AppError::unauthenticated(
-            "this operation needs the admin token",
-        )),
-        Principal::Publisher(_) => Err(AppError::forbidden(
-            "this operation needs the admin token, not a publisher key",
-        )),
+        Principal::Anonymous => Err(AppError::unauthenticated("this operation needs the admin token")),
+        Principal::Publisher(_) => {
+            Err(AppError::forbidden("this operation needs the admin token, not a publisher key"))
+        }
     }
 }
 
 fn forbidden_or_unauthenticated(principal: &Principal, publisher: &PublisherId) -> AppError {
     match principal {
-        Principal::Anonymous => {
-            AppError::unauthenticated("this operation needs a publisher key or the admin token")
-        }
-        _ => AppError::forbidden(format!(
-            "this key may not act on publisher '{publisher}'s catalogs"
-        )),
+        Principal::Anonymous => AppError::unauthenticated("this operation needs a publisher key or the admin token"),
+        _ => AppError::forbidden(format!("this key may not act on publisher '{publisher}'s catalogs")),
     }
 }
 
 fn validate_http_url(raw: &str, what: &str) -> Result<(), AppError> {
     match url::Url::parse(raw) {
         Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => Ok(()),
-        _ => Err(AppError::bad_input(format!(
-            "{what} must be an http(s) URL"
-        ))),
+        _ => Err(AppError::bad_input(format!("{what} must be an http(s) URL"))),
     }
 }
 
-fn to_app_error<E: HasErrorCode + std::fmt::Display>(err: E) -> AppError {
+pub(crate) fn to_app_error<E: HasErrorCode + std::fmt::Display>(err: E) -> AppError {
     match err.error_code() {
         crate::error::ErrorCode::Internal => AppError::internal(err),
         code => AppError::new(code, err.to_string()),

@@ -1,6 +1,8 @@
 //! The axum router: GraphQL, catalog uploads, packed content, health and metrics.
 //! Handlers translate HTTP to gateway calls and back; they decide nothing themselves.
 
+mod lti;
+
 use std::sync::Arc;
 
 use async_graphql::http::GraphiQLSource;
@@ -45,49 +47,32 @@ pub fn router(state: AppState) -> Router {
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("sandbox allow-scripts allow-popups allow-forms"),
         ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .service(ServeDir::new(state.gateway.content_dir()));
     Router::new()
-        .route(
-            "/graphql",
-            get(graphiql)
-                .post(graphql)
-                .layer(DefaultBodyLimit::max(config.max_graphql_bytes)),
-        )
-        .route(
-            "/publishers/{id}/catalog",
-            post(upload_catalog).layer(DefaultBodyLimit::max(config.max_upload_bytes)),
-        )
+        .route("/graphql", get(graphiql).post(graphql).layer(DefaultBodyLimit::max(config.max_graphql_bytes)))
+        .route("/publishers/{id}/catalog", post(upload_catalog).layer(DefaultBodyLimit::max(config.max_upload_bytes)))
         .nest_service("/content", content)
+        .route("/lti/login", get(lti::login_get).post(lti::login_post))
+        .route("/lti/launch", post(lti::launch))
+        .route("/lti/picker", get(lti::picker))
+        .route("/lti/picker/insert", post(lti::insert))
+        .route("/.well-known/jwks.json", get(lti::jwks))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            count_requests,
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), count_requests))
         .layer(CatchPanicLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
 async fn count_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string());
+    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string());
     let response = next.run(request).await;
     let route = route.unwrap_or_else(|| "other".to_string());
     let status = format!("{}xx", response.status().as_u16() / 100);
-    state
-        .gateway
-        .metrics
-        .http_requests
-        .with_label_values(&[&route, &status])
-        .inc();
+    state.gateway.metrics.http_requests.with_label_values(&[&route, &status]).inc();
     response
 }
 
@@ -98,20 +83,12 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 async fn graphiql() -> Html<String> {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .title("resource-gateway")
-            .finish(),
-    )
+    Html(GraphiQLSource::build().endpoint("/graphql").title("resource-gateway").finish())
 }
 
 fn body_error(rejection: BytesRejection) -> AppError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        AppError::new(
-            ErrorCode::PayloadTooLarge,
-            "request body is larger than this endpoint accepts",
-        )
+        AppError::new(ErrorCode::PayloadTooLarge, "request body is larger than this endpoint accepts")
     } else {
         AppError::bad_input(format!("cannot read request body: {rejection}"))
     }
@@ -125,11 +102,7 @@ fn graphql_error(err: AppError) -> Response {
     (err.code.http_status(), Json(body)).into_response()
 }
 
-async fn graphql(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
+async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
     let body = match body {
         Ok(body) => body,
         Err(rejection) => return graphql_error(body_error(rejection)),
@@ -140,16 +113,10 @@ async fn graphql(
     };
     let batch: BatchRequest = match serde_json::from_slice(&body) {
         Ok(batch) => batch,
-        Err(err) => {
-            return graphql_error(AppError::bad_input(format!(
-                "request is not GraphQL over JSON: {err}"
-            )))
-        }
+        Err(err) => return graphql_error(AppError::bad_input(format!("request is not GraphQL over JSON: {err}"))),
     };
     let response = match batch {
-        BatchRequest::Single(request) => {
-            BatchResponse::Single(state.schema.execute(request.data(principal)).await)
-        }
+        BatchRequest::Single(request) => BatchResponse::Single(state.schema.execute(request.data(principal)).await),
         BatchRequest::Batch(requests) => {
             if requests.len() > MAX_BATCH {
                 return graphql_error(AppError::new(
@@ -181,10 +148,7 @@ fn with_error_codes(response: BatchResponse) -> BatchResponse {
 }
 
 fn code_error(error: ServerError) -> ServerError {
-    let has_code = error
-        .extensions
-        .as_ref()
-        .is_some_and(|ext| ext.get("code").is_some());
+    let has_code = error.extensions.as_ref().is_some_and(|ext| ext.get("code").is_some());
     if has_code {
         return error;
     }
@@ -223,42 +187,26 @@ async fn upload_catalog(
     let body = body.map_err(body_error)?;
     let principal = state.gateway.authenticate(bearer(&headers)).await?;
     if principal == Principal::Anonymous {
-        return Err(AppError::unauthenticated(
-            "uploading a catalog needs a publisher key or the admin token",
-        ));
+        return Err(AppError::unauthenticated("uploading a catalog needs a publisher key or the admin token"));
     }
     let publisher = PublisherId::parse(&id).map_err(|err| AppError::bad_input(err.to_string()))?;
-    let format = params.format.as_deref().ok_or_else(|| {
-        AppError::bad_input("add ?format=common_cartridge|resource_search|lrmi|oai_pmh")
-    })?;
+    let format = params
+        .format
+        .as_deref()
+        .ok_or_else(|| AppError::bad_input("add ?format=common_cartridge|resource_search|lrmi|oai_pmh"))?;
     let format = CatalogFormat::parse(format).ok_or_else(|| {
         AppError::bad_input(format!(
             "unknown format '{format}': use common_cartridge, resource_search, lrmi or oai_pmh"
         ))
     })?;
-    let mode = match params
-        .mode
-        .as_deref()
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
+    let mode = match params.mode.as_deref().map(str::to_ascii_lowercase).as_deref() {
         None => None,
         Some("replace") => Some(IngestMode::Replace),
         Some("merge") => Some(IngestMode::Merge),
-        Some(other) => {
-            return Err(AppError::bad_input(format!(
-                "unknown mode '{other}': use replace or merge"
-            )))
-        }
+        Some(other) => return Err(AppError::bad_input(format!("unknown mode '{other}': use replace or merge"))),
     };
-    let options = IngestOptions {
-        source: params.source,
-        mode,
-    };
-    let report = state
-        .gateway
-        .ingest(&principal, &publisher, format, body.to_vec(), options)
-        .await?;
+    let options = IngestOptions { source: params.source, mode };
+    let report = state.gateway.ingest(&principal, &publisher, format, body.to_vec(), options).await?;
     let status = match report.status {
         IngestStatus::Failed => StatusCode::UNPROCESSABLE_ENTITY,
         _ => StatusCode::OK,
@@ -282,18 +230,10 @@ async fn healthz() -> &'static str {
 async fn readyz(State(state): State<AppState>) -> Response {
     match state.gateway.ready().await {
         Ok(()) => (StatusCode::OK, "ready\n").into_response(),
-        Err(err) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("not ready: {}\n", err.message),
-        )
-            .into_response(),
+        Err(err) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {}\n", err.message)).into_response(),
     }
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.gateway.metrics.render(),
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.gateway.metrics.render()).into_response()
 }

@@ -1,0 +1,288 @@
+//! LTI endpoints: login initiation, launch, the picker, the insert form post and the JWKS.
+//! Refusals answer a 4xx page naming the reason, never a picker.
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Json;
+use chrono::Duration;
+
+use super::AppState;
+use crate::error::{AppError, ErrorCode};
+use crate::gateway::LinkTarget;
+use crate::index::facets::Dimension;
+use crate::index::{Filter, SearchRequest};
+use crate::lti::keys::DEFAULT_GRACE_DAYS;
+use crate::lti::login::LoginRequest;
+use crate::lti::picker::{self, PickerFacetValue, PickerResult, PickerView};
+use crate::lti::{claims, LtiError};
+use crate::resource::{grade_label, ResourceKind};
+
+/// Results per picker page.
+const PICKER_PAGE_SIZE: usize = 20;
+
+fn refusal(err: &AppError) -> Response {
+    let status = match err.code {
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::Unavailable => StatusCode::BAD_GATEWAY,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    (status, Html(picker::error_page("The launch was refused", &err.message).into_string())).into_response()
+}
+
+fn lti_error(err: LtiError) -> AppError {
+    crate::gateway::to_app_error(err)
+}
+
+/// Parses `a=1&b=2&b=3` keeping repeated keys.
+fn pairs(raw: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(raw).into_owned().collect()
+}
+
+fn first(pairs: &[(String, String)], key: &str) -> Option<String> {
+    pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+}
+
+fn all(pairs: &[(String, String)], key: &str) -> Vec<String> {
+    pairs.iter().filter(|(k, _)| k == key).map(|(_, v)| v.clone()).collect()
+}
+
+fn login_request(pairs: &[(String, String)]) -> LoginRequest {
+    LoginRequest {
+        iss: first(pairs, "iss"),
+        login_hint: first(pairs, "login_hint"),
+        target_link_uri: first(pairs, "target_link_uri"),
+        lti_message_hint: first(pairs, "lti_message_hint"),
+        lti_deployment_id: first(pairs, "lti_deployment_id"),
+        client_id: first(pairs, "client_id"),
+    }
+}
+
+async fn login(state: &AppState, request: LoginRequest) -> Response {
+    match state.gateway.lti().initiate_login(request).await {
+        Ok(url) => Redirect::to(&url).into_response(),
+        Err(err) => refusal(&lti_error(err)),
+    }
+}
+
+pub async fn login_get(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    let pairs = pairs(query.unwrap_or_default().as_bytes());
+    login(&state, login_request(&pairs)).await
+}
+
+pub async fn login_post(State(state): State<AppState>, body: Bytes) -> Response {
+    let pairs = pairs(&body);
+    login(&state, login_request(&pairs)).await
+}
+
+/// The redirect URI: validates the id_token, then opens the picker or follows an inserted link.
+pub async fn launch(State(state): State<AppState>, body: Bytes) -> Response {
+    let pairs = pairs(&body);
+    let (Some(id_token), Some(login_state)) = (first(&pairs, "id_token"), first(&pairs, "state")) else {
+        let err = AppError::bad_input("the launch needs id_token and state form fields");
+        return refusal(&err);
+    };
+    let lti = state.gateway.lti();
+    let validated = match lti.validate_launch(&id_token, &login_state).await {
+        Ok(validated) => validated,
+        Err(err) => return refusal(&lti_error(err)),
+    };
+    if validated.message_type == claims::DEEP_LINKING_REQUEST {
+        return match lti.begin_deep_linking(&validated).await {
+            Ok(launch_id) => {
+                let target = format!("/lti/picker?launch={}", urlencode(&launch_id));
+                (StatusCode::SEE_OTHER, [(header::LOCATION, target)]).into_response()
+            }
+            Err(err) => refusal(&lti_error(err)),
+        };
+    }
+    match state.gateway.link_target(&validated).await {
+        Ok(LinkTarget::Redirect(url)) => (StatusCode::SEE_OTHER, [(header::LOCATION, url)]).into_response(),
+        Ok(LinkTarget::Tool(record)) => (
+            StatusCode::NOT_IMPLEMENTED,
+            Html(
+                picker::error_page(
+                    &record.resource.title,
+                    "This resource is a publisher's LTI tool. Launching publishers' tools through the gateway \
+                     (brokered launches) is not available on this gateway yet; ask your district admin.",
+                )
+                .into_string(),
+            ),
+        )
+            .into_response(),
+        Err(err) => refusal(&err),
+    }
+}
+
+fn urlencode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// The teacher's picker: `GET /lti/picker?launch=…&q=…&publisher=…&subject=…&kind=…&grade=…&page=…`.
+pub async fn picker(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    let pairs = pairs(query.unwrap_or_default().as_bytes());
+    let Some(launch_id) = first(&pairs, "launch") else {
+        return refusal(&AppError::bad_input("the picker needs a launch"));
+    };
+    let context = match state.gateway.lti().launch_context(&launch_id).await {
+        Ok(context) => context,
+        Err(err) => return refusal(&lti_error(err)),
+    };
+    let query_text = first(&pairs, "q").unwrap_or_default();
+    let page: usize = first(&pairs, "page").and_then(|p| p.parse().ok()).unwrap_or(0).min(500);
+    let allowed_kinds = context.settings.returnable_kinds();
+    let chosen_kinds: Vec<ResourceKind> = all(&pairs, "kind")
+        .iter()
+        .filter_map(|k| ResourceKind::from_str_opt(k))
+        .filter(|k| allowed_kinds.contains(k))
+        .collect();
+    let grades: Vec<i8> = all(&pairs, "grade").iter().filter_map(|g| g.parse().ok()).collect();
+    let filter = Filter {
+        publishers: all(&pairs, "publisher"),
+        subjects: all(&pairs, "subject"),
+        kinds: if chosen_kinds.is_empty() { allowed_kinds.clone() } else { chosen_kinds.clone() },
+        grade_min: grades.iter().min().copied(),
+        grade_max: grades.iter().max().copied(),
+        ..Filter::default()
+    };
+    let request = SearchRequest {
+        text: Some(query_text.clone()).filter(|q| !q.trim().is_empty()),
+        filter,
+        offset: page * PICKER_PAGE_SIZE,
+        limit: PICKER_PAGE_SIZE,
+        with_facets: true,
+        with_highlights: false,
+        ..SearchRequest::default()
+    };
+    let results = match state.gateway.search(request).await {
+        Ok(results) => results,
+        Err(err) => return refusal(&err),
+    };
+    let publishers = state.gateway.publishers().await.unwrap_or_default();
+    let publisher_name = |id: &str| publishers.iter().find(|p| p.id.as_str() == id).map(|p| p.name.clone());
+    let selected = |param: &str, value: &str| pairs.iter().any(|(k, v)| k == param && v == value);
+    let facet = |dimension: Dimension, param: &str, label: &dyn Fn(&str) -> String| -> Vec<PickerFacetValue> {
+        results
+            .facets
+            .get(&dimension)
+            .map(|values| {
+                values
+                    .iter()
+                    .take(12)
+                    .map(|(value, count)| PickerFacetValue {
+                        value: value.clone(),
+                        label: label(value),
+                        count: *count,
+                        selected: selected(param, value),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut grade_values =
+        facet(Dimension::GradeLevel, "grade", &|v| v.parse().map(grade_label).unwrap_or(v.to_string()));
+    grade_values.sort_by_key(|v| v.value.parse::<i32>().unwrap_or(i32::MAX));
+    let kind_values: Vec<PickerFacetValue> = facet(Dimension::Kind, "kind", &|v| kind_label(v).to_string())
+        .into_iter()
+        .filter(|v| ResourceKind::from_str_opt(&v.value).is_some_and(|k| allowed_kinds.contains(&k)))
+        .collect();
+    let view = PickerView {
+        launch_id: launch_id.clone(),
+        heading: context.settings.title.clone(),
+        query: query_text.clone(),
+        total: results.total,
+        results: results
+            .hits
+            .iter()
+            .map(|hit| {
+                let resource = &hit.record.resource;
+                PickerResult {
+                    id: hit.record.id().to_string(),
+                    title: resource.title.clone(),
+                    description: resource.description.as_ref().map(|d| truncate(d, 240)),
+                    publisher: publisher_name(hit.record.publisher.as_str())
+                        .unwrap_or_else(|| hit.record.publisher.to_string()),
+                    kind: kind_label(resource.kind.as_str()).to_string(),
+                    grades: resource.grades.map(|g| {
+                        if g.min == g.max {
+                            grade_label(g.min)
+                        } else {
+                            format!("{} to {}", grade_label(g.min), grade_label(g.max))
+                        }
+                    }),
+                    thumbnail_url: resource.thumbnail_url.clone(),
+                    url: resource.url.clone(),
+                }
+            })
+            .collect(),
+        facets: vec![
+            (
+                "publisher".into(),
+                "Publisher".into(),
+                facet(Dimension::Publisher, "publisher", &|v| publisher_name(v).unwrap_or(v.to_string())),
+            ),
+            ("subject".into(), "Subject".into(), facet(Dimension::Subject, "subject", &|v| v.to_string())),
+            ("grade".into(), "Grade".into(), grade_values),
+            ("kind".into(), "Kind".into(), kind_values),
+        ],
+        multiple: context.settings.accept_multiple(),
+        next_page: ((page + 1) * PICKER_PAGE_SIZE < results.total).then(|| {
+            let mut next: Vec<(String, String)> = pairs.iter().filter(|(k, _)| k != "page").cloned().collect();
+            next.push(("page".into(), (page + 1).to_string()));
+            let encoded: String = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(next).finish();
+            format!("/lti/picker?{encoded}")
+        }),
+        notice: None,
+    };
+    html_no_store(picker::picker_page(&view).into_string())
+}
+
+fn html_no_store(body: String) -> Response {
+    ([(header::CACHE_CONTROL, "no-store")], Html(body)).into_response()
+}
+
+fn kind_label(kind: &str) -> &'static str {
+    match kind {
+        "LTI_RESOURCE_LINK" => "Interactive tool",
+        "LINK" => "Web page",
+        "FILE" => "File",
+        "HTML" => "Page",
+        "IMAGE" => "Image",
+        _ => "Other",
+    }
+}
+
+fn truncate(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(max_chars).collect();
+    out.push('…');
+    out
+}
+
+/// The picker's insert (or cancel): answers the page that posts the signed JWT to the LMS.
+pub async fn insert(State(state): State<AppState>, body: Bytes) -> Response {
+    let pairs = pairs(&body);
+    let Some(launch_id) = first(&pairs, "launch") else {
+        return refusal(&AppError::bad_input("the insert needs a launch"));
+    };
+    let cancel = first(&pairs, "action").as_deref() == Some("cancel");
+    let resources = if cancel { Vec::new() } else { all(&pairs, "resource") };
+    match state.gateway.deep_linking_response(&launch_id, &resources, None).await {
+        Ok(signed) => html_no_store(picker::auto_post_page(&signed.return_url, &signed.jwt).into_string()),
+        Err(err) => refusal(&err),
+    }
+}
+
+/// The gateway's public keys, current and recently retired.
+pub async fn jwks(State(state): State<AppState>) -> Response {
+    match state.gateway.lti().keys().jwks(Duration::days(DEFAULT_GRACE_DAYS)) {
+        Ok(keys) => ([(header::CACHE_CONTROL, "public, max-age=300")], Json(keys)).into_response(),
+        Err(err) => AppError::internal(err).into_response(),
+    }
+}
