@@ -43,11 +43,11 @@ pub struct PickerView {
 }
 
 const STYLE: &str = r#"
-:root { font-family: system-ui, sans-serif; color: #1b1b1b; }
+:root { font-family: system-ui, sans-serif; color: #1b1b1b; scroll-padding-bottom: 5rem; }
 body { margin: 0; padding: 1rem; max-width: 70rem; }
 h1 { font-size: 1.3rem; margin: 0 0 .75rem; }
-form.search { display: flex; gap: .5rem; flex-wrap: wrap; margin-bottom: 1rem; }
-form.search input[type=search] { flex: 1 1 16rem; font-size: 1rem; padding: .5rem; }
+.searchbar { display: flex; gap: .5rem; margin-bottom: 1rem; }
+.searchbar input[type=search] { flex: 1 1 auto; min-width: 0; font-size: 1rem; padding: .5rem; }
 button { font-size: 1rem; padding: .5rem 1rem; cursor: pointer; }
 button:focus, input:focus, a:focus { outline: 3px solid #1a5fb4; outline-offset: 2px; }
 .layout { display: flex; gap: 1.5rem; flex-wrap: wrap; }
@@ -80,39 +80,42 @@ fn page(title: &str, body: Markup) -> Markup {
 }
 
 /// The picker: search box, facet filters, results to tick, insert and cancel.
+///
+/// The search box and the filters belong to one GET form (`form="search"`), the results to the
+/// POST form of the insert, so the two can sit side by side.
 pub fn picker_page(view: &PickerView) -> Markup {
     let heading = view.heading.clone().unwrap_or_else(|| "Add learning resources".to_string());
     let input_type = if view.multiple { "checkbox" } else { "radio" };
-    page(
-        &heading,
-        html! {
-            main {
-                h1 { (heading) }
-                @if let Some(notice) = &view.notice { p.notice role="status" { (notice) } }
-                form.search method="get" action="/lti/picker" role="search" {
-                    input type="hidden" name="launch" value=(view.launch_id);
-                    label for="q" class="visually-hidden" { "Search all publishers" }
-                    input #q type="search" name="q" value=(view.query) placeholder="Search all publishers" autofocus;
-                    button type="submit" { "Search" }
-                    div.layout {
-                        div.facets {
-                            @for (param, legend, values) in &view.facets {
-                                @if !values.is_empty() {
-                                    fieldset {
-                                        legend { (legend) }
-                                        @for value in values {
-                                            label {
-                                                input type="checkbox" name=(param) value=(value.value) checked[value.selected]
-                                                    onchange="this.form.submit()";
-                                                " " (value.label) " (" (value.count) ")"
-                                            }
-                                        }
+    let body = html! {
+        main {
+            h1 { (heading) }
+            @if let Some(notice) = &view.notice { p.notice role="status" { (notice) } }
+            form #search method="get" action="/lti/picker" role="search" {
+                input type="hidden" name="launch" value=(view.launch_id);
+            }
+            div.searchbar {
+                label for="q" class="visually-hidden" { "Search all publishers" }
+                input #q form="search" type="search" name="q" value=(view.query)
+                    placeholder="Search all publishers" autofocus;
+                button form="search" type="submit" { "Search" }
+            }
+            div.layout {
+                aside.facets aria-label="Filters" {
+                    @for (param, legend, values) in &view.facets {
+                        @if !values.is_empty() {
+                            fieldset {
+                                legend { (legend) }
+                                @for value in values {
+                                    label {
+                                        input form="search" type="checkbox" name=(param) value=(value.value)
+                                            checked[value.selected] onchange="this.form.submit()";
+                                        " " (value.label) " (" (value.count) ")"
                                     }
                                 }
                             }
-                            noscript { button type="submit" { "Apply filters" } }
                         }
                     }
+                    noscript { button form="search" type="submit" { "Apply filters" } }
                 }
                 section.results aria-live="polite" {
                     p { (view.total) " resources" }
@@ -121,8 +124,8 @@ pub fn picker_page(view: &PickerView) -> Markup {
                         ol {
                             @for result in &view.results {
                                 li {
-                                    input type=(input_type) name="resource" value=(result.id) id=(format!("r-{}", result.id))
-                                        aria-describedby=(format!("d-{}", result.id));
+                                    input type=(input_type) name="resource" value=(result.id)
+                                        id=(format!("r-{}", result.id)) aria-describedby=(format!("d-{}", result.id));
                                     @if let Some(thumbnail) = &result.thumbnail_url {
                                         img src=(thumbnail) alt="" loading="lazy";
                                     }
@@ -146,8 +149,9 @@ pub fn picker_page(view: &PickerView) -> Markup {
                     }
                 }
             }
-        },
-    )
+        }
+    };
+    page(&heading, body)
 }
 
 /// Posts the signed response to the LMS: submits itself, with a button for browsers without

@@ -5,5 +5,8 @@ mod common;
 mod auth_and_limits;
 mod cli;
 mod ingest;
+mod lms;
+mod lti;
 mod operations;
+mod picker_browser;
 mod search;
