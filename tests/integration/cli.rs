@@ -73,3 +73,74 @@ async fn test_publisher_add_and_ingest_from_the_command_line() {
         .await;
     assert_eq!(report["removed"], 50);
 }
+
+#[tokio::test]
+async fn test_platform_add_and_key_rotation_from_the_command_line() {
+    let temp = tempfile::tempdir().unwrap();
+    let data_dir = temp.path().join("data");
+    let added = gateway_command(&data_dir)
+        .args([
+            "platform",
+            "add",
+            "--issuer",
+            "https://lms.example.edu",
+            "--client-id",
+            "c-1",
+            "--deployment-id",
+            "d-1",
+            "--deployment-id",
+            "d-2",
+            "--auth-url",
+            "https://lms.example.edu/auth",
+            "--jwks-url",
+            "https://lms.example.edu/jwks",
+        ])
+        .env("GATEWAY_PUBLIC_URL", "https://gateway.example.org")
+        .output()
+        .unwrap();
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let stdout = String::from_utf8(added.stdout).unwrap();
+    assert!(stdout.contains("https://gateway.example.org/lti/login"), "prints what to paste into the LMS: {stdout}");
+    assert!(stdout.contains("https://gateway.example.org/.well-known/jwks.json"), "{stdout}");
+    let refused = gateway_command(&data_dir)
+        .args([
+            "platform",
+            "add",
+            "--issuer",
+            "https://lms.example.edu",
+            "--client-id",
+            "c-1",
+            "--deployment-id",
+            "d-1",
+            "--auth-url",
+            "http://lms.example.edu/auth",
+            "--jwks-url",
+            "https://lms.example.edu/jwks",
+        ])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success(), "plain http refused");
+
+    let server = TestServer::start_with(|config| {
+        config.data_dir = data_dir.clone();
+        config.load_samples = false;
+    })
+    .await;
+    let platforms = server
+        .graphql_ok("{ platforms { clientId deploymentIds } }", json!({}), Some(crate::common::ADMIN_TOKEN))
+        .await;
+    assert_eq!(platforms["platforms"], json!([{ "clientId": "c-1", "deploymentIds": ["d-1", "d-2"] }]));
+    let kids = |jwks: serde_json::Value| -> Vec<String> {
+        jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_string()).collect()
+    };
+    let before =
+        kids(server.client.get(server.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap());
+    assert_eq!(before.len(), 1);
+    let rotated = gateway_command(&data_dir).args(["keys", "rotate"]).output().unwrap();
+    assert!(rotated.status.success(), "{}", String::from_utf8_lossy(&rotated.stderr));
+    // The running gateway publishes the new key and keeps the old one during the grace period.
+    let after =
+        kids(server.client.get(server.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap());
+    assert_eq!(after.len(), 2);
+    assert!(after.contains(&before[0]));
+}
