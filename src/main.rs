@@ -7,6 +7,9 @@ use clap::{Parser, Subcommand};
 use resource_gateway::auth::Principal;
 use resource_gateway::config::{Config, SettingsArgs};
 use resource_gateway::gateway::{prepare_publisher, Gateway, IngestOptions};
+use std::sync::Arc;
+
+use resource_gateway::lti::broker::tools::ToolInput;
 use resource_gateway::lti::keys::ToolKeys;
 use resource_gateway::lti::platform::PlatformInput;
 use resource_gateway::lti::Lti;
@@ -63,6 +66,11 @@ enum Command {
         #[command(subcommand)]
         command: PlatformCommand,
     },
+    /// Manage publishers' LTI tools (the gateway launches them as their platform)
+    Tool {
+        #[command(subcommand)]
+        command: ToolCommand,
+    },
     /// Manage the gateway's LTI signing keys
     Keys {
         #[command(subcommand)]
@@ -97,6 +105,41 @@ enum PlatformCommand {
         #[arg(long = "token-url")]
         token_url: Option<String>,
         /// A display name
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ToolCommand {
+    /// Register a publisher's LTI tool (or update the one with the same client id)
+    Add {
+        #[command(flatten)]
+        settings: SettingsArgs,
+        /// The publisher the tool belongs to
+        #[arg(long)]
+        publisher: String,
+        /// The tool's OIDC login initiation URL
+        #[arg(long = "login-url")]
+        login_url: String,
+        /// The tool's launch (target link) URL
+        #[arg(long = "launch-url")]
+        launch_url: String,
+        /// A redirect URI the tool uses (repeat for several) [default: the launch URL]
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// The client id the tool issued to the gateway
+        #[arg(long = "client-id")]
+        client_id: String,
+        /// The deployment id the tool issued to the gateway
+        #[arg(long = "deployment-id")]
+        deployment_id: String,
+        /// The tool's public keys (JWKS) URL
+        #[arg(long = "jwks-url")]
+        jwks_url: String,
+        /// Let name, email and picture reach the tool
+        #[arg(long = "share-personal-data")]
+        share_personal_data: bool,
         #[arg(long)]
         name: Option<String>,
     },
@@ -173,6 +216,35 @@ fn main() -> anyhow::Result<()> {
                 name,
             };
             runtime()?.block_on(add_platform(config, input))
+        }
+        Command::Tool {
+            command:
+                ToolCommand::Add {
+                    settings,
+                    publisher,
+                    login_url,
+                    launch_url,
+                    redirect_uris,
+                    client_id,
+                    deployment_id,
+                    jwks_url,
+                    share_personal_data,
+                    name,
+                },
+        } => {
+            init_logging(false);
+            let config = Config::load(&settings)?;
+            let input = ToolInput {
+                name,
+                login_url,
+                launch_url,
+                redirect_uris,
+                client_id,
+                deployment_id,
+                jwks_url,
+                share_personal_data,
+            };
+            runtime()?.block_on(add_tool(config, publisher, input))
         }
         Command::Keys { command: KeysCommand::Rotate { settings, grace_days } } => {
             let config = Config::load(&settings)?;
@@ -280,20 +352,40 @@ fn add_publisher(config: Config, name: String, id: Option<String>, homepage: Opt
     Ok(())
 }
 
-async fn add_platform(config: Config, input: PlatformInput) -> anyhow::Result<()> {
-    // Registry and keys only: this works while a gateway serves the same data folder.
+/// The LTI service over the registry and keys only: works while a gateway serves the folder.
+fn offline_lti(config: &Config) -> anyhow::Result<(Arc<SqliteRegistry>, Lti)> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
-    let registry = std::sync::Arc::new(SqliteRegistry::open_in_data_dir(&config.data_dir)?);
+    let registry = Arc::new(SqliteRegistry::open_in_data_dir(&config.data_dir)?);
     let keys = ToolKeys::load_or_create(&config.data_dir)?;
     let outbound = Outbound::new(config.allow_networks.clone())?;
-    let public_url = config.public_url_for(config.listen);
-    let lti = Lti::new(registry, keys, outbound, public_url);
+    let lti = Lti::new(registry.clone(), keys, outbound, config.public_url_for(config.listen));
+    Ok((registry, lti))
+}
+
+async fn add_platform(config: Config, input: PlatformInput) -> anyhow::Result<()> {
+    let (_, lti) = offline_lti(&config)?;
     let platform = lti.register_platform(input).await?;
     println!("registered platform {} (issuer {}, client id {})", platform.id, platform.issuer, platform.client_id);
     println!("In the LMS, register the tool with:");
     println!("  OIDC login initiation URL: {}", lti.login_url());
     println!("  target link URI / redirect URI: {}", lti.launch_url());
+    println!("  public keys (JWKS) URL: {}", lti.jwks_url());
+    Ok(())
+}
+
+async fn add_tool(config: Config, publisher: String, input: ToolInput) -> anyhow::Result<()> {
+    let publisher = PublisherId::parse(&publisher)?;
+    let (registry, lti) = offline_lti(&config)?;
+    if registry.publisher(&publisher)?.is_none() {
+        bail!("no publisher '{publisher}': add it first with `publisher add`");
+    }
+    let tool = lti.register_tool(&publisher, input).await?;
+    println!("registered tool {} for publisher '{}'", tool.id, tool.publisher);
+    println!("In the publisher's tool, register the gateway as a platform with:");
+    println!("  issuer: {}", lti.platform_issuer());
+    println!("  OIDC authorization URL: {}", lti.platform_auth_url());
+    println!("  token URL: {}", lti.platform_token_url());
     println!("  public keys (JWKS) URL: {}", lti.jwks_url());
     Ok(())
 }

@@ -5,13 +5,14 @@ use serde_json::Value;
 use super::Gateway;
 use crate::auth::Principal;
 use crate::error::AppError;
+use crate::lti::broker::tools::ToolInput;
 use crate::lti::content_item::RESOURCE_ID_PARAM;
 use crate::lti::deep_link::SignedResponse;
 use crate::lti::launch::ValidatedLaunch;
 use crate::lti::platform::PlatformInput;
 use crate::lti::{claims, LtiError};
-use crate::registry::Platform;
-use crate::resource::{ResourceKind, ResourceRecord};
+use crate::registry::{Platform, PublisherTool};
+use crate::resource::{PublisherId, ResourceKind, ResourceRecord};
 
 /// Where an LMS launch of an inserted link leads.
 #[derive(Debug)]
@@ -88,5 +89,64 @@ impl Gateway {
             ResourceKind::LtiResourceLink => LinkTarget::Tool(Box::new(record)),
             _ => LinkTarget::Redirect(record.resource.url.clone()),
         })
+    }
+}
+
+impl Gateway {
+    /// Registers a publisher's LTI tool: with the publisher's own key, or as admin naming it.
+    pub async fn register_publisher_tool(
+        &self,
+        principal: &Principal,
+        publisher: Option<&str>,
+        input: ToolInput,
+    ) -> Result<PublisherTool, AppError> {
+        let publisher = match (publisher, principal) {
+            (Some(id), _) => PublisherId::parse(id).map_err(|err| AppError::bad_input(err.to_string()))?,
+            (None, Principal::Publisher(own)) => own.clone(),
+            (None, Principal::Admin) => return Err(AppError::bad_input("name the publisher the tool belongs to")),
+            (None, Principal::Anonymous) => {
+                return Err(AppError::unauthenticated("registering a tool needs a publisher key or the admin token"))
+            }
+        };
+        if !principal.may_act_for(&publisher) {
+            return Err(super::forbidden_or_unauthenticated(principal, &publisher));
+        }
+        if self.publisher(&publisher).await?.is_none() {
+            return Err(AppError::not_found(format!("no publisher '{publisher}'")));
+        }
+        self.lti().register_tool(&publisher, input).await.map_err(super::to_app_error)
+    }
+
+    /// A publisher's tools, for its own key and the admin.
+    pub async fn publisher_tools(
+        &self,
+        principal: &Principal,
+        publisher: &PublisherId,
+    ) -> Result<Vec<PublisherTool>, AppError> {
+        if !principal.may_act_for(publisher) {
+            return Err(super::forbidden_or_unauthenticated(principal, publisher));
+        }
+        self.lti().tools_of(publisher).await.map_err(super::to_app_error)
+    }
+
+    /// Starts the brokered launch of a publisher's LTI resource; answers the URL of the tool's
+    /// login initiation. A resource whose publisher has no matching tool is `NOT_FOUND`.
+    pub async fn brokered_launch_url(
+        &self,
+        launch: &ValidatedLaunch,
+        record: &ResourceRecord,
+    ) -> Result<String, AppError> {
+        let launch_url =
+            record.resource.lti.as_ref().map(|l| l.launch_url.as_str()).unwrap_or(record.resource.url.as_str());
+        let tool = self.lti().tool_for(&record.publisher, launch_url).await.map_err(super::to_app_error)?.ok_or_else(
+            || {
+                AppError::not_found(format!(
+                    "{} has not registered an LTI tool that serves {launch_url}, so this resource cannot be launched \
+                     yet; ask the publisher or your district admin",
+                    record.publisher
+                ))
+            },
+        )?;
+        self.lti().start_brokered_launch(launch, record, &tool).await.map_err(super::to_app_error)
     }
 }

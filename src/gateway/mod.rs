@@ -608,7 +608,7 @@ pub(crate) fn require_admin(principal: &Principal) -> Result<(), AppError> {
     }
 }
 
-fn forbidden_or_unauthenticated(principal: &Principal, publisher: &PublisherId) -> AppError {
+pub(crate) fn forbidden_or_unauthenticated(principal: &Principal, publisher: &PublisherId) -> AppError {
     match principal {
         Principal::Anonymous => AppError::unauthenticated("this operation needs a publisher key or the admin token"),
         _ => AppError::forbidden(format!("this key may not act on publisher '{publisher}'s catalogs")),

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 
 use crate::gateway::Gateway;
-use lti::{LtiMutation, LtiQuery};
+use lti::{BrokerMutation, LtiMutation, LtiQuery};
 use mutation::CatalogMutation;
 use query::CatalogQuery;
 
@@ -21,7 +21,7 @@ pub struct QueryRoot(CatalogQuery, LtiQuery);
 
 /// Every mutation, merged from the domains.
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(CatalogMutation, LtiMutation);
+pub struct MutationRoot(CatalogMutation, LtiMutation, BrokerMutation);
 
 pub type GatewaySchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 

@@ -133,6 +133,14 @@ impl Publisher {
         let counts = gateway.resource_counts().await?;
         Ok(counts.get(self.0.id.as_str()).copied().unwrap_or(0) as i32)
     }
+    /// This publisher's LTI tools (visible to its key and the admin).
+    async fn tools(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<super::lti::PublisherTool>> {
+        let gateway = ctx.data::<std::sync::Arc<Gateway>>()?;
+        let principal = ctx.data::<crate::auth::Principal>()?;
+        let tools = gateway.publisher_tools(principal, &self.0.id).await?;
+        Ok(tools.into_iter().map(|t| super::lti::PublisherTool(t, gateway.public_url().to_string())).collect())
+    }
+
     /// The newest ingests (visible to this publisher's key and the admin).
     async fn ingests(
         &self,

@@ -2,8 +2,8 @@
 //! Refusals answer a 4xx page naming the reason, never a picker.
 
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
-use axum::http::{header, StatusCode};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Json;
 use chrono::Duration;
@@ -13,6 +13,8 @@ use crate::error::{AppError, ErrorCode};
 use crate::gateway::LinkTarget;
 use crate::index::facets::Dimension;
 use crate::index::{Filter, SearchRequest};
+use crate::lti::broker::ags::Relayed;
+use crate::lti::broker::launch::{AuthOutcome, AuthRequest};
 use crate::lti::keys::DEFAULT_GRACE_DAYS;
 use crate::lti::login::LoginRequest;
 use crate::lti::picker::{self, PickerFacetValue, PickerResult, PickerView};
@@ -102,18 +104,10 @@ pub async fn launch(State(state): State<AppState>, body: Bytes) -> Response {
     }
     match state.gateway.link_target(&validated).await {
         Ok(LinkTarget::Redirect(url)) => (StatusCode::SEE_OTHER, [(header::LOCATION, url)]).into_response(),
-        Ok(LinkTarget::Tool(record)) => (
-            StatusCode::NOT_IMPLEMENTED,
-            Html(
-                picker::error_page(
-                    &record.resource.title,
-                    "This resource is a publisher's LTI tool. Launching publishers' tools through the gateway \
-                     (brokered launches) is not available on this gateway yet; ask your district admin.",
-                )
-                .into_string(),
-            ),
-        )
-            .into_response(),
+        Ok(LinkTarget::Tool(record)) => match state.gateway.brokered_launch_url(&validated, &record).await {
+            Ok(url) => (StatusCode::SEE_OTHER, [(header::LOCATION, url)]).into_response(),
+            Err(err) => refusal(&err),
+        },
         Err(err) => refusal(&err),
     }
 }
@@ -284,5 +278,119 @@ pub async fn jwks(State(state): State<AppState>) -> Response {
     match state.gateway.lti().keys().jwks(Duration::days(DEFAULT_GRACE_DAYS)) {
         Ok(keys) => ([(header::CACHE_CONTROL, "public, max-age=300")], Json(keys)).into_response(),
         Err(err) => AppError::internal(err).into_response(),
+    }
+}
+
+fn auth_request(pairs: &[(String, String)]) -> AuthRequest {
+    AuthRequest {
+        scope: first(pairs, "scope"),
+        response_type: first(pairs, "response_type"),
+        response_mode: first(pairs, "response_mode"),
+        client_id: first(pairs, "client_id"),
+        redirect_uri: first(pairs, "redirect_uri"),
+        login_hint: first(pairs, "login_hint"),
+        lti_message_hint: first(pairs, "lti_message_hint"),
+        state: first(pairs, "state"),
+        nonce: first(pairs, "nonce"),
+    }
+}
+
+async fn platform_auth(state: &AppState, request: AuthRequest) -> Response {
+    match state.gateway.lti().authorize_tool(request).await {
+        Ok(AuthOutcome::IdToken { redirect_uri, id_token, state }) => {
+            let mut fields = vec![("id_token", id_token.as_str())];
+            if let Some(state) = &state {
+                fields.push(("state", state.as_str()));
+            }
+            html_no_store(picker::form_post_page("Opening the publisher's tool…", &redirect_uri, &fields).into_string())
+        }
+        Ok(AuthOutcome::Error { redirect_uri, error, description, state }) => {
+            let mut fields = vec![("error", error), ("error_description", description.as_str())];
+            if let Some(state) = &state {
+                fields.push(("state", state.as_str()));
+            }
+            html_no_store(picker::form_post_page("Returning to the tool…", &redirect_uri, &fields).into_string())
+        }
+        Err(err) => refusal(&lti_error(err)),
+    }
+}
+
+/// The OIDC authorization endpoint toward publishers' tools (GET or POST).
+pub async fn platform_auth_get(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    platform_auth(&state, auth_request(&pairs(query.unwrap_or_default().as_bytes()))).await
+}
+
+pub async fn platform_auth_post(State(state): State<AppState>, body: Bytes) -> Response {
+    platform_auth(&state, auth_request(&pairs(&body))).await
+}
+
+/// The token endpoint toward publishers' tools (client credentials, JWT assertion).
+pub async fn platform_token(State(state): State<AppState>, body: Bytes) -> Response {
+    let pairs = pairs(&body);
+    let answer = state
+        .gateway
+        .lti()
+        .issue_tool_token(
+            first(&pairs, "grant_type").as_deref(),
+            first(&pairs, "client_assertion_type").as_deref(),
+            first(&pairs, "client_assertion").as_deref(),
+            first(&pairs, "scope").as_deref(),
+        )
+        .await;
+    match answer {
+        Ok(token) => ([(header::CACHE_CONTROL, "no-store")], Json(token)).into_response(),
+        Err(err) => {
+            let status = if err.error == "invalid_client" { StatusCode::UNAUTHORIZED } else { StatusCode::BAD_REQUEST };
+            (status, [(header::CACHE_CONTROL, "no-store")], Json(err)).into_response()
+        }
+    }
+}
+
+fn ags_error(err: LtiError) -> Response {
+    let (status, code) = match &err {
+        LtiError::InvalidToken(_) => (StatusCode::UNAUTHORIZED, "invalid_token"),
+        LtiError::Forbidden(_) => (StatusCode::FORBIDDEN, "insufficient_scope"),
+        LtiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+        LtiError::Upstream(_) | LtiError::Jwks(_) => (StatusCode::BAD_GATEWAY, "lms_unavailable"),
+        LtiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
+        _ => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
+    };
+    (status, Json(serde_json::json!({ "error": code, "error_description": err.to_string() }))).into_response()
+}
+
+fn relayed(answer: Relayed) -> Response {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let content_type = answer.content_type.unwrap_or_else(|| "application/json".to_string());
+    (status, [(header::CONTENT_TYPE, content_type)], answer.body).into_response()
+}
+
+/// `POST /lti/platform/ags/{grant}/lineitem/scores`: a tool's score, relayed to the LMS.
+pub async fn ags_scores(
+    State(state): State<AppState>,
+    Path(grant): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let lti = state.gateway.lti();
+    let caller = match lti.tool_caller(super::bearer(&headers)).await {
+        Ok(caller) => caller,
+        Err(err) => return ags_error(err),
+    };
+    match lti.relay_score(&caller, &grant, &body).await {
+        Ok(answer) => relayed(answer),
+        Err(err) => ags_error(err),
+    }
+}
+
+/// `GET /lti/platform/ags/{grant}/lineitem`: the line item, read from the LMS.
+pub async fn ags_lineitem(State(state): State<AppState>, Path(grant): Path<String>, headers: HeaderMap) -> Response {
+    let lti = state.gateway.lti();
+    let caller = match lti.tool_caller(super::bearer(&headers)).await {
+        Ok(caller) => caller,
+        Err(err) => return ags_error(err),
+    };
+    match lti.relay_lineitem(&caller, &grant).await {
+        Ok(answer) => relayed(answer),
+        Err(err) => ags_error(err),
     }
 }

@@ -58,6 +58,10 @@ pub fn router(state: AppState) -> Router {
         .route("/lti/picker", get(lti::picker))
         .route("/lti/picker/insert", post(lti::insert))
         .route("/.well-known/jwks.json", get(lti::jwks))
+        .route("/lti/platform/auth", get(lti::platform_auth_get).post(lti::platform_auth_post))
+        .route("/lti/platform/token", post(lti::platform_token))
+        .route("/lti/platform/ags/{grant}/lineitem", get(lti::ags_lineitem))
+        .route("/lti/platform/ags/{grant}/lineitem/scores", post(lti::ags_scores))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -76,7 +80,7 @@ async fn count_requests(State(state): State<AppState>, request: Request, next: N
     response
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then_some(token)

@@ -63,6 +63,8 @@ struct Loaded {
 pub struct ToolKeys {
     path: PathBuf,
     loaded: Mutex<Loaded>,
+    /// Keys the pseudonymous `sub` each publisher's tool sees; never leaves the data folder.
+    pseudonym_secret: String,
 }
 
 impl ToolKeys {
@@ -75,7 +77,16 @@ impl ToolKeys {
             write_file(&path, &file)?;
         }
         let modified = modified(&path);
-        Ok(Self { path, loaded: Mutex::new(Loaded { modified, keys: file.keys }) })
+        let pseudonym_secret = load_or_create_secret(&data_dir.join("keys").join("pseudonym-secret"))?;
+        Ok(Self { path, loaded: Mutex::new(Loaded { modified, keys: file.keys }), pseudonym_secret })
+    }
+
+    /// A stable pseudonym of an LMS user for one publisher: the same user gets the same id at
+    /// every launch of that publisher's tools, and unrelated ids at other publishers'.
+    pub fn pseudonym(&self, publisher: &str, platform_issuer: &str, lms_sub: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(format!("{}\n{publisher}\n{platform_issuer}\n{lms_sub}", self.pseudonym_secret));
+        format!("rg-{}", &hex::encode(digest)[..32])
     }
 
     fn snapshot(&self) -> Result<Vec<StoredKey>, KeyError> {
@@ -137,6 +148,23 @@ impl ToolKeys {
         file.keys.push(key);
         write_file(&self.path, &file)?;
         Ok(kid)
+    }
+}
+
+fn load_or_create_secret(path: &Path) -> Result<String, KeyError> {
+    let io = |err: std::io::Error| KeyError::Io { path: path.to_path_buf(), message: err.to_string() };
+    match std::fs::read_to_string(path) {
+        Ok(secret) if !secret.trim().is_empty() => Ok(secret.trim().to_string()),
+        Ok(_) => Err(KeyError::Corrupt(path.to_path_buf())),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(io)?;
+            }
+            let secret = crate::auth::random_secret();
+            crate::auth::write_private(path, &secret).map_err(io)?;
+            Ok(secret)
+        }
+        Err(err) => Err(io(err)),
     }
 }
 

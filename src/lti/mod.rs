@@ -3,6 +3,7 @@
 //!
 //! [`Lti`] is the service the HTTP and GraphQL layers call; it decides, they translate.
 
+pub mod broker;
 pub mod claims;
 pub mod content_item;
 pub mod deep_link;
@@ -17,7 +18,8 @@ use std::sync::Arc;
 
 use crate::error::{ErrorCode, HasErrorCode};
 use crate::outbound::{AddressGuard, Outbound};
-use crate::registry::{LtiStore, RegistryError};
+use crate::registry::{BrokerStore, LtiStore, RegistryError};
+use broker::ags;
 use jwks::JwksCache;
 use keys::{KeyError, ToolKeys};
 
@@ -36,6 +38,12 @@ pub enum LtiError {
     LaunchNotFound(String),
     #[error("{0}")]
     NotAccepted(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("the LMS answered: {0}")]
+    Upstream(String),
     #[error("cannot fetch the platform's keys: {0}")]
     Jwks(String),
     #[error(transparent)]
@@ -51,7 +59,9 @@ impl HasErrorCode for LtiError {
             LtiError::UnknownPlatform { .. } | LtiError::InvalidToken(_) | LtiError::BadState => {
                 ErrorCode::Unauthenticated
             }
-            LtiError::LaunchNotFound(_) => ErrorCode::NotFound,
+            LtiError::LaunchNotFound(_) | LtiError::NotFound(_) => ErrorCode::NotFound,
+            LtiError::Forbidden(_) => ErrorCode::Forbidden,
+            LtiError::Upstream(_) => ErrorCode::Unavailable,
             LtiError::Jwks(_) => ErrorCode::Unavailable,
             LtiError::Registry(err) => err.error_code(),
             LtiError::Keys(err) => err.error_code(),
@@ -62,17 +72,33 @@ impl HasErrorCode for LtiError {
 /// The LTI service: what a launch needs besides the search itself.
 pub struct Lti {
     pub(crate) store: Arc<dyn LtiStore>,
+    pub(crate) broker: Arc<dyn BrokerStore>,
     pub(crate) keys: ToolKeys,
     pub(crate) jwks: JwksCache,
+    pub(crate) outbound: Outbound,
+    /// The gateway's access tokens at LMSs (for grade passback), cached until expiry.
+    pub(crate) lms_tokens: ags::LmsTokens,
     pub(crate) guard: AddressGuard,
     /// `<public URL>`, without trailing slash.
     pub(crate) public_url: String,
 }
 
 impl Lti {
-    pub fn new(store: Arc<dyn LtiStore>, keys: ToolKeys, outbound: Outbound, public_url: String) -> Self {
+    pub fn new<S>(store: Arc<S>, keys: ToolKeys, outbound: Outbound, public_url: String) -> Self
+    where
+        S: LtiStore + BrokerStore + 'static,
+    {
         let guard = outbound.guard().clone();
-        Self { store, keys, jwks: JwksCache::new(outbound), guard, public_url }
+        Self {
+            store: store.clone(),
+            broker: store,
+            keys,
+            jwks: JwksCache::new(outbound.clone()),
+            lms_tokens: ags::LmsTokens::new(),
+            outbound,
+            guard,
+            public_url,
+        }
     }
 
     /// The one redirect URI and target link URI of every LTI message.

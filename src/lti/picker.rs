@@ -157,19 +157,25 @@ pub fn picker_page(view: &PickerView) -> Markup {
 /// Posts the signed response to the LMS: submits itself, with a button for browsers without
 /// script.
 pub fn auto_post_page(return_url: &str, jwt: &str) -> Markup {
-    page(
-        "Returning to your course",
-        html! {
-            main {
-                form #return method="post" action=(return_url) {
-                    input type="hidden" name="JWT" value=(jwt);
-                    p { "Returning to your course…" }
-                    noscript { button type="submit" { "Continue" } }
+    form_post_page("Returning to your course…", return_url, &[("JWT", jwt)])
+}
+
+/// An auto-submitting form post (OIDC `form_post`, deep-linking returns), with a button for
+/// browsers without script.
+pub fn form_post_page(message: &str, action: &str, fields: &[(&str, &str)]) -> Markup {
+    let body = html! {
+        main {
+            form #post method="post" action=(action) {
+                @for (name, value) in fields {
+                    input type="hidden" name=(name) value=(value);
                 }
-                script { (PreEscaped("document.getElementById('return').submit();")) }
+                p { (message) }
+                noscript { button type="submit" { "Continue" } }
             }
-        },
-    )
+            script { (PreEscaped("document.getElementById('post').submit();")) }
+        }
+    };
+    page(message, body)
 }
 
 /// Explains why a launch or request was refused.

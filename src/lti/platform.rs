@@ -105,7 +105,7 @@ impl Lti {
         }
     }
 
-    fn http_allowed(&self, url: &url::Url) -> bool {
+    pub(crate) fn http_allowed(&self, url: &url::Url) -> bool {
         let ip = match url.host() {
             Some(url::Host::Ipv4(ip)) => std::net::IpAddr::V4(ip),
             Some(url::Host::Ipv6(ip)) => std::net::IpAddr::V6(ip),

@@ -3,12 +3,14 @@
 //! Behind the [`Registry`] trait so that a shared database can take its place when several
 //! gateway replicas run. Every write is one transaction, committed durably before it returns.
 
+pub mod broker_store;
 pub mod lti_store;
 mod sqlite;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use broker_store::{AgsGrant, BrokerStore, BrokeredLaunch, PublisherTool, ToolToken};
 pub use lti_store::{DeepLinkLaunch, LoginState, LtiStore, Platform};
 pub use sqlite::SqliteRegistry;
 
@@ -20,6 +22,8 @@ use crate::resource::{CatalogFormat, PublisherId};
 pub enum RegistryError {
     #[error("publisher '{0}' already exists")]
     PublisherExists(String),
+    #[error("{0}")]
+    Conflict(String),
     #[error("registry database error: {0}")]
     Database(#[from] rusqlite::Error),
     #[error("registry data is unreadable: {0}")]
@@ -29,7 +33,7 @@ pub enum RegistryError {
 impl HasErrorCode for RegistryError {
     fn error_code(&self) -> ErrorCode {
         match self {
-            RegistryError::PublisherExists(_) => ErrorCode::BadUserInput,
+            RegistryError::PublisherExists(_) | RegistryError::Conflict(_) => ErrorCode::BadUserInput,
             _ => ErrorCode::Internal,
         }
     }

@@ -41,6 +41,7 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 "#,
     ),
     super::lti_store::MIGRATION,
+    super::broker_store::MIGRATION,
 ];
 
 pub struct SqliteRegistry {

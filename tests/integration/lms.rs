@@ -69,6 +69,68 @@ impl RsaKey {
 struct LmsState {
     jwks: Arc<Mutex<Value>>,
     returned: Arc<Mutex<Vec<String>>>,
+    /// Where to verify the gateway's client assertions.
+    gateway_jwks: Arc<Mutex<Option<String>>>,
+    token_url: Arc<Mutex<String>>,
+    /// Claims of the gateway's verified client assertions.
+    assertions: Arc<Mutex<Vec<Value>>>,
+    scores: Arc<Mutex<Vec<Value>>>,
+    fail_scores: Arc<std::sync::atomic::AtomicBool>,
+}
+
+const LMS_ACCESS_TOKEN: &str = "lms-access-token-123";
+
+/// The LMS token endpoint: verifies the gateway's JWT assertion with the gateway's JWKS.
+async fn lms_token(State(s): State<LmsState>, Form(form): Form<HashMap<String, String>>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let refuse = |why: &str| {
+        (axum::http::StatusCode::UNAUTHORIZED, Json(json!({ "error": "invalid_client", "error_description": why })))
+            .into_response()
+    };
+    let Some(jwks_url) = s.gateway_jwks.lock().unwrap().clone() else { return refuse("no gateway") };
+    let Some(assertion) = form.get("client_assertion") else { return refuse("no assertion") };
+    let jwks: jsonwebtoken::jwk::JwkSet = match reqwest::get(&jwks_url).await {
+        Ok(response) => response.json().await.unwrap(),
+        Err(_) => return refuse("jwks unreachable"),
+    };
+    let header = jsonwebtoken::decode_header(assertion).unwrap();
+    let Some(jwk) = jwks.find(header.kid.as_deref().unwrap_or_default()) else { return refuse("unknown kid") };
+    let mut validation = jsonwebtoken::Validation::new(Algorithm::RS256);
+    validation.set_audience(&[s.token_url.lock().unwrap().clone()]);
+    validation.set_issuer(&[CLIENT_ID]);
+    match jsonwebtoken::decode::<Value>(assertion, &jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap(), &validation) {
+        Ok(data) => {
+            s.assertions.lock().unwrap().push(data.claims);
+            Json(json!({ "access_token": LMS_ACCESS_TOKEN, "token_type": "Bearer", "expires_in": 3600,
+                         "scope": form.get("scope").cloned().unwrap_or_default() }))
+            .into_response()
+        }
+        Err(err) => refuse(&format!("{err}")),
+    }
+}
+
+async fn lms_scores(
+    State(s): State<LmsState>,
+    headers: axum::http::HeaderMap,
+    body: String,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let authorized =
+        headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(&format!("Bearer {LMS_ACCESS_TOKEN}"));
+    let typed =
+        headers.get("content-type").and_then(|v| v.to_str().ok()) == Some("application/vnd.ims.lis.v1.score+json");
+    if !authorized || !typed {
+        return (axum::http::StatusCode::UNAUTHORIZED, "bad token or content type").into_response();
+    }
+    if s.fail_scores.load(std::sync::atomic::Ordering::SeqCst) {
+        return (
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({ "error": "scoreGiven exceeds the maximum" })),
+        )
+            .into_response();
+    }
+    s.scores.lock().unwrap().push(serde_json::from_str(&body).unwrap_or(Value::Null));
+    Json(json!({ "resultUrl": "https://lms/results/1" })).into_response()
 }
 
 /// The platform side of the tests.
@@ -106,9 +168,16 @@ impl Lms {
                     "received"
                 }),
             )
+            .route("/token", post(lms_token))
+            .route("/lineitems/7/scores", post(lms_scores))
+            .route(
+                "/lineitems/7",
+                get(|| async { Json(json!({ "id": "internal-lms-url", "scoreMaximum": 10, "label": "Quiz 7" })) }),
+            )
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind lms");
         let addr = listener.local_addr().expect("addr");
+        *state.token_url.lock().unwrap() = format!("http://{addr}/token");
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -121,6 +190,27 @@ impl Lms {
 
     pub fn return_url(&self) -> String {
         format!("http://{}/return?course=42", self.addr)
+    }
+
+    /// Lets the LMS verify the gateway's client assertions.
+    pub fn trust_gateway(&self, gateway: &TestServer) {
+        *self.state.gateway_jwks.lock().unwrap() = Some(gateway.url("/.well-known/jwks.json"));
+    }
+
+    pub fn lineitem_url(&self) -> String {
+        format!("http://{}/lineitems/7", self.addr)
+    }
+
+    pub fn scores(&self) -> Vec<Value> {
+        self.state.scores.lock().unwrap().clone()
+    }
+
+    pub fn assertions(&self) -> Vec<Value> {
+        self.state.assertions.lock().unwrap().clone()
+    }
+
+    pub fn fail_scores(&self, fail: bool) {
+        self.state.fail_scores.store(fail, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// The JWTs browsers posted to the return URL.
@@ -140,6 +230,7 @@ impl Lms {
                 json!({ "input": {
                     "issuer": self.issuer(), "clientId": CLIENT_ID, "deploymentIds": [DEPLOYMENT_ID, "deployment-2"],
                     "authLoginUrl": format!("{}/auth", self.issuer()), "jwksUrl": format!("{}/jwks", self.issuer()),
+                    "tokenUrl": format!("{}/token", self.issuer()),
                     "name": "Test LMS" } }),
                 Some(ADMIN_TOKEN),
             )
@@ -232,6 +323,11 @@ impl Lms {
 
 /// Verifies a deep-linking response JWT with the gateway's published JWKS; answers its claims.
 pub async fn verify_with_gateway_jwks(gateway: &TestServer, jwt: &str, lms: &Lms) -> Value {
+    verify_jwt(gateway, jwt, &lms.issuer(), CLIENT_ID).await
+}
+
+/// Verifies any JWT the gateway signed, for an audience and issuer; answers its claims.
+pub async fn verify_jwt(gateway: &TestServer, jwt: &str, audience: &str, issuer: &str) -> Value {
     let jwks: jsonwebtoken::jwk::JwkSet =
         gateway.client.get(gateway.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
     let header = jsonwebtoken::decode_header(jwt).unwrap();
@@ -239,8 +335,8 @@ pub async fn verify_with_gateway_jwks(gateway: &TestServer, jwt: &str, lms: &Lms
     let jwk = jwks.find(header.kid.as_deref().expect("kid")).expect("kid published in the JWKS");
     let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
     let mut validation = jsonwebtoken::Validation::new(Algorithm::RS256);
-    validation.set_audience(&[lms.issuer()]);
-    validation.set_issuer(&[CLIENT_ID]);
+    validation.set_audience(&[audience]);
+    validation.set_issuer(&[issuer]);
     validation.set_required_spec_claims(&["exp", "iat", "iss", "aud"]);
     jsonwebtoken::decode::<Value>(jwt, &key, &validation).expect("valid response JWT").claims
 }

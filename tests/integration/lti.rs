@@ -380,8 +380,8 @@ async fn test_launching_an_inserted_link() {
     assert_eq!(status, 303);
     assert!(location.unwrap().starts_with("https://openreaders.example.org/"));
     let (status, _, body) = launch("mathwise:MW-8-004").await;
-    assert_eq!(status, 501, "publishers' tools need a brokered launch: {body}");
-    assert!(body.contains("brokered"));
+    assert_eq!(status, 404, "a publisher without a registered tool: {body}");
+    assert!(body.contains("has not registered an LTI tool"));
     let (status, _, _) = launch("mathwise:gone").await;
     assert_eq!(status, 404);
 }
