@@ -144,3 +144,45 @@ async fn test_platform_add_and_key_rotation_from_the_command_line() {
     assert_eq!(after.len(), 2);
     assert!(after.contains(&before[0]));
 }
+
+#[test]
+fn test_tool_add_prints_the_platform_settings() {
+    let temp = tempfile::tempdir().unwrap();
+    let data_dir = temp.path().join("data");
+    let added = gateway_command(&data_dir).args(["publisher", "add", "MathWise", "--id", "mathwise"]).output().unwrap();
+    assert!(added.status.success());
+    let tool = |publisher: &str| {
+        gateway_command(&data_dir)
+            .env("GATEWAY_PUBLIC_URL", "https://gateway.example.org")
+            .args([
+                "tool",
+                "add",
+                "--publisher",
+                publisher,
+                "--login-url",
+                "https://tool.example.com/login",
+                "--launch-url",
+                "https://tool.example.com/launch",
+                "--client-id",
+                "gw-1",
+                "--deployment-id",
+                "1",
+                "--jwks-url",
+                "https://tool.example.com/jwks",
+            ])
+            .output()
+            .unwrap()
+    };
+    let output = tool("mathwise");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    for expected in [
+        "issuer: https://gateway.example.org",
+        "OIDC authorization URL: https://gateway.example.org/lti/platform/auth",
+        "token URL: https://gateway.example.org/lti/platform/token",
+        "public keys (JWKS) URL: https://gateway.example.org/.well-known/jwks.json",
+    ] {
+        assert!(stdout.contains(expected), "{expected} in {stdout}");
+    }
+    assert!(!tool("nobody").status.success(), "unknown publisher refused");
+}
