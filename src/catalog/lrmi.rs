@@ -528,7 +528,7 @@ fn audience_roles(object: &Object) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::json::fixtures::{self, assert_common_facts, expected_bad, expected_catalog, find};
+    use crate::catalog::fixtures::{self, assert_common_facts, expected_bad, expected_catalog, find};
     use crate::catalog::Severity;
 
     const GRAPH: &str = "openreaders-lrmi.jsonld";

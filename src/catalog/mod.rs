@@ -5,6 +5,8 @@
 //! [`CatalogError`]; an item that cannot be read is a [`Diagnostic`] and the rest still count.
 
 pub mod cartridge;
+#[cfg(test)]
+pub(crate) mod fixtures;
 mod json;
 mod lom;
 pub mod lrmi;

@@ -182,24 +182,7 @@ mod tests {
     use crate::catalog::Severity;
     use crate::resource::GradeRange;
 
-    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures");
-
-    fn fixture(path: &str) -> Vec<u8> {
-        let full = format!("{FIXTURES}/{path}");
-        std::fs::read(&full).unwrap_or_else(|err| panic!("{full}: {err}"))
-    }
-
-    fn expected(folder: &str, file: &str) -> Value {
-        let all: Value = serde_json::from_slice(&fixture(&format!("{folder}/expected.json"))).unwrap();
-        all["files"][file].clone()
-    }
-
-    fn strings(value: &Value) -> Vec<String> {
-        value
-            .as_array()
-            .map(|items| items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
-            .unwrap_or_default()
-    }
+    use crate::catalog::fixtures::{expected, expected_grades, read as fixture, strings};
 
     fn find<'a>(parsed: &'a ParsedCatalog, id: &str) -> &'a Resource {
         parsed.resources.iter().find(|r| r.local_id == id).unwrap_or_else(|| panic!("no resource {id}"))
@@ -207,15 +190,6 @@ mod tests {
 
     fn primary_languages<'a>(languages: impl IntoIterator<Item = &'a String>) -> BTreeSet<String> {
         languages.into_iter().filter_map(|l| l.split('-').next()).map(str::to_ascii_lowercase).collect()
-    }
-
-    fn expected_grades(check: &Value) -> Option<GradeRange> {
-        let ages = check["typical_age_range"].as_str().and_then(vocab::grades_from_age_range);
-        let context = check["lom_context"].as_str().filter(|c| *c != "school").and_then(vocab::grades_from_level);
-        match (ages, context) {
-            (Some(a), Some(c)) => Some(a.union(c)),
-            (a, c) => a.or(c),
-        }
     }
 
     /// Every fact of an OAI_PMH entry in catalogs/expected.json.

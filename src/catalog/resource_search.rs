@@ -502,7 +502,7 @@ fn fill_rights_and_dates(resource: &mut Resource, object: &Object, log: &mut Ite
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::json::fixtures::{self, assert_common_facts, expected_bad, expected_catalog, find};
+    use crate::catalog::fixtures::{self, assert_common_facts, expected_bad, expected_catalog, find};
     use crate::catalog::Severity;
 
     const PAGE_1: &str = "sciencelab-resource-search.json";

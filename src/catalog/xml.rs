@@ -353,10 +353,7 @@ fn namespace_uri(resolved: &ResolveResult) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn fixture(path: &str) -> Vec<u8> {
-        let full = format!("{}/../shared/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
-        std::fs::read(&full).unwrap_or_else(|err| panic!("{full}: {err}"))
-    }
+    use crate::catalog::fixtures::read as fixture;
 
     #[test]
     fn test_namespaces_and_local_names() {

@@ -209,7 +209,12 @@ pub async fn picker(State(state): State<AppState>, RawQuery(query): RawQuery) ->
                         }
                     }),
                     thumbnail_url: resource.thumbnail_url.clone(),
-                    url: resource.url.clone(),
+                    // Only web links are offered as previews (never `javascript:` or `data:`).
+                    url: if resource.url.starts_with("https://") || resource.url.starts_with("http://") {
+                        resource.url.clone()
+                    } else {
+                        "#".to_string()
+                    },
                 }
             })
             .collect(),
