@@ -12,6 +12,8 @@ use crate::auth::{self, Principal};
 use crate::catalog::{self, Diagnostic, Limits, ParsedCatalog, Severity};
 use crate::config::Config;
 use crate::error::{AppError, HasErrorCode};
+use crate::federation::LiveSearch;
+use crate::harvest::Harvester;
 use crate::index::{IngestBatch, IngestMode, SearchIndex, SearchRequest, SearchResults};
 use crate::metrics::Metrics;
 use crate::outbound::Outbound;
@@ -94,6 +96,10 @@ pub struct Gateway {
     outbound: Outbound,
     /// Publishers by id, so rendering a page of results does not query the registry per hit.
     publisher_cache: RwLock<HashMap<PublisherId, Publisher>>,
+    /// Harvesting of registered catalog sources (fetcher, running runs, shutdown signal).
+    harvester: Harvester,
+    /// Live fan-out to publishers' Resource Search endpoints, with its caches.
+    live: LiveSearch,
 }
 
 impl Gateway {
@@ -114,6 +120,17 @@ impl Gateway {
             .map_err(|err| StartError::Outbound(err.to_string()))?;
         let content_dir = data_dir.join("content");
         std::fs::create_dir_all(&content_dir).map_err(io_err)?;
+        let interrupted = registry.fail_unfinished_runs(
+            "the gateway stopped during the run; nothing was changed and the source runs again after the restart",
+        )?;
+        if interrupted > 0 {
+            tracing::warn!(
+                runs = interrupted,
+                "harvest runs were interrupted by the last stop"
+            );
+        }
+        let harvester = Harvester::new(outbound.clone(), config.max_upload_bytes);
+        let live = LiveSearch::new(harvester.fetcher().clone());
         let gateway = Self {
             public_url,
             registry,
@@ -124,6 +141,8 @@ impl Gateway {
             metrics: Metrics::new(),
             outbound,
             publisher_cache: RwLock::new(HashMap::new()),
+            harvester,
+            live,
             config,
         };
         gateway
@@ -135,6 +154,26 @@ impl Gateway {
 
     pub fn outbound(&self) -> &Outbound {
         &self.outbound
+    }
+
+    pub fn harvester(&self) -> &Harvester {
+        &self.harvester
+    }
+
+    pub(crate) fn live(&self) -> &LiveSearch {
+        &self.live
+    }
+
+    pub(crate) fn registry(&self) -> &Arc<dyn Registry> {
+        &self.registry
+    }
+
+    pub(crate) fn index(&self) -> &Arc<SearchIndex> {
+        &self.index
+    }
+
+    pub(crate) fn limits(&self) -> Limits {
+        self.limits
     }
 
     pub fn config(&self) -> &Config {
@@ -283,7 +322,7 @@ impl Gateway {
         Ok(report)
     }
 
-    async fn archive_document(
+    pub(crate) async fn archive_document(
         &self,
         publisher: &PublisherId,
         source_id: &str,
@@ -536,7 +575,23 @@ impl Gateway {
         }
         let parsed: Vec<ResourceId> = ids.iter().filter_map(|id| ResourceId::parse(id)).collect();
         let index = self.index.clone();
-        blocking(move || index.get(&parsed)).await
+        let found = blocking(move || index.get(&parsed)).await?;
+        if found.len() == ids.len() {
+            return Ok(found);
+        }
+        // Live search hits that are not indexed yet stay resolvable for a while.
+        let mut by_id: HashMap<String, ResourceRecord> = found
+            .into_iter()
+            .map(|record| (record.id().to_string(), record))
+            .collect();
+        for id in ids {
+            if !by_id.contains_key(id) {
+                if let Some(record) = self.live.remembered(id).await {
+                    by_id.insert(id.clone(), record);
+                }
+            }
+        }
+        Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
     }
 
     /// Loads the bundled sample catalogs into an empty gateway (first start only).
@@ -693,7 +748,10 @@ fn require_admin(principal: &Principal) -> Result<(), AppError> {
     }
 }
 
-fn forbidden_or_unauthenticated(principal: &Principal, publisher: &PublisherId) -> AppError {
+pub(crate) fn forbidden_or_unauthenticated(
+    principal: &Principal,
+    publisher: &PublisherId,
+) -> AppError {
     match principal {
         Principal::Anonymous => {
             AppError::unauthenticated("this operation needs a publisher key or the admin token")
@@ -721,7 +779,7 @@ fn to_app_error<E: HasErrorCode + std::fmt::Display>(err: E) -> AppError {
 }
 
 /// Runs blocking work (SQLite, tantivy) off the async workers.
-async fn blocking<T, E, F>(work: F) -> Result<T, AppError>
+pub(crate) async fn blocking<T, E, F>(work: F) -> Result<T, AppError>
 where
     F: FnOnce() -> Result<T, E> + Send + 'static,
     T: Send + 'static,

@@ -3,6 +3,7 @@
 pub mod labels;
 pub mod mutation;
 pub mod query;
+pub mod sources;
 pub mod types;
 
 use std::sync::Arc;

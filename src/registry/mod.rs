@@ -1,13 +1,20 @@
-//! The registry: publishers, their key hashes and ingest history, in SQLite in the data folder.
+//! The registry: publishers, their key hashes, ingest history, catalog sources and harvest
+//! runs, in SQLite in the data folder.
 //!
 //! Behind the [`Registry`] trait so that a shared database can take its place when several
 //! gateway replicas run. Every write is one transaction, committed durably before it returns.
 
+mod sources;
 mod sqlite;
+mod sqlite_sources;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use sources::{
+    CatalogSourceRecord, HarvestCursor, HarvestRunRecord, HarvestStatus, HarvestStore,
+    HarvestTrigger, SourceCredentials,
+};
 pub use sqlite::SqliteRegistry;
 
 use crate::catalog::Diagnostic;
@@ -18,6 +25,8 @@ use crate::resource::{CatalogFormat, PublisherId};
 pub enum RegistryError {
     #[error("publisher '{0}' already exists")]
     PublisherExists(String),
+    #[error("catalog source '{0}' already exists")]
+    SourceExists(String),
     #[error("registry database error: {0}")]
     Database(#[from] rusqlite::Error),
     #[error("registry data is unreadable: {0}")]
@@ -27,7 +36,9 @@ pub enum RegistryError {
 impl HasErrorCode for RegistryError {
     fn error_code(&self) -> ErrorCode {
         match self {
-            RegistryError::PublisherExists(_) => ErrorCode::BadUserInput,
+            RegistryError::PublisherExists(_) | RegistryError::SourceExists(_) => {
+                ErrorCode::BadUserInput
+            }
             _ => ErrorCode::Internal,
         }
     }
@@ -84,7 +95,7 @@ impl From<&Diagnostic> for StoredDiagnostic {
 }
 
 /// Storage of everything the gateway must not lose besides the index itself.
-pub trait Registry: Send + Sync {
+pub trait Registry: HarvestStore + Send + Sync {
     /// Adds a publisher with the hash of its key; fails if the id is taken.
     fn insert_publisher(
         &self,
