@@ -354,9 +354,12 @@ async fn execute(
         .take(MAX_RUN_DIAGNOSTICS)
         .map(StoredDiagnostic::from)
         .collect();
-    run.finished_at = Some(Utc::now());
+    let finished_at = Utc::now();
+    run.finished_at = Some(finished_at);
+    // The next run is set before the run shows as finished, so readers never see a finished
+    // run with a stale schedule.
+    schedule_next(gateway, &source, succeeded, finished_at).await;
     save_run(gateway, &run).await;
-    schedule_next(gateway, &source, succeeded).await;
     tracing::info!(
         source = %source.id, publisher = %source.publisher, status = run.status.as_str(),
         added = run.added, updated = run.updated, removed = run.removed, rejected = run.rejected,
@@ -479,14 +482,19 @@ async fn save_cursor(gateway: &Gateway, source_id: &str, cursor: HarvestCursor) 
 
 /// Next run: the refresh interval after this one (sooner after a failure), plus jitter so
 /// that sources added together do not stay in lockstep.
-async fn schedule_next(gateway: &Gateway, source: &CatalogSourceRecord, succeeded: bool) {
+async fn schedule_next(
+    gateway: &Gateway,
+    source: &CatalogSourceRecord,
+    succeeded: bool,
+    finished_at: chrono::DateTime<Utc>,
+) {
     let refresh = Duration::from_secs(source.refresh_seconds.max(1));
     let wait = if succeeded {
         refresh
     } else {
         refresh.min(RETRY_FAILED_AFTER)
     };
-    let next = Utc::now() + chrono::Duration::from_std(wait + jitter(wait)).unwrap_or_default();
+    let next = finished_at + chrono::Duration::from_std(wait + jitter(wait)).unwrap_or_default();
     let registry = gateway.registry().clone();
     let id = source.id.clone();
     if let Err(err) = crate::gateway::blocking(move || registry.set_next_run(&id, Some(next))).await

@@ -4,6 +4,7 @@ mod common;
 
 mod auth_and_limits;
 mod cli;
+mod federation;
 mod ingest;
 mod operations;
 mod search;
