@@ -403,3 +403,100 @@ pub fn to_records(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resource::{Alignment, GradeRange, Resource, ResourceKind};
+
+    fn record(publisher: &str, id: &str) -> ResourceRecord {
+        let mut resource = Resource::new(
+            id,
+            format!("Title {id}"),
+            "https://x.example.com/r",
+            ResourceKind::Link,
+        );
+        resource.subjects = vec!["Biology".into()];
+        resource.languages = vec!["en-US".into()];
+        resource.grades = Some(GradeRange::new(6, 8));
+        resource.alignments = vec![Alignment {
+            guid: Some("8f47df01-0608-525a-87d1-3c315b6cc83f".into()),
+            ..Alignment::default()
+        }];
+        ResourceRecord {
+            publisher: PublisherId::parse(publisher).unwrap(),
+            source_id: "src-1".into(),
+            format: CatalogFormat::ResourceSearch,
+            resource,
+        }
+    }
+
+    #[test]
+    fn test_rs_filter_sends_words_and_single_valued_filters() {
+        let filter = Filter {
+            subjects: vec!["Biology".into()],
+            languages: vec!["en".into(), "es".into()],
+            ..Filter::default()
+        };
+        assert_eq!(
+            rs_filter(Some("  cell's   \"energy\" "), &filter),
+            "search~'cell s energy' AND subject='Biology'"
+        );
+        assert_eq!(rs_filter(None, &Filter::default()), "");
+        let quoted = Filter {
+            subjects: vec!["Children's Literature".into()],
+            ..Filter::default()
+        };
+        assert_eq!(rs_filter(Some("tales"), &quoted), "search~'tales'");
+    }
+
+    #[test]
+    fn test_live_hits_are_filtered_like_the_index() {
+        let hit = record("sciencelab", "SL-1");
+        assert!(matches_filter(&hit, &Filter::default()));
+        let matching = Filter {
+            publishers: vec!["sciencelab".into()],
+            subjects: vec!["Biology".into()],
+            languages: vec!["en".into()],
+            alignments: vec!["8F47DF01-0608-525A-87D1-3C315B6CC83F".into()],
+            grade_min: Some(8),
+            grade_max: Some(10),
+            ..Filter::default()
+        };
+        assert!(matches_filter(&hit, &matching));
+        for wrong in [
+            Filter {
+                publishers: vec!["other".into()],
+                ..Filter::default()
+            },
+            Filter {
+                subjects: vec!["Physics".into()],
+                ..Filter::default()
+            },
+            Filter {
+                grade_min: Some(9),
+                ..Filter::default()
+            },
+            Filter {
+                kinds: vec![ResourceKind::LtiResourceLink],
+                ..Filter::default()
+            },
+            Filter {
+                free_only: true,
+                ..Filter::default()
+            },
+        ] {
+            assert!(!matches_filter(&hit, &wrong), "{wrong:?}");
+        }
+    }
+
+    #[test]
+    fn test_interleave_takes_turns_and_drops_repeats() {
+        let merged = interleave(vec![
+            vec![record("a", "1"), record("a", "2"), record("a", "3")],
+            vec![record("b", "1"), record("a", "2")],
+        ]);
+        let ids: Vec<String> = merged.iter().map(|r| r.id().to_string()).collect();
+        assert_eq!(ids, vec!["a:1", "b:1", "a:2", "a:3"]);
+    }
+}

@@ -49,6 +49,8 @@ const MAX_CONCURRENT_RUNS: usize = 4;
 const RETRY_FAILED_AFTER: Duration = Duration::from_secs(600);
 /// Diagnostics kept per run.
 const MAX_RUN_DIAGNOSTICS: usize = 1000;
+/// Times a start waits 20 ms for a run that is starting or ending to let go of its source.
+const CLAIM_ATTEMPTS: usize = 100;
 /// How long shutdown waits for running harvests to wind down.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
@@ -263,16 +265,28 @@ pub async fn start_run(
     trigger: HarvestTrigger,
 ) -> Result<StartedRun, AppError> {
     let harvester = gateway.harvester();
-    let Some(claim) = harvester.claim(&source.id) else {
+    let mut attempts = 0;
+    let claim = loop {
+        if let Some(claim) = harvester.claim(&source.id) {
+            break claim;
+        }
         let registry = gateway.registry().clone();
         let id = source.id.clone();
         let current = crate::gateway::blocking(move || registry.runs(&id, 1)).await?;
-        return match current.into_iter().next() {
-            Some(run) => Ok(StartedRun { run, task: None }),
-            None => Err(AppError::unavailable(
-                "a run of this source is starting; ask again in a moment",
-            )),
-        };
+        match current.into_iter().next() {
+            Some(run) if !run.status.is_final() => return Ok(StartedRun { run, task: None }),
+            // The claim is held but its run is not (or no longer) pending or running: it is
+            // starting or wrapping up. Wait a moment rather than answer a stale run.
+            _ if attempts < CLAIM_ATTEMPTS => {
+                attempts += 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            _ => {
+                return Err(AppError::unavailable(
+                    "a run of this source is starting or ending; ask again in a moment",
+                ))
+            }
+        }
     };
     let mut run = HarvestRunRecord::pending(&source, trigger);
     let registry = gateway.registry().clone();

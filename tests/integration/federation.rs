@@ -1164,3 +1164,58 @@ async fn test_scheduler_harvests_new_sources_and_schedules_survive_a_restart() {
     // Nothing ran again on start: the next run is an hour away.
     assert_eq!(publishers.seen("/rs/paged/resources").len(), 2);
 }
+
+#[tokio::test]
+async fn test_shutdown_interrupts_a_running_harvest_cleanly() {
+    let publishers = Publishers::start().await;
+    let server = TestServer::federated(800).await;
+    let key = server.register_publisher("slowpub", "Slow Publisher").await;
+    let id = add_source(
+        &server,
+        &key,
+        json!({ "url": publishers.url("/rs/slow"), "format": "RESOURCE_SEARCH", "refreshSeconds": 60 }),
+    )
+    .await;
+    let mut status = Value::Null;
+    let mut run_id = Value::Null;
+    for _ in 0..100 {
+        let data = server
+            .graphql_ok(SOURCE_RUNS, json!({ "id": "slowpub" }), Some(&key))
+            .await;
+        status = data["publisher"]["sources"][0]["lastRun"]["status"].clone();
+        run_id = data["publisher"]["sources"][0]["lastRun"]["id"].clone();
+        if status == "RUNNING" && !publishers.seen("/rs/slow/resources").is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(status, "RUNNING");
+    // The publisher takes 3 s to answer; the stop does not wait for it.
+    let started = Instant::now();
+    let server = server.restart().await;
+    assert!(
+        started.elapsed() < Duration::from_millis(2500),
+        "restart took {:?}",
+        started.elapsed()
+    );
+    let data = server
+        .graphql_ok(
+            "query($id: ID!) { publisher(id: $id) { sources { runs(first: 5) { id sourceId status diagnostics { item severity message } } } } }",
+            json!({ "id": "slowpub" }),
+            Some(&key),
+        )
+        .await;
+    // The restarted scheduler may already run the source again: find the interrupted run.
+    let run = data["publisher"]["sources"][0]["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == run_id)
+        .cloned()
+        .expect("the interrupted run is listed");
+    let run = &run;
+    assert_eq!(run["sourceId"], id.as_str());
+    assert_eq!(run["status"], "FAILED", "{run:#}");
+    assert!(messages(run).contains("stopped during the run"), "{run:#}");
+    assert_eq!(publisher_total(&server, "slowpub").await, 0);
+}
