@@ -19,6 +19,7 @@ use crate::resource::PublisherId;
 /// OAuth 2 client credentials the gateway uses toward a feed (token fetched with HTTP Basic
 /// client authentication and cached until it expires).
 #[derive(InputObject)]
+#[graphql(name = "OAuthClientInput")]
 pub struct OAuthClientInput {
     pub token_url: String,
     pub client_id: String,
