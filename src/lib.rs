@@ -6,8 +6,14 @@
 //! - [`catalog`]: pure parsers, bytes in, resources and diagnostics out (Common Cartridge,
 //!   LTI Resource Search, LRMI, OAI-PMH) and vocabulary normalisation.
 //! - [`index`]: the tantivy index: schema, the single writer task, search with facets.
-//! - [`registry`]: publishers, key hashes and ingest history in SQLite.
+//! - [`registry`]: publishers, key hashes, ingest history, catalog sources and harvest runs
+//!   in SQLite.
 //! - [`gateway`]: the service between transport and domain; checks rights, drives the rest.
+//! - [`harvest`]: publishers' feeds fetched on a schedule (conditional GET, retries, OAI-PMH,
+//!   Resource Search paging, OAuth) and applied through the ingest path.
+//! - [`federation`]: live fan-out of searches to publishers' Resource Search endpoints under
+//!   one deadline, with a cache, merged with the index's hits.
+//! - [`outbound`]: the one outbound HTTP client with its private-network guard.
 //! - [`graphql`] and [`http`]: thin transport layers.
 //! - [`lti`]: deep-linking content items.
 //! - [`archive`]: the catalog documents as sent, to rebuild the index from.
@@ -18,8 +24,10 @@ pub mod auth;
 pub mod catalog;
 pub mod config;
 pub mod error;
+pub mod federation;
 pub mod gateway;
 pub mod graphql;
+pub mod harvest;
 pub mod http;
 pub mod index;
 pub mod lti;
@@ -67,8 +75,20 @@ pub async fn serve(
         gateway.load_samples_if_empty().await.map_err(ServeError::Samples)?;
     }
     let router = app(gateway.clone());
+    let scheduler = harvest::scheduler::spawn(gateway.clone());
+    let stop_harvests = gateway.harvester().cancellation();
     tracing::info!(address = %bound, public_url = gateway.public_url(), data_dir = %data_dir.display(), "resource-gateway listening");
-    let served = axum::serve(listener, router).with_graceful_shutdown(shutdown).await;
+    let served = axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            // Harvests stop with the server: no new run starts, running ones wind down.
+            stop_harvests.cancel();
+        })
+        .await;
+    gateway.harvester().shutdown().await;
+    if let Err(err) = scheduler.await {
+        tracing::error!(error = %err, "the harvest scheduler ended abnormally");
+    }
     // Release the index lock before answering, so a restart (or the CLI) can write at once.
     gateway.close().await;
     served?;

@@ -16,6 +16,8 @@ use crate::auth::{self, Principal};
 use crate::catalog::{self, Diagnostic, Limits, ParsedCatalog, Severity};
 use crate::config::Config;
 use crate::error::{AppError, HasErrorCode};
+use crate::federation::LiveSearch;
+use crate::harvest::Harvester;
 use crate::index::{IngestBatch, IngestMode, SearchIndex, SearchRequest, SearchResults};
 use crate::lti::keys::ToolKeys;
 use crate::lti::Lti;
@@ -100,6 +102,10 @@ pub struct Gateway {
     lti: Lti,
     /// Publishers by id, so rendering a page of results does not query the registry per hit.
     publisher_cache: RwLock<HashMap<PublisherId, Publisher>>,
+    /// Harvesting of registered catalog sources (fetcher, running runs, shutdown signal).
+    harvester: Harvester,
+    /// Live fan-out to publishers' Resource Search endpoints, with its caches.
+    live: LiveSearch,
 }
 
 impl Gateway {
@@ -118,6 +124,14 @@ impl Gateway {
         let lti = Lti::new(sqlite, keys, outbound.clone(), public_url.clone());
         let content_dir = data_dir.join("content");
         std::fs::create_dir_all(&content_dir).map_err(io_err)?;
+        let interrupted = registry.fail_unfinished_runs(
+            "the gateway stopped during the run; nothing was changed and the source runs again after the restart",
+        )?;
+        if interrupted > 0 {
+            tracing::warn!(runs = interrupted, "harvest runs were interrupted by the last stop");
+        }
+        let harvester = Harvester::new(outbound.clone(), config.max_upload_bytes);
+        let live = LiveSearch::new(harvester.fetcher().clone());
         let gateway = Self {
             public_url,
             registry,
@@ -129,6 +143,8 @@ impl Gateway {
             outbound,
             lti,
             publisher_cache: RwLock::new(HashMap::new()),
+            harvester,
+            live,
             config,
         };
         gateway.metrics.indexed_resources.set(gateway.index.num_resources() as i64);
@@ -141,6 +157,26 @@ impl Gateway {
 
     pub fn outbound(&self) -> &Outbound {
         &self.outbound
+    }
+
+    pub fn harvester(&self) -> &Harvester {
+        &self.harvester
+    }
+
+    pub(crate) fn live(&self) -> &LiveSearch {
+        &self.live
+    }
+
+    pub(crate) fn registry(&self) -> &Arc<dyn Registry> {
+        &self.registry
+    }
+
+    pub(crate) fn index(&self) -> &Arc<SearchIndex> {
+        &self.index
+    }
+
+    pub(crate) fn limits(&self) -> Limits {
+        self.limits
     }
 
     pub fn config(&self) -> &Config {
@@ -274,7 +310,7 @@ impl Gateway {
         Ok(report)
     }
 
-    async fn archive_document(
+    pub(crate) async fn archive_document(
         &self,
         publisher: &PublisherId,
         source_id: &str,
@@ -472,7 +508,21 @@ impl Gateway {
         }
         let parsed: Vec<ResourceId> = ids.iter().filter_map(|id| ResourceId::parse(id)).collect();
         let index = self.index.clone();
-        blocking(move || index.get(&parsed)).await
+        let found = blocking(move || index.get(&parsed)).await?;
+        if found.len() == ids.len() {
+            return Ok(found);
+        }
+        // Live search hits that are not indexed yet stay resolvable for a while.
+        let mut by_id: HashMap<String, ResourceRecord> =
+            found.into_iter().map(|record| (record.id().to_string(), record)).collect();
+        for id in ids {
+            if !by_id.contains_key(id) {
+                if let Some(record) = self.live.remembered(id).await {
+                    by_id.insert(id.clone(), record);
+                }
+            }
+        }
+        Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
     }
 
     /// Loads the bundled sample catalogs into an empty gateway (first start only).
@@ -630,7 +680,7 @@ pub(crate) fn to_app_error<E: HasErrorCode + std::fmt::Display>(err: E) -> AppEr
 }
 
 /// Runs blocking work (SQLite, tantivy) off the async workers.
-async fn blocking<T, E, F>(work: F) -> Result<T, AppError>
+pub(crate) async fn blocking<T, E, F>(work: F) -> Result<T, AppError>
 where
     F: FnOnce() -> Result<T, E> + Send + 'static,
     T: Send + 'static,

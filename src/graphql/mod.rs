@@ -4,6 +4,7 @@ pub mod labels;
 pub mod lti;
 pub mod mutation;
 pub mod query;
+pub mod sources;
 pub mod types;
 
 use std::sync::Arc;

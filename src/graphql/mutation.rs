@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use async_graphql::{Context, InputObject, Object, Result, ID};
 
+use super::sources::{self, CatalogSource, CatalogSourceInput, HarvestRun};
 use super::types::{CatalogFormat, IngestMode, IngestReport, Publisher, PublisherRegistration};
 use crate::auth::Principal;
 use crate::error::AppError;
@@ -69,5 +70,22 @@ impl CatalogMutation {
         let options = IngestOptions { source, mode: mode.map(Into::into) };
         let report = gateway.ingest(principal, &publisher, format.into(), document.into_bytes(), options).await?;
         Ok(report.into())
+    }
+
+    /// Registers a feed the gateway harvests for the key's publisher (or, as admin, the one
+    /// named in `input.publisher`). The first harvest starts at once.
+    async fn add_catalog_source(&self, ctx: &Context<'_>, input: CatalogSourceInput) -> Result<CatalogSource> {
+        sources::add_catalog_source(ctx, input).await
+    }
+
+    /// Harvests a source now. By default answers when the run has finished; with
+    /// `wait: false` at once (status PENDING or RUNNING). A running source answers that run.
+    async fn harvest_now(
+        &self,
+        ctx: &Context<'_>,
+        source_id: ID,
+        #[graphql(default = true)] wait: bool,
+    ) -> Result<HarvestRun> {
+        sources::harvest_now(ctx, source_id, wait).await
     }
 }

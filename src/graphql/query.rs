@@ -7,7 +7,7 @@ use base64::Engine;
 
 use super::types::{
     FacetCount, Facets, Highlight, PageInfo, Publisher, Resource, ResourceFilter, SearchConnection, SearchEdge,
-    SearchSort, SourceState, SourceStatus,
+    SearchSort,
 };
 use crate::error::AppError;
 use crate::gateway::Gateway;
@@ -35,13 +35,11 @@ impl CatalogQuery {
         after: Option<String>,
         #[graphql(
             default = false,
-            desc = "Also ask the publishers' live Resource Search sources (those registered as live); results are merged and `sources` says how each answered."
+            desc = "Also ask the publishers' live Resource Search sources (those registered with `live: true`) under one deadline; their hits that are not indexed yet come first, without duplicates, and `sources` says how each answered (LIVE, CACHED, TIMEOUT, ERROR)."
         )]
         live: bool,
     ) -> Result<SearchConnection> {
         let gateway = ctx.data::<Arc<Gateway>>()?;
-        // No live sources can be registered yet, so every answer comes from the index.
-        let _ = live;
         if !(1..=crate::gateway::MAX_PAGE_SIZE as i32).contains(&first) {
             return Err(
                 AppError::bad_input(format!("first must be between 1 and {}", crate::gateway::MAX_PAGE_SIZE)).into()
@@ -55,6 +53,7 @@ impl CatalogQuery {
             None => 0,
         };
         let look_ahead = ctx.look_ahead();
+        let with_sources = look_ahead.field("sources").exists();
         let request = SearchRequest {
             text: query,
             filter: filter.unwrap_or_default().into_domain(),
@@ -64,7 +63,8 @@ impl CatalogQuery {
             with_facets: look_ahead.field("facets").exists(),
             with_highlights: look_ahead.field("edges").field("highlights").exists(),
         };
-        let results = gateway.search(request).await?;
+        let federated = gateway.federated_search(request, live, with_sources).await?;
+        let results = federated.results;
         let total = results.total;
         let edges: Vec<SearchEdge> = results
             .hits
@@ -109,15 +109,7 @@ impl CatalogQuery {
                 }
             }
         }
-        let sources = publishers
-            .into_iter()
-            .map(|publisher| SourceStatus {
-                publisher: Publisher(publisher),
-                status: SourceState::Index,
-                took_ms: None,
-                message: None,
-            })
-            .collect();
+        let sources = super::sources::source_statuses(gateway, federated.sources).await?;
         Ok(SearchConnection { total_count: total as i32, edges, page_info, facets, sources })
     }
 

@@ -141,6 +141,11 @@ impl Publisher {
         Ok(tools.into_iter().map(|t| super::lti::PublisherTool(t, gateway.public_url().to_string())).collect())
     }
 
+    /// The feeds the gateway harvests for this publisher (visible to this publisher's key and
+    /// the admin: others get UNAUTHENTICATED or FORBIDDEN). Secrets are never shown.
+    async fn sources(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<super::sources::CatalogSource>> {
+        super::sources::publisher_sources(ctx, &self.0).await
+    }
     /// The newest ingests (visible to this publisher's key and the admin).
     async fn ingests(
         &self,
@@ -460,19 +465,32 @@ pub struct Facets {
 /// Where results came from, per publisher.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 pub enum SourceState {
+    /// The publisher's resources in the gateway's index.
     Index,
+    /// A live source answered within the deadline.
     Live,
+    /// A live source's recent answer was reused.
     Cached,
+    /// A live source did not answer within the deadline.
     Timeout,
+    /// A live source failed (see `message`).
     Error,
 }
 
+/// How one source contributed to a search: one INDEX entry per publisher with indexed
+/// resources, and one entry per live source asked.
 #[derive(SimpleObject)]
 pub struct SourceStatus {
     pub publisher: Publisher,
     pub status: SourceState,
+    /// Milliseconds until the live source answered (or the deadline passed).
     pub took_ms: Option<i32>,
+    /// Why a live source gave nothing (TIMEOUT, ERROR).
     pub message: Option<String>,
+    /// The catalog source asked live (absent for INDEX).
+    pub source_id: Option<ID>,
+    /// INDEX: resources indexed for the publisher; live: hits it answered that match the filters.
+    pub result_count: Option<i32>,
 }
 
 /// A page of search results with facets.

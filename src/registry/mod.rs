@@ -1,17 +1,24 @@
-//! The registry: publishers, their key hashes and ingest history, in SQLite in the data folder.
+//! The registry: publishers, their key hashes, ingest history, catalog sources and harvest
+//! runs, in SQLite in the data folder.
 //!
 //! Behind the [`Registry`] trait so that a shared database can take its place when several
 //! gateway replicas run. Every write is one transaction, committed durably before it returns.
 
 pub mod broker_store;
 pub mod lti_store;
+mod sources;
 mod sqlite;
+mod sqlite_sources;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use broker_store::{AgsGrant, BrokerStore, BrokeredLaunch, PublisherTool, ToolToken};
 pub use lti_store::{DeepLinkLaunch, LoginState, LtiStore, Platform};
+pub use sources::{
+    CatalogSourceRecord, HarvestCursor, HarvestRunRecord, HarvestStatus, HarvestStore, HarvestTrigger,
+    SourceCredentials,
+};
 pub use sqlite::SqliteRegistry;
 
 use crate::catalog::Diagnostic;
@@ -24,6 +31,8 @@ pub enum RegistryError {
     PublisherExists(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("catalog source '{0}' already exists")]
+    SourceExists(String),
     #[error("registry database error: {0}")]
     Database(#[from] rusqlite::Error),
     #[error("registry data is unreadable: {0}")]
@@ -33,7 +42,9 @@ pub enum RegistryError {
 impl HasErrorCode for RegistryError {
     fn error_code(&self) -> ErrorCode {
         match self {
-            RegistryError::PublisherExists(_) | RegistryError::Conflict(_) => ErrorCode::BadUserInput,
+            RegistryError::PublisherExists(_) | RegistryError::Conflict(_) | RegistryError::SourceExists(_) => {
+                ErrorCode::BadUserInput
+            }
             _ => ErrorCode::Internal,
         }
     }
@@ -86,7 +97,7 @@ impl From<&Diagnostic> for StoredDiagnostic {
 }
 
 /// Storage of everything the gateway must not lose besides the index itself.
-pub trait Registry: Send + Sync {
+pub trait Registry: HarvestStore + Send + Sync {
     /// Adds a publisher with the hash of its key; fails if the id is taken.
     fn insert_publisher(&self, publisher: &Publisher, key_hash: Option<&str>) -> Result<(), RegistryError>;
     fn publisher(&self, id: &PublisherId) -> Result<Option<Publisher>, RegistryError>;

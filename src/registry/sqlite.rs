@@ -40,6 +40,44 @@ CREATE INDEX ingests_by_publisher ON ingests(publisher, id);
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 "#,
     ),
+    (
+        "0002_catalog_sources",
+        r#"
+CREATE TABLE catalog_sources (
+    id TEXT PRIMARY KEY,
+    publisher TEXT NOT NULL REFERENCES publishers(id),
+    url TEXT NOT NULL,
+    format TEXT NOT NULL,
+    refresh_seconds INTEGER NOT NULL,
+    live INTEGER NOT NULL,
+    credentials TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    next_run_at TEXT,
+    etag TEXT,
+    last_modified TEXT,
+    content_hash TEXT,
+    harvested_since TEXT
+);
+CREATE INDEX catalog_sources_by_publisher ON catalog_sources(publisher, created_at);
+CREATE TABLE harvest_runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    source_id TEXT NOT NULL REFERENCES catalog_sources(id),
+    publisher TEXT NOT NULL,
+    trigger TEXT NOT NULL,
+    status TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    added INTEGER NOT NULL,
+    updated INTEGER NOT NULL,
+    removed INTEGER NOT NULL,
+    rejected INTEGER NOT NULL,
+    http_status INTEGER,
+    requests INTEGER NOT NULL,
+    diagnostics TEXT NOT NULL
+);
+CREATE INDEX harvest_runs_by_source ON harvest_runs(source_id, id);
+"#,
+    ),
     super::lti_store::MIGRATION,
     super::broker_store::MIGRATION,
 ];
@@ -51,7 +89,10 @@ pub struct SqliteRegistry {
 impl SqliteRegistry {
     /// Opens the registry of a data folder (`<data>/registry.sqlite3`).
     pub fn open_in_data_dir(data_dir: &Path) -> Result<Self, RegistryError> {
-        Self::open(&data_dir.join("registry.sqlite3"))
+        let path = data_dir.join("registry.sqlite3");
+        let registry = Self::open(&path)?;
+        restrict_to_owner(&path);
+        Ok(registry)
     }
 
     /// Opens (creating and migrating) the registry database at `path`.
@@ -92,7 +133,20 @@ impl SqliteRegistry {
     }
 }
 
-fn parse_time(raw: &str) -> Result<DateTime<Utc>, RegistryError> {
+/// The registry holds key hashes and feed credentials: only the gateway's user may read it.
+fn restrict_to_owner(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Err(err) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+            tracing::warn!(path = %path.display(), error = %err, "cannot restrict the registry file to its owner");
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+pub(super) fn parse_time(raw: &str) -> Result<DateTime<Utc>, RegistryError> {
     DateTime::parse_from_rfc3339(raw)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|err| RegistryError::Corrupt(format!("bad timestamp '{raw}': {err}")))

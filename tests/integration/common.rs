@@ -26,6 +26,8 @@ pub fn fixture_text(relative: &str) -> String {
 pub struct TestServer {
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
+    /// The configuration it started with (a restart keeps it).
+    config: Config,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
     pub client: reqwest::Client,
@@ -43,6 +45,17 @@ impl TestServer {
         Self::start_with(|config| config.load_samples = false).await
     }
 
+    /// An empty gateway whose outbound requests may reach publishers started by the test on
+    /// 127.0.0.1 (only that address: other private ranges stay refused).
+    pub async fn federated(live_deadline_ms: u64) -> Self {
+        Self::start_with(|config| {
+            config.load_samples = false;
+            config.allow_networks = vec!["127.0.0.1/32".parse().expect("network")];
+            config.live_deadline = std::time::Duration::from_millis(live_deadline_ms);
+        })
+        .await
+    }
+
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let temp = tempfile::tempdir().expect("temp dir");
         let mut config = Config::with_data_dir(temp.path().join("data"));
@@ -55,6 +68,7 @@ impl TestServer {
 
     async fn start_in(config: Config) -> Self {
         let data_dir = config.data_dir.clone();
+        let kept = config.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = oneshot::channel::<()>();
@@ -65,8 +79,15 @@ impl TestServer {
             .await
             .expect("server runs");
         });
-        let server =
-            Self { addr, data_dir, shutdown: Some(tx), task: Some(task), client: reqwest::Client::new(), _temp: None };
+        let server = Self {
+            addr,
+            data_dir,
+            config: kept,
+            shutdown: Some(tx),
+            task: Some(task),
+            client: reqwest::Client::new(),
+            _temp: None,
+        };
         server.wait_ready().await;
         server
     }
@@ -86,9 +107,8 @@ impl TestServer {
     /// Stops the server and starts a new one on the same data folder.
     pub async fn restart(mut self) -> Self {
         let temp = self._temp.take();
-        let data_dir = self.data_dir.clone();
         self.stop().await;
-        let mut config = Config::with_data_dir(data_dir);
+        let mut config = self.config.clone();
         config.admin_token = Some(ADMIN_TOKEN.to_string());
         config.load_samples = false;
         let mut server = Self::start_in(config).await;

@@ -5,6 +5,7 @@ mod common;
 mod auth_and_limits;
 mod broker;
 mod cli;
+mod federation;
 mod ingest;
 mod lms;
 mod lti;
