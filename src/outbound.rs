@@ -121,12 +121,26 @@ fn is_internal(ip: IpAddr) -> bool {
             if let Some(mapped) = v6.to_ipv4_mapped() {
                 return is_internal(IpAddr::V4(mapped));
             }
-            let first = v6.segments()[0];
+            let segments = v6.segments();
+            let first = segments[0];
+            // Addresses that embed an IPv4 address: NAT64, 6to4, IPv4-compatible.
+            let embedded = |high: u16, low: u16| {
+                std::net::Ipv4Addr::new((high >> 8) as u8, high as u8, (low >> 8) as u8, low as u8)
+            };
+            if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0]
+                || segments[..6] == [0, 0, 0, 0, 0, 0] && !v6.is_loopback() && !v6.is_unspecified()
+            {
+                return is_internal(IpAddr::V4(embedded(segments[6], segments[7])));
+            }
+            if first == 0x2002 {
+                return is_internal(IpAddr::V4(embedded(segments[1], segments[2])));
+            }
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
                 || (first & 0xfe00) == 0xfc00
                 || (first & 0xffc0) == 0xfe80
+                || (first & 0xffc0) == 0xfec0
         }
     }
 }
@@ -179,6 +193,12 @@ impl Outbound {
             if attempt.previous().len() >= MAX_REDIRECTS {
                 return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
             }
+            let downgrade = attempt.previous().last().is_some_and(|from| from.scheme() == "https")
+                && attempt.url().scheme() == "http";
+            if downgrade {
+                // Credentials must never follow a redirect to cleartext.
+                return attempt.error("refusing a redirect from https to http");
+            }
             match redirect_guard.check_parsed(attempt.url()) {
                 Ok(()) => attempt.follow(),
                 Err(err) => attempt.error(err),
@@ -189,6 +209,9 @@ impl Outbound {
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(60))
             .redirect(policy)
+            // A proxy would resolve names itself, around the guard.
+            .no_proxy()
+            .referer(false)
             .dns_resolver(Arc::new(GuardedResolver { guard: guard.clone() }))
             .build()
             .map_err(|err| OutboundError::Network { url: String::new(), message: err.to_string() })?;
@@ -269,6 +292,10 @@ mod tests {
             "http://[::ffff:127.0.0.1]/",
             "http://localhost:8080/",
             "http://0.0.0.0/",
+            "http://[64:ff9b::a00:1]/",
+            "http://[2002:c0a8:101::1]/",
+            "http://[::10.0.0.1]/",
+            "http://[fec0::1]/",
         ] {
             assert!(matches!(guard.check_url(url), Err(OutboundError::Forbidden(_))), "{url}");
         }

@@ -51,6 +51,9 @@ impl Gateway {
 
     /// Resources by id in the order given; any unknown id is `NOT_FOUND`.
     pub async fn resources_in_order(&self, ids: &[String]) -> Result<Vec<ResourceRecord>, AppError> {
+        if ids.len() > super::MAX_LOOKUP_IDS {
+            return Err(AppError::bad_input(format!("at most {} resources at once", super::MAX_LOOKUP_IDS)));
+        }
         let mut unique: Vec<String> = Vec::with_capacity(ids.len());
         for id in ids {
             if !unique.contains(id) {

@@ -52,6 +52,9 @@ impl CatalogQuery {
             Some(cursor) => decode_cursor(cursor)?,
             None => 0,
         };
+        if let Some(filter) = &filter {
+            filter.check()?;
+        }
         let look_ahead = ctx.look_ahead();
         let with_sources = look_ahead.field("sources").exists();
         let request = SearchRequest {

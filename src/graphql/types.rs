@@ -87,7 +87,32 @@ pub struct ResourceFilter {
     pub free_only: Option<bool>,
 }
 
+/// Values one filter list may hold: enough for any picker, small enough that an anonymous
+/// caller cannot make one search cost thousands of term lookups per facet.
+pub const MAX_FILTER_VALUES: usize = 50;
+
 impl ResourceFilter {
+    /// Refuses filter lists longer than [`MAX_FILTER_VALUES`].
+    pub fn check(&self) -> Result<(), crate::error::AppError> {
+        let lengths = [
+            ("publishers", self.publishers.as_ref().map(Vec::len)),
+            ("subjects", self.subjects.as_ref().map(Vec::len)),
+            ("resourceTypes", self.resource_types.as_ref().map(Vec::len)),
+            ("languages", self.languages.as_ref().map(Vec::len)),
+            ("licenses", self.licenses.as_ref().map(Vec::len)),
+            ("kinds", self.kinds.as_ref().map(Vec::len)),
+            ("alignments", self.alignments.as_ref().map(Vec::len)),
+        ];
+        for (name, length) in lengths {
+            if length.unwrap_or(0) > MAX_FILTER_VALUES {
+                return Err(crate::error::AppError::bad_input(format!(
+                    "filter.{name} may hold at most {MAX_FILTER_VALUES} values"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     pub fn into_domain(self) -> index::Filter {
         let clamp = |g: i32| g.clamp(-1, 13) as i8;
         index::Filter {

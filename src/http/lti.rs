@@ -240,8 +240,9 @@ pub async fn picker(State(state): State<AppState>, RawQuery(query): RawQuery) ->
     html_no_store(picker::picker_page(&view).into_string())
 }
 
+/// Pages that carry launch ids or tokens: never cached, never sent on as a referrer.
 fn html_no_store(body: String) -> Response {
-    ([(header::CACHE_CONTROL, "no-store")], Html(body)).into_response()
+    ([(header::CACHE_CONTROL, "no-store"), (header::REFERRER_POLICY, "no-referrer")], Html(body)).into_response()
 }
 
 fn kind_label(kind: &str) -> &'static str {

@@ -112,6 +112,10 @@ impl Lti {
         if message_type != claims::DEEP_LINKING_REQUEST && message_type != claims::RESOURCE_LINK_REQUEST {
             return Err(LtiError::InvalidToken(format!("message_type '{message_type}' is not supported")));
         }
+        let has_sub = claims.get("sub").and_then(Value::as_str).is_some_and(|sub| !sub.is_empty());
+        if message_type == claims::RESOURCE_LINK_REQUEST && !has_sub {
+            return Err(LtiError::InvalidToken("sub is missing: a resource link launch must name its user".into()));
+        }
         Ok(ValidatedLaunch { platform, deployment_id, message_type, claims, payload_json })
     }
 }

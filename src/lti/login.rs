@@ -37,7 +37,8 @@ impl Lti {
         let issuer = required(&request.iss, "iss")?;
         let login_hint = required(&request.login_hint, "login_hint")?;
         let target = required(&request.target_link_uri, "target_link_uri")?;
-        if !target.starts_with(&self.public_url) {
+        let ours = target == self.public_url || target.starts_with(&format!("{}/", self.public_url));
+        if !ours {
             return Err(LtiError::BadRequest(format!(
                 "target_link_uri '{target}' is not this gateway (expected {})",
                 self.launch_url()

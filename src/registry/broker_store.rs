@@ -111,6 +111,11 @@ CREATE TABLE seen_assertions (
     jti TEXT PRIMARY KEY,
     expires_at TEXT NOT NULL
 );
+CREATE INDEX brokered_launches_expiry ON brokered_launches(expires_at);
+CREATE INDEX seen_assertions_expiry ON seen_assertions(expires_at);
+CREATE INDEX tool_tokens_expiry ON tool_tokens(expires_at);
+CREATE INDEX lti_login_states_expiry ON lti_login_states(expires_at);
+CREATE INDEX lti_launches_expiry ON lti_launches(expires_at);
 "#,
 );
 

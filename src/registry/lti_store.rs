@@ -96,7 +96,7 @@ pub trait LtiStore: Send + Sync {
     fn launch(&self, id: &str) -> Result<Option<DeepLinkLaunch>, RegistryError>;
     /// Marks a launch used if it is unused and unexpired; answers whether it was.
     fn consume_launch(&self, id: &str, now: DateTime<Utc>) -> Result<bool, RegistryError>;
-    /// Forgets login states and launches that expired before `now`.
+    /// Forgets login states, deep-linking launches and brokered launches that expired before `now`.
     fn purge_expired(&self, now: DateTime<Utc>) -> Result<usize, RegistryError>;
 }
 
@@ -298,6 +298,8 @@ impl LtiStore for SqliteRegistry {
         let now = now.to_rfc3339();
         let states = conn.execute("DELETE FROM lti_login_states WHERE expires_at < ?1", params![now])?;
         let launches = conn.execute("DELETE FROM lti_launches WHERE expires_at < ?1", params![now])?;
-        Ok(states + launches)
+        // Brokered launches carry personal claims: they go as soon as they expire too.
+        let brokered = conn.execute("DELETE FROM brokered_launches WHERE expires_at < ?1", params![now])?;
+        Ok(states + launches + brokered)
     }
 }

@@ -96,6 +96,15 @@ async fn test_hostile_graphql_queries_are_limited() {
 
     let too_many = server.graphql("{ search(first: 1000) { totalCount } }", json!({}), None).await;
     assert_eq!(too_many["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    let subjects: Vec<String> = (0..51).map(|n| format!("subject {n}")).collect();
+    let wide = server
+        .graphql(
+            "query($s: [String!]) { search(filter: { subjects: $s }) { totalCount } }",
+            json!({ "s": subjects }),
+            None,
+        )
+        .await;
+    assert_eq!(wide["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{wide}");
     let bad_cursor = server.graphql("{ search(after: \"nonsense\") { totalCount } }", json!({}), None).await;
     assert_eq!(bad_cursor["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
     let syntax = server.graphql("{ search(", json!({}), None).await;

@@ -125,7 +125,8 @@ async fn quiz_publisher(gateway: &TestServer, id: &str, tool: &Tool) -> String {
     let catalog = json!({ "resources": [{
         "id": "Q-7", "name": "Quiz 7: Fractions", "learningResourceType": ["Assessment/Item"], "publisher": id,
         "ltiLink": { "title": "Quiz 7", "secure_launch_url": tool.url("/launch/quiz-7"),
-                     "custom": { "properties": [{ "name": "quiz", "value": "7" }] },
+                     "custom": { "properties": [{ "name": "quiz", "value": "7" }, { "name": "context_id", "value": "$Context.id" },
+                                               { "name": "uid", "value": "$User.id" }] },
                      "extensions": { "platform": "canvas.instructure.com", "properties": [{ "name": "outcome", "value": "10" }] },
                      "vendor": { "code": id, "name": id } } }] });
     let report = gateway.ingest(&key, "RESOURCE_SEARCH", &catalog.to_string(), json!({})).await;
@@ -143,7 +144,10 @@ async fn student_launch(
     let auth = lms.login(gateway).await;
     let now = chrono::Utc::now().timestamp();
     let mut custom = item["custom"].clone();
+    // The LMS substitutes its variables.
     custom["context_id"] = json!("course-1");
+    custom["uid"] = json!("student-42");
+    custom["district_param"] = json!("set on the gateway's registration");
     let claims = json!({
         "iss": lms.issuer(), "aud": crate::lms::CLIENT_ID, "sub": "student-42", "iat": now, "exp": now + 300, "nonce": auth.nonce(),
         "name": "Ada Student", "email": "ada@school.example.edu",
@@ -225,6 +229,8 @@ async fn test_a_whole_lesson_with_grade_passback() {
     assert_eq!(custom["quiz"], "7");
     assert_eq!(custom["context_id"], "course-1", "the LMS's substitutions pass");
     assert!(custom.get("gateway_resource_id").is_none());
+    assert!(custom.get("uid").is_none(), "the LMS user id never passes through a custom parameter unless shared");
+    assert!(custom.get("district_param").is_none(), "only the resource's own parameters pass");
     assert_eq!(claims["https://purl.imsglobal.org/spec/lti/claim/resource_link"]["id"], "rl-1");
     assert_eq!(claims["https://purl.imsglobal.org/spec/lti/claim/context"]["id"], "course-1");
     let ags = &claims["https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"];
@@ -306,6 +312,7 @@ async fn test_personal_data_passes_only_when_shared() {
     let claims = decode(&field(&html, "id_token").unwrap());
     assert_eq!(claims["name"], "Ada Student");
     assert_eq!(claims["email"], "ada@school.example.edu");
+    assert_eq!(claims["https://purl.imsglobal.org/spec/lti/claim/custom"]["uid"], "student-42");
 }
 
 #[tokio::test]

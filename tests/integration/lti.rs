@@ -356,26 +356,9 @@ async fn test_launching_an_inserted_link() {
     let gateway = gateway_with_samples().await;
     let lms = Lms::start().await;
     lms.register(&gateway).await;
-    let launch = |resource: &'static str| {
-        let lms = &lms;
-        let gateway = &gateway;
-        async move {
-            let auth = lms.login(gateway).await;
-            let mut claims = lms.deep_linking_claims(&auth, json!({}));
-            let object = claims.as_object_mut().unwrap();
-            object.remove("https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings");
-            object.insert(
-                "https://purl.imsglobal.org/spec/lti/claim/message_type".into(),
-                json!("LtiResourceLinkRequest"),
-            );
-            object.insert("https://purl.imsglobal.org/spec/lti/claim/resource_link".into(), json!({ "id": "link-1" }));
-            object.insert(
-                "https://purl.imsglobal.org/spec/lti/claim/custom".into(),
-                json!({ "gateway_resource_id": resource }),
-            );
-            lms.post_launch(gateway, &lms.key.sign(&claims), auth.state()).await
-        }
-    };
+    let launch = |resource: &'static str| launch_as(&gateway, &lms, resource, true);
+    let anonymous = launch_as(&gateway, &lms, "openreaders:OR-A-001", false).await;
+    assert_eq!(anonymous.0, 401, "a resource link launch without sub: {}", anonymous.2);
     let (status, location, _) = launch("openreaders:OR-A-001").await;
     assert_eq!(status, 303);
     assert!(location.unwrap().starts_with("https://openreaders.example.org/"));
@@ -418,4 +401,20 @@ async fn test_platform_registration_rules() {
         (Some("RSA"), Some("RS256"), Some("sig"))
     );
     assert!(key["kid"].is_string() && key.get("d").is_none(), "public parts only");
+}
+
+/// An `LtiResourceLinkRequest` for an inserted link, with or without a `sub`.
+async fn launch_as(gateway: &TestServer, lms: &Lms, resource: &str, with_sub: bool) -> (u16, Option<String>, String) {
+    let auth = lms.login(gateway).await;
+    let mut claims = lms.deep_linking_claims(&auth, json!({}));
+    let object = claims.as_object_mut().unwrap();
+    object.remove("https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings");
+    if !with_sub {
+        object.remove("sub");
+    }
+    object.insert("https://purl.imsglobal.org/spec/lti/claim/message_type".into(), json!("LtiResourceLinkRequest"));
+    object.insert("https://purl.imsglobal.org/spec/lti/claim/resource_link".into(), json!({ "id": "link-1" }));
+    object
+        .insert("https://purl.imsglobal.org/spec/lti/claim/custom".into(), json!({ "gateway_resource_id": resource }));
+    lms.post_launch(gateway, &lms.key.sign(&claims), auth.state()).await
 }

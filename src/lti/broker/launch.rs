@@ -4,7 +4,7 @@
 use chrono::{Duration, Utc};
 use serde_json::{json, Map, Value};
 
-use super::{AGS_SCOPE_LINEITEM_READ, AGS_SCOPE_RESULT_READ, AGS_SCOPE_SCORE};
+use super::{AGS_SCOPE_LINEITEM_READ, AGS_SCOPE_SCORE};
 use crate::auth::random_secret;
 use crate::lti::claims;
 use crate::lti::content_item::RESOURCE_ID_PARAM;
@@ -65,7 +65,14 @@ impl Lti {
         let target_link_uri =
             record.resource.lti.as_ref().map(|l| l.launch_url.clone()).unwrap_or_else(|| record.resource.url.clone());
         let lms_claims = &lms_launch.claims;
-        let lms_sub = lms_claims.get("sub").and_then(Value::as_str).unwrap_or_default().to_string();
+        let lms_sub = lms_claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .filter(|sub| !sub.is_empty())
+            .ok_or_else(|| {
+                LtiError::InvalidToken("an anonymous launch (no sub) cannot reach a publisher's tool".into())
+            })?
+            .to_string();
         let pseudonym = self.keys.pseudonym(record.publisher.as_str(), &lms_launch.platform.issuer, &lms_sub);
 
         let mut claims = Map::new();
@@ -86,7 +93,8 @@ impl Lti {
                 }
             }
         }
-        claims.insert(claims::CUSTOM.into(), Value::Object(merged_custom(record, lms_claims)));
+        claims
+            .insert(claims::CUSTOM.into(), Value::Object(merged_custom(record, lms_claims, tool.share_personal_data)));
         claims.insert(
             "https://purl.imsglobal.org/spec/lti/claim/tool_platform".into(),
             json!({ "guid": self.public_url, "name": "resource-gateway", "product_family_code": "resource-gateway",
@@ -140,7 +148,7 @@ impl Lti {
             .and_then(Value::as_array)
             .map(|scopes| scopes.iter().filter_map(Value::as_str).map(str::to_string).collect())
             .unwrap_or_default();
-        let scopes: Vec<String> = [AGS_SCOPE_SCORE, AGS_SCOPE_LINEITEM_READ, AGS_SCOPE_RESULT_READ]
+        let scopes: Vec<String> = [AGS_SCOPE_SCORE, AGS_SCOPE_LINEITEM_READ]
             .into_iter()
             .filter(|scope| granted.iter().any(|g| g == scope))
             .map(str::to_string)
@@ -241,20 +249,60 @@ impl Lti {
     }
 }
 
-/// The resource's own custom parameters, overlaid with the LMS launch's (which carry the
-/// LMS's substitutions), without the gateway's own parameter.
-fn merged_custom(record: &ResourceRecord, lms_claims: &Value) -> Map<String, Value> {
+/// Substitution variables that carry who the user is: their values reach a publisher's tool
+/// only when the district shares personal data with that publisher.
+const PERSONAL_VARIABLES: &[&str] =
+    &["$User.", "$Person.", "$Canvas.user.", "$Canvas.xuser.", "$Canvas.xapi", "$Caliper.", "$Membership."];
+
+/// The resource's own custom parameters, with the values the LMS substituted for them. Keys
+/// the resource did not declare (the district's own parameters on the gateway's registration)
+/// and the gateway's own parameter do not pass; neither do personal substitutions unless shared.
+fn merged_custom(record: &ResourceRecord, lms_claims: &Value, share_personal_data: bool) -> Map<String, Value> {
     let mut custom = Map::new();
-    if let Some(lti) = &record.resource.lti {
-        for (name, value) in &lti.custom {
-            custom.insert(name.clone(), json!(value));
+    let Some(lti) = &record.resource.lti else { return custom };
+    let from_lms = lms_claims.get(claims::CUSTOM).and_then(Value::as_object);
+    for (name, declared) in &lti.custom {
+        if name == RESOURCE_ID_PARAM {
+            continue;
         }
-    }
-    if let Some(Value::Object(from_lms)) = lms_claims.get(claims::CUSTOM) {
-        for (name, value) in from_lms {
-            custom.insert(name.clone(), value.clone());
+        let personal = PERSONAL_VARIABLES.iter().any(|prefix| declared.trim_start().starts_with(prefix));
+        if personal && !share_personal_data {
+            continue;
         }
+        let value = from_lms.and_then(|lms| lms.get(name)).cloned().unwrap_or_else(|| json!(declared));
+        custom.insert(name.clone(), value);
     }
-    custom.remove(RESOURCE_ID_PARAM);
     custom
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resource::{CatalogFormat, LtiLink, PublisherId, Resource, ResourceKind};
+
+    #[test]
+    fn test_custom_parameters_pass_only_declared_and_non_personal_values() {
+        let mut lti = LtiLink { launch_url: "https://tool.example.com/launch".into(), ..Default::default() };
+        lti.custom.insert("quiz".into(), "7".into());
+        lti.custom.insert("context".into(), "$Context.id".into());
+        lti.custom.insert("uid".into(), "$User.id".into());
+        lti.custom.insert("mail".into(), "$Person.email.primary".into());
+        let mut resource = Resource::new("Q", "Quiz", "https://tool.example.com/launch", ResourceKind::LtiResourceLink);
+        resource.lti = Some(lti);
+        let record = ResourceRecord {
+            publisher: PublisherId::parse("p").unwrap(),
+            source_id: "s".into(),
+            format: CatalogFormat::ResourceSearch,
+            resource,
+        };
+        let lms = json!({ claims::CUSTOM: { "quiz": "7", "context": "course-1", "uid": "student-42",
+                                            "mail": "ada@school.example.edu", "district_secret": "x",
+                                            RESOURCE_ID_PARAM: "p:Q" } });
+        let private = merged_custom(&record, &lms, false);
+        assert_eq!(Value::Object(private), json!({ "quiz": "7", "context": "course-1" }));
+        let shared = merged_custom(&record, &lms, true);
+        assert_eq!(shared["uid"], "student-42");
+        assert_eq!(shared["mail"], "ada@school.example.edu");
+        assert!(shared.get("district_secret").is_none() && shared.get(RESOURCE_ID_PARAM).is_none());
+    }
 }

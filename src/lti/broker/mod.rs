@@ -13,8 +13,7 @@ pub mod launch;
 pub mod token;
 pub mod tools;
 
-/// AGS scopes the gateway can relay.
+/// AGS scopes the gateway can relay (scores, and reading the line item).
 pub const AGS_SCOPE_SCORE: &str = "https://purl.imsglobal.org/spec/lti-ags/scope/score";
 pub const AGS_SCOPE_LINEITEM_READ: &str = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly";
-pub const AGS_SCOPE_RESULT_READ: &str = "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly";
-pub const RELAYED_SCOPES: &[&str] = &[AGS_SCOPE_SCORE, AGS_SCOPE_LINEITEM_READ, AGS_SCOPE_RESULT_READ];
+pub const RELAYED_SCOPES: &[&str] = &[AGS_SCOPE_SCORE, AGS_SCOPE_LINEITEM_READ];
