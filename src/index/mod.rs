@@ -20,8 +20,10 @@ pub use writer::{IngestBatch, IngestCounts, IngestMode};
 use crate::error::{ErrorCode, HasErrorCode};
 use schema::Fields;
 
-/// Memory the writer may buffer before flushing a segment.
-const WRITER_MEMORY_BYTES: usize = 256 * 1024 * 1024;
+/// Memory the writer may buffer before flushing a segment (shared by its indexing threads).
+pub const WRITER_MEMORY_BYTES: usize = 256 * 1024 * 1024;
+/// Indexing threads of the writer: the deployment target has 2 cores.
+pub const WRITER_THREADS: usize = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
@@ -86,7 +88,7 @@ impl SearchIndex {
         std::fs::write(&stamp_path, &current)?;
         schema::register_tokenizers(&index);
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        let index_writer = match index.writer_with_num_threads(2, WRITER_MEMORY_BYTES) {
+        let index_writer = match index.writer_with_num_threads(WRITER_THREADS, WRITER_MEMORY_BYTES) {
             Ok(writer) => writer,
             Err(TantivyError::LockFailure(_, _)) => return Err(IndexError::Locked(dir.to_path_buf())),
             Err(err) => return Err(err.into()),
@@ -105,6 +107,28 @@ impl SearchIndex {
             writer_thread: Mutex::new(Some(writer_thread)),
             created,
         })
+    }
+
+    /// Opens an existing index for searching only: no writer, so no lock, and it works beside
+    /// a running gateway. For tools (the benchmark's in-process floor); ingests answer
+    /// `WriterGone`. Refuses an index with another schema version rather than rebuilding it.
+    pub fn open_read_only(dir: &Path) -> Result<Self, IndexError> {
+        let stamp = std::fs::read_to_string(dir.join("schema-version"))?;
+        if stamp.trim() != schema::SCHEMA_VERSION.to_string() {
+            return Err(IndexError::Io(std::io::Error::other(format!(
+                "index in {} has schema version {}, expected {}",
+                dir.display(),
+                stamp.trim(),
+                schema::SCHEMA_VERSION
+            ))));
+        }
+        let directory =
+            MmapDirectory::open(dir).map_err(|err| IndexError::Io(std::io::Error::other(err.to_string())))?;
+        let index = Index::open(directory)?;
+        schema::register_tokenizers(&index);
+        let (_, fields) = schema::build();
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        Ok(Self { index, reader, fields, jobs: Mutex::new(None), writer_thread: Mutex::new(None), created: false })
     }
 
     pub fn created(&self) -> bool {
