@@ -1,5 +1,6 @@
 //! The tantivy index in the data folder: schema, documents, the single writer task, searching.
 
+pub mod collect;
 pub mod document;
 pub mod facets;
 pub mod query;
@@ -155,10 +156,16 @@ impl SearchIndex {
         }
     }
 
-    /// Applies a batch in one commit and waits for it to be searchable.
+    /// Applies a batch in one commit and waits for it to be searchable. The documents are
+    /// built in the blocking pool first, so several ingests prepare in parallel while the
+    /// writer thread commits.
     pub async fn ingest(&self, batch: IngestBatch) -> Result<IngestCounts, IndexError> {
+        let fields = self.fields.clone();
+        let prepared = tokio::task::spawn_blocking(move || writer::PreparedBatch::prepare(&fields, batch))
+            .await
+            .map_err(|err| IndexError::Payload(err.to_string()))??;
         let (reply, answer) = oneshot::channel();
-        self.send(writer::Job::Ingest(batch, reply))?;
+        self.send(writer::Job::Ingest(prepared, reply))?;
         answer.await.map_err(|_| IndexError::WriterGone)?
     }
 }

@@ -3,6 +3,7 @@
 //! converted to the very [`SearchRequest`] the GraphQL resolver builds.
 
 use resource_gateway::graphql::types::{ResourceFilter, ResourceKind};
+use resource_gateway::index::facets::Dimension;
 use resource_gateway::index::SearchRequest;
 use serde_json::{json, Value};
 
@@ -135,7 +136,8 @@ impl BenchQuery {
             text: Some(self.text.clone()),
             filter: self.filter.as_ref().map(|f| f.to_graphql_input().into_domain()).unwrap_or_default(),
             limit: PAGE_SIZE,
-            with_facets: true,
+            // What the resolver asks for the mix's selection (publisher and subject facets).
+            facets: vec![Dimension::Publisher, Dimension::Subject],
             with_highlights: true,
             ..SearchRequest::default()
         }
