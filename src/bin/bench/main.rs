@@ -98,6 +98,34 @@ enum ChildCommand {
     /// (internal) index the corpus with raw tantivy and report
     #[command(hide = true, name = "floor-ingest-child")]
     FloorIngest { corpus: PathBuf, index_dir: PathBuf },
+    /// Runs the query mix in-process on a kept data folder, for profiling (`perf record`)
+    #[command(name = "profile-search")]
+    ProfileSearch {
+        /// The work folder of a run made with --keep
+        work_dir: PathBuf,
+        #[arg(long, default_value_t = 1_000)]
+        queries: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+    },
+    /// Sends the query mix over HTTP to a running gateway, for profiling the server
+    #[command(name = "profile-http")]
+    ProfileHttp {
+        /// The work folder of a run made with --keep (for the corpus manifest)
+        work_dir: PathBuf,
+        /// The gateway's base URL, e.g. http://127.0.0.1:8080
+        url: String,
+        #[arg(long, default_value_t = 1_000)]
+        queries: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        #[arg(long, default_value_t = 1)]
+        concurrency: usize,
+    },
     /// (internal) serve a data folder until standard input closes
     #[command(hide = true, name = "serve-child")]
     Serve { data_dir: PathBuf, live_deadline_ms: u64 },
@@ -109,6 +137,8 @@ pub struct IngestOutcome {
     pub num_documents: usize,
     pub num_resources: usize,
     pub seconds: f64,
+    /// CPU seconds the process used during those `seconds`.
+    pub cpu_seconds: f64,
     /// Closing the writer (waiting for background merges); not part of the rate.
     pub close_seconds: f64,
     pub memory: Memory,
@@ -124,6 +154,7 @@ pub struct FloorIngestOutcome {
     pub build_seconds: f64,
     /// `add_document` of every document and one commit.
     pub seconds: f64,
+    pub cpu_seconds: f64,
     pub memory: Memory,
     pub index_bytes: u64,
 }
@@ -145,6 +176,13 @@ fn main() -> anyhow::Result<()> {
         Some(ChildCommand::Serve { data_dir, live_deadline_ms }) => {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(serve_child(data_dir, live_deadline_ms))
+        }
+        Some(ChildCommand::ProfileSearch { work_dir, queries, seed, rounds }) => {
+            profile_search(&work_dir, queries, seed, rounds)
+        }
+        Some(ChildCommand::ProfileHttp { work_dir, url, queries, seed, rounds, concurrency }) => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(profile_http(&work_dir, &url, queries, seed, rounds, concurrency))
         }
         None => {
             let runtime = tokio::runtime::Runtime::new()?;
@@ -179,6 +217,7 @@ async fn ingest_child(corpus: &Path, data_dir: &Path, concurrency: usize) -> any
             .map_err(|err| anyhow!("register {}: {err}", publisher.id))?;
     }
     let started = Instant::now();
+    let cpu_started = measure::cpu_seconds();
     let gateway_ref = &gateway;
     let reports: Vec<anyhow::Result<usize>> = futures_util::stream::iter(manifest.documents.iter())
         .map(|document| async move {
@@ -205,6 +244,7 @@ async fn ingest_child(corpus: &Path, data_dir: &Path, concurrency: usize) -> any
         .collect()
         .await;
     let seconds = started.elapsed().as_secs_f64();
+    let cpu_seconds = measure::cpu_seconds() - cpu_started;
     let mut num_resources = 0;
     for report in reports {
         num_resources += report?;
@@ -216,6 +256,7 @@ async fn ingest_child(corpus: &Path, data_dir: &Path, concurrency: usize) -> any
         num_documents: manifest.documents.len(),
         num_resources,
         seconds,
+        cpu_seconds,
         close_seconds,
         memory: measure::memory_of("self"),
         index_bytes: measure::disk_usage(&data_dir.join("tantivy")),
@@ -250,16 +291,19 @@ fn floor_ingest_child(corpus: &Path, index_dir: &Path) -> anyhow::Result<FloorIn
     let mut writer: tantivy::IndexWriter = index.writer_with_num_threads(WRITER_THREADS, WRITER_MEMORY_BYTES)?;
     let num_resources = documents.len();
     let started = Instant::now();
+    let cpu_started = measure::cpu_seconds();
     for doc in documents {
         writer.add_document(doc)?;
     }
     writer.commit()?;
     let seconds = started.elapsed().as_secs_f64();
+    let cpu_seconds = measure::cpu_seconds() - cpu_started;
     writer.wait_merging_threads()?;
     Ok(FloorIngestOutcome {
         num_resources,
         build_seconds,
         seconds,
+        cpu_seconds,
         memory: measure::memory_of("self"),
         index_bytes: measure::disk_usage(index_dir),
     })
@@ -282,6 +326,38 @@ async fn serve_child(data_dir: PathBuf, live_deadline_ms: u64) -> anyhow::Result
         .await;
     };
     resource_gateway::serve(config, listener, shutdown).await?;
+    Ok(())
+}
+
+fn profile_search(work_dir: &Path, num_queries: usize, seed: u64, rounds: usize) -> anyhow::Result<()> {
+    let manifest = Manifest::read(&work_dir.join("corpus"))?;
+    let mix = queries::query_mix(num_queries, seed, &manifest);
+    let requests = Arc::new(mix.iter().map(|q| q.search_request()).collect::<Vec<_>>());
+    let index = Arc::new(SearchIndex::open_read_only(&work_dir.join("data").join("tantivy"))?);
+    for round in 0..rounds {
+        let (stats, _) = measure::floor_load(&index, &requests, 1)?;
+        eprintln!("round {round}: {:.0} q/s, p50 {:?}, p99 {:?}", stats.throughput(), stats.p50, stats.p99);
+    }
+    Ok(())
+}
+
+async fn profile_http(
+    work_dir: &Path,
+    url: &str,
+    num_queries: usize,
+    seed: u64,
+    rounds: usize,
+    concurrency: usize,
+) -> anyhow::Result<()> {
+    let manifest = Manifest::read(&work_dir.join("corpus"))?;
+    let mix = queries::query_mix(num_queries, seed, &manifest);
+    let bodies = Arc::new(mix.iter().map(|q| q.graphql_body()).collect::<Vec<_>>());
+    let client = reqwest::Client::new();
+    let graphql_url = format!("{}/graphql", url.trim_end_matches('/'));
+    for round in 0..rounds {
+        let (stats, _) = measure::http_load(&client, &graphql_url, bodies.clone(), concurrency).await?;
+        eprintln!("round {round}: {:.0} q/s, p50 {:?}, p99 {:?}", stats.throughput(), stats.p50, stats.p99);
+    }
     Ok(())
 }
 

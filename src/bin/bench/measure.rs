@@ -80,6 +80,22 @@ pub fn memory_of(pid: &str) -> Memory {
     }
 }
 
+/// CPU seconds (user + system) this process has used, from `/proc/self/stat` (Linux counts
+/// in 1/100 s). Beside wall time it shows how much of the two cores a phase kept busy.
+pub fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name (which may contain spaces) closed by ')'.
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |at: usize| fields.get(at).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 /// Bytes of every file under `path`.
 pub fn disk_usage(path: &Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(path) else {
