@@ -3,16 +3,17 @@
 pub mod collect;
 pub mod document;
 pub mod facets;
+pub mod fuzzy;
 pub mod query;
 pub mod schema;
 pub mod searcher;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 
 use tantivy::directory::MmapDirectory;
-use tantivy::{Index, IndexReader, ReloadPolicy, TantivyError};
+use tantivy::{Index, IndexReader, ReloadPolicy, Searcher, TantivyError};
 use tokio::sync::oneshot;
 
 pub use searcher::{Filter, Highlight, SearchHit, SearchRequest, SearchResults, Sort};
@@ -59,6 +60,8 @@ pub struct SearchIndex {
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// True when this open created the index afresh (first start, or a schema change).
     created: bool,
+    /// What fuzzy words expand to, for the latest searcher generation (see [`fuzzy::Vocabulary`]).
+    vocabulary: Mutex<Option<Arc<fuzzy::Vocabulary>>>,
 }
 
 impl SearchIndex {
@@ -107,6 +110,7 @@ impl SearchIndex {
             jobs: Mutex::new(Some(sender)),
             writer_thread: Mutex::new(Some(writer_thread)),
             created,
+            vocabulary: Mutex::new(None),
         })
     }
 
@@ -129,7 +133,33 @@ impl SearchIndex {
         schema::register_tokenizers(&index);
         let (_, fields) = schema::build();
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        Ok(Self { index, reader, fields, jobs: Mutex::new(None), writer_thread: Mutex::new(None), created: false })
+        Ok(Self {
+            index,
+            reader,
+            fields,
+            jobs: Mutex::new(None),
+            writer_thread: Mutex::new(None),
+            created: false,
+            vocabulary: Mutex::new(None),
+        })
+    }
+
+    /// The vocabulary of `searcher`'s generation: built by the first search after a reload,
+    /// then shared. A search still holding an older searcher gets one of its own.
+    fn vocabulary(&self, searcher: &Searcher) -> Result<Arc<fuzzy::Vocabulary>, IndexError> {
+        let generation_id = searcher.generation().generation_id();
+        let mut cached = self.vocabulary.lock().map_err(|_| IndexError::Payload("vocabulary lock poisoned".into()))?;
+        if let Some(vocabulary) = cached.as_ref() {
+            if vocabulary.generation_id == generation_id {
+                return Ok(vocabulary.clone());
+            }
+        }
+        let fuzzy_fields = query::TextQueryBuilder::fuzzy_fields(&self.fields);
+        let built = Arc::new(fuzzy::Vocabulary::build(searcher, &fuzzy_fields)?);
+        if cached.as_ref().is_none_or(|vocabulary| vocabulary.generation_id < generation_id) {
+            *cached = Some(built.clone());
+        }
+        Ok(built)
     }
 
     pub fn created(&self) -> bool {
