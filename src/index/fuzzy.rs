@@ -60,20 +60,22 @@ impl tantivy_fst::Automaton for WordAutomaton {
     }
 }
 
-/// Every term of some fields over all segments of one searcher generation: what a fuzzy word
-/// can expand to. Built on the first search after a reload (segments never change, so it is
-/// exact for that generation).
+/// Every term of the fuzzy fields over all segments of one searcher generation (one map for
+/// all of them, so a word costs one automaton walk), and which other text fields hold any term
+/// at all. Built on the first search after a reload; segments never change, so it is exact for
+/// that generation.
 pub struct Vocabulary {
     /// The searcher generation it was built from.
     pub generation_id: u64,
-    fields: Vec<(Field, Map<Vec<u8>>)>,
+    terms: Map<Vec<u8>>,
+    /// Checked fields without a single term in any segment: a query on them matches nothing.
+    empty_fields: Vec<Field>,
 }
 
 impl Vocabulary {
-    pub fn build(searcher: &Searcher, fields: &[Field]) -> tantivy::Result<Self> {
-        let mut maps = Vec::with_capacity(fields.len());
-        for field in fields {
-            let mut keys: Vec<Vec<u8>> = Vec::new();
+    pub fn build(searcher: &Searcher, fuzzy_fields: &[Field], checked_fields: &[Field]) -> tantivy::Result<Self> {
+        let mut keys: Vec<Vec<u8>> = Vec::new();
+        for field in fuzzy_fields {
             for segment in searcher.segment_readers() {
                 let inverted_index = segment.inverted_index(*field)?;
                 let mut stream = inverted_index.terms().stream()?;
@@ -81,21 +83,28 @@ impl Vocabulary {
                     keys.push(stream.key().to_vec());
                 }
             }
-            keys.sort_unstable();
-            keys.dedup();
-            let map = Map::from_iter(keys.into_iter().map(|key| (key, 0)))
-                .map_err(|err| tantivy::TantivyError::InternalError(format!("vocabulary: {err}")))?;
-            maps.push((*field, map));
         }
-        Ok(Self { generation_id: searcher.generation().generation_id(), fields: maps })
+        keys.sort_unstable();
+        keys.dedup();
+        let terms = Map::from_iter(keys.into_iter().map(|key| (key, 0)))
+            .map_err(|err| tantivy::TantivyError::InternalError(format!("vocabulary: {err}")))?;
+        let mut empty_fields = Vec::new();
+        for field in checked_fields {
+            let mut num_terms = 0;
+            for segment in searcher.segment_readers() {
+                num_terms += segment.inverted_index(*field)?.terms().num_terms();
+            }
+            if num_terms == 0 {
+                empty_fields.push(*field);
+            }
+        }
+        Ok(Self { generation_id: searcher.generation().generation_id(), terms, empty_fields })
     }
 
-    /// The terms of `field` the automaton accepts, except `exact`.
-    pub fn neighbours(&self, field: Field, automaton: &WordAutomaton, exact: &[u8]) -> Vec<Vec<u8>> {
-        let Some((_, map)) = self.fields.iter().find(|(f, _)| *f == field) else {
-            return Vec::new();
-        };
-        let mut stream = map.search(automaton.clone()).into_stream();
+    /// The terms of the fuzzy fields the automaton accepts, except `exact` (a field's scorer
+    /// looks each up and skips those it does not have).
+    pub fn neighbours(&self, automaton: &WordAutomaton, exact: &[u8]) -> Vec<Vec<u8>> {
+        let mut stream = self.terms.search(automaton.clone()).into_stream();
         let mut out = Vec::new();
         while let Some((key, _)) = stream.next() {
             if key != exact {
@@ -103,6 +112,11 @@ impl Vocabulary {
             }
         }
         out
+    }
+
+    /// False for a checked field without any term.
+    pub fn has_terms(&self, field: Field) -> bool {
+        !self.empty_fields.contains(&field)
     }
 }
 
@@ -301,7 +315,7 @@ mod tests {
             writer.commit().unwrap();
         }
         let searcher = index.reader().unwrap().searcher();
-        let vocabulary = Vocabulary::build(&searcher, &[body]).unwrap();
+        let vocabulary = Vocabulary::build(&searcher, &[body], &[]).unwrap();
         for word in ["fractions", "fraction", "fractons", "parties", "absent"] {
             let term = Term::from_field_text(body, word);
             let reference = BooleanQuery::new(vec![
@@ -314,7 +328,7 @@ mod tests {
                 ),
                 (Occur::Should, Box::new(BoostQuery::new(Box::new(FuzzyTermQuery::new(term.clone(), 1, true)), 0.8))),
             ]);
-            let neighbours = vocabulary.neighbours(body, &WordAutomaton::new(word, 1), word.as_bytes());
+            let neighbours = vocabulary.neighbours(&WordAutomaton::new(word, 1), word.as_bytes());
             let ours = FuzzyWordQuery::new(term, neighbours, 4.0, 0.8);
             let top = TopDocs::with_limit(20).order_by_score();
             let mut expected = searcher.search(&reference, &top).unwrap();

@@ -155,7 +155,8 @@ impl SearchIndex {
             }
         }
         let fuzzy_fields = query::TextQueryBuilder::fuzzy_fields(&self.fields);
-        let built = Arc::new(fuzzy::Vocabulary::build(searcher, &fuzzy_fields)?);
+        let native_fields: Vec<tantivy::schema::Field> = self.fields.native.iter().map(|(_, field)| *field).collect();
+        let built = Arc::new(fuzzy::Vocabulary::build(searcher, &fuzzy_fields, &native_fields)?);
         if cached.as_ref().is_none_or(|vocabulary| vocabulary.generation_id < generation_id) {
             *cached = Some(built.clone());
         }

@@ -90,7 +90,10 @@ impl<'a> TextQueryBuilder<'a> {
             english(self.fields.description, 1.0),
         ];
         for (code, field) in &self.fields.native {
-            out.push(TextField { field: *field, tokenizer: native_tokenizer(code), boost: 1.5, fuzzy: false });
+            // A language no resource is in: its field matches nothing, so it is left out.
+            if self.vocabulary.has_terms(*field) {
+                out.push(TextField { field: *field, tokenizer: native_tokenizer(code), boost: 1.5, fuzzy: false });
+            }
         }
         out
     }
@@ -128,7 +131,7 @@ impl<'a> TextQueryBuilder<'a> {
     fn word_query(&self, word: &str, text_fields: &[TextField]) -> Option<Box<dyn Query>> {
         let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let num_chars = word.chars().count();
-        let mut automaton: Option<(String, WordAutomaton)> = None;
+        let mut neighbours: Option<(String, Vec<Vec<u8>>)> = None;
         for text_field in text_fields {
             let tokens = self.analyze(&text_field.tokenizer, word);
             match tokens.as_slice() {
@@ -137,16 +140,16 @@ impl<'a> TextQueryBuilder<'a> {
                     let term = Term::from_field_text(text_field.field, token);
                     if text_field.fuzzy && num_chars >= FUZZY_MIN_CHARS {
                         let distance = if num_chars >= FUZZY_TWO_EDITS_CHARS { 2 } else { 1 };
-                        // The English fields share one analyser, hence one automaton.
-                        let automaton = match &automaton {
-                            Some((text, automaton)) if text == token => automaton.clone(),
+                        // The English fields share one analyser, hence one walk of the vocabulary.
+                        let neighbours = match &neighbours {
+                            Some((text, found)) if text == token => found.clone(),
                             _ => {
-                                let built = WordAutomaton::new(token, distance);
-                                automaton = Some((token.clone(), built.clone()));
-                                built
+                                let found =
+                                    self.vocabulary.neighbours(&WordAutomaton::new(token, distance), token.as_bytes());
+                                neighbours = Some((token.clone(), found.clone()));
+                                found
                             }
                         };
-                        let neighbours = self.vocabulary.neighbours(text_field.field, &automaton, token.as_bytes());
                         // The exact term scored, plus a constant for any term within the distance.
                         let word = FuzzyWordQuery::new(term, neighbours, text_field.boost, text_field.boost * 0.2);
                         alternatives.push((Occur::Should, Box::new(word)));

@@ -146,7 +146,8 @@ pub async fn measure(
         )
         .await?;
         if let Some(errors) = added.get("errors") {
-            return Ok(LiveOutcome::NotAvailable(format!("addCatalogSource refused: {errors}")));
+            let first = errors[0]["message"].as_str().map(str::to_string).unwrap_or_else(|| errors.to_string());
+            return Ok(LiveOutcome::NotAvailable(format!("the schema refused addCatalogSource ({first})")));
         }
     }
 
