@@ -154,25 +154,35 @@ fn add_documents(
 }
 
 /// The gateway ids of every document matching `term`, read from the `id` fast column.
+///
+/// Ordinals are gathered per segment first and turned into strings in one sorted sweep of the
+/// column's dictionary: looking each ordinal up alone decompresses a dictionary block per id,
+/// which at a million resources was a fifth of all ingest CPU.
 fn ids_matching(searcher: &Searcher, term: Term) -> Result<HashSet<String>, IndexError> {
     let query = TermQuery::new(term, IndexRecordOption::Basic);
     let addresses = searcher.search(&query, &DocSetCollector)?;
-    let mut ids = HashSet::with_capacity(addresses.len());
     let mut columns = Vec::new();
     for segment in searcher.segment_readers() {
         columns.push(segment.fast_fields().str("id")?);
     }
-    let mut value = String::new();
-    for address in addresses {
+    let mut ords_per_segment: Vec<Vec<u64>> = vec![Vec::new(); columns.len()];
+    for address in &addresses {
         let Some(Some(column)) = columns.get(address.segment_ord as usize) else {
             continue;
         };
-        for ord in column.term_ords(address.doc_id) {
-            value.clear();
-            if column.ord_to_str(ord, &mut value)? {
-                ids.insert(value.clone());
-            }
+        ords_per_segment[address.segment_ord as usize].extend(column.term_ords(address.doc_id));
+    }
+    let mut ids = HashSet::with_capacity(addresses.len());
+    for (column, mut ords) in columns.iter().zip(ords_per_segment) {
+        let Some(column) = column else { continue };
+        if ords.is_empty() {
+            continue;
         }
+        ords.sort_unstable();
+        ords.dedup();
+        column.dictionary().sorted_ords_to_term_cb(&ords, |bytes| {
+            ids.insert(String::from_utf8_lossy(bytes).into_owned());
+        })?;
     }
     Ok(ids)
 }
