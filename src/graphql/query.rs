@@ -57,13 +57,14 @@ impl CatalogQuery {
         }
         let look_ahead = ctx.look_ahead();
         let with_sources = look_ahead.field("sources").exists();
+        let facets_selection = look_ahead.field("facets");
         let request = SearchRequest {
             text: query,
             filter: filter.unwrap_or_default().into_domain(),
             sort: sort.into(),
             offset,
             limit: first as usize,
-            with_facets: look_ahead.field("facets").exists(),
+            facets: Dimension::ALL.into_iter().filter(|d| facets_selection.field(d.graphql_name()).exists()).collect(),
             with_highlights: look_ahead.field("edges").field("highlights").exists(),
         };
         let federated = gateway.federated_search(request, live, with_sources).await?;
@@ -87,17 +88,20 @@ impl CatalogQuery {
             start_cursor: edges.first().map(|e| e.cursor.clone()),
             end_cursor: edges.last().map(|e| e.cursor.clone()),
         };
-        let publishers = gateway.publishers().await?;
         let mut facets = Facets::default();
         for (dimension, values) in results.facets {
-            let counts: Vec<FacetCount> = values
-                .into_iter()
-                .map(|(value, count)| FacetCount {
-                    label: facet_label(dimension, &value, &publishers),
-                    value,
-                    count: count as i32,
-                })
-                .collect();
+            let mut counts: Vec<FacetCount> = Vec::with_capacity(values.len());
+            for (value, count) in values {
+                let label = match dimension {
+                    // From the publisher cache: no registry query per search.
+                    Dimension::Publisher => match PublisherId::parse(&value) {
+                        Ok(id) => gateway.publisher(&id).await?.map(|p| p.name),
+                        Err(_) => None,
+                    },
+                    _ => facet_label(dimension, &value),
+                };
+                counts.push(FacetCount { label, value, count: count as i32 });
+            }
             match dimension {
                 Dimension::Publisher => facets.publisher = counts,
                 Dimension::Subject => facets.subject = counts,
@@ -153,9 +157,10 @@ impl CatalogQuery {
     }
 }
 
-fn facet_label(dimension: Dimension, value: &str, publishers: &[crate::registry::Publisher]) -> Option<String> {
+/// The display label of a facet value (publishers are labelled from the publisher cache).
+fn facet_label(dimension: Dimension, value: &str) -> Option<String> {
     match dimension {
-        Dimension::Publisher => publishers.iter().find(|p| p.id.as_str() == value).map(|p| p.name.clone()),
+        Dimension::Publisher => None,
         Dimension::GradeLevel => value.parse::<i8>().ok().map(grade_label),
         Dimension::Language => super::labels::language_name(value).map(str::to_string),
         Dimension::License => super::labels::license_label(value),

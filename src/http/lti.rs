@@ -148,7 +148,8 @@ pub async fn picker(State(state): State<AppState>, RawQuery(query): RawQuery) ->
         filter,
         offset: page * PICKER_PAGE_SIZE,
         limit: PICKER_PAGE_SIZE,
-        with_facets: true,
+        // The facets the picker shows.
+        facets: vec![Dimension::Publisher, Dimension::Subject, Dimension::GradeLevel, Dimension::Kind],
         with_highlights: false,
         ..SearchRequest::default()
     };

@@ -26,6 +26,19 @@ pub enum Dimension {
 }
 
 impl Dimension {
+    /// The field of `Facets` in the GraphQL contract.
+    pub fn graphql_name(self) -> &'static str {
+        match self {
+            Dimension::Publisher => "publisher",
+            Dimension::Subject => "subject",
+            Dimension::ResourceType => "resourceType",
+            Dimension::Language => "language",
+            Dimension::License => "license",
+            Dimension::Kind => "kind",
+            Dimension::GradeLevel => "gradeLevel",
+        }
+    }
+
     pub const ALL: [Dimension; 7] = [
         Dimension::Publisher,
         Dimension::Subject,

@@ -1,17 +1,19 @@
 //! The tantivy index in the data folder: schema, documents, the single writer task, searching.
 
+pub mod collect;
 pub mod document;
 pub mod facets;
+pub mod fuzzy;
 pub mod query;
 pub mod schema;
 pub mod searcher;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 
 use tantivy::directory::MmapDirectory;
-use tantivy::{Index, IndexReader, ReloadPolicy, TantivyError};
+use tantivy::{Index, IndexReader, ReloadPolicy, Searcher, TantivyError};
 use tokio::sync::oneshot;
 
 pub use searcher::{Filter, Highlight, SearchHit, SearchRequest, SearchResults, Sort};
@@ -20,8 +22,10 @@ pub use writer::{IngestBatch, IngestCounts, IngestMode};
 use crate::error::{ErrorCode, HasErrorCode};
 use schema::Fields;
 
-/// Memory the writer may buffer before flushing a segment.
-const WRITER_MEMORY_BYTES: usize = 256 * 1024 * 1024;
+/// Memory the writer may buffer before flushing a segment (shared by its indexing threads).
+pub const WRITER_MEMORY_BYTES: usize = 256 * 1024 * 1024;
+/// Indexing threads of the writer: the deployment target has 2 cores.
+pub const WRITER_THREADS: usize = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
@@ -56,6 +60,8 @@ pub struct SearchIndex {
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// True when this open created the index afresh (first start, or a schema change).
     created: bool,
+    /// What fuzzy words expand to, for the latest searcher generation (see [`fuzzy::Vocabulary`]).
+    vocabulary: Mutex<Option<Arc<fuzzy::Vocabulary>>>,
 }
 
 impl SearchIndex {
@@ -86,7 +92,7 @@ impl SearchIndex {
         std::fs::write(&stamp_path, &current)?;
         schema::register_tokenizers(&index);
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        let index_writer = match index.writer_with_num_threads(2, WRITER_MEMORY_BYTES) {
+        let index_writer = match index.writer_with_num_threads(WRITER_THREADS, WRITER_MEMORY_BYTES) {
             Ok(writer) => writer,
             Err(TantivyError::LockFailure(_, _)) => return Err(IndexError::Locked(dir.to_path_buf())),
             Err(err) => return Err(err.into()),
@@ -104,7 +110,57 @@ impl SearchIndex {
             jobs: Mutex::new(Some(sender)),
             writer_thread: Mutex::new(Some(writer_thread)),
             created,
+            vocabulary: Mutex::new(None),
         })
+    }
+
+    /// Opens an existing index for searching only: no writer, so no lock, and it works beside
+    /// a running gateway. For tools (the benchmark's in-process floor); ingests answer
+    /// `WriterGone`. Refuses an index with another schema version rather than rebuilding it.
+    pub fn open_read_only(dir: &Path) -> Result<Self, IndexError> {
+        let stamp = std::fs::read_to_string(dir.join("schema-version"))?;
+        if stamp.trim() != schema::SCHEMA_VERSION.to_string() {
+            return Err(IndexError::Io(std::io::Error::other(format!(
+                "index in {} has schema version {}, expected {}",
+                dir.display(),
+                stamp.trim(),
+                schema::SCHEMA_VERSION
+            ))));
+        }
+        let directory =
+            MmapDirectory::open(dir).map_err(|err| IndexError::Io(std::io::Error::other(err.to_string())))?;
+        let index = Index::open(directory)?;
+        schema::register_tokenizers(&index);
+        let (_, fields) = schema::build();
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        Ok(Self {
+            index,
+            reader,
+            fields,
+            jobs: Mutex::new(None),
+            writer_thread: Mutex::new(None),
+            created: false,
+            vocabulary: Mutex::new(None),
+        })
+    }
+
+    /// The vocabulary of `searcher`'s generation: built by the first search after a reload,
+    /// then shared. A search still holding an older searcher gets one of its own.
+    fn vocabulary(&self, searcher: &Searcher) -> Result<Arc<fuzzy::Vocabulary>, IndexError> {
+        let generation_id = searcher.generation().generation_id();
+        let mut cached = self.vocabulary.lock().map_err(|_| IndexError::Payload("vocabulary lock poisoned".into()))?;
+        if let Some(vocabulary) = cached.as_ref() {
+            if vocabulary.generation_id == generation_id {
+                return Ok(vocabulary.clone());
+            }
+        }
+        let fuzzy_fields = query::TextQueryBuilder::fuzzy_fields(&self.fields);
+        let native_fields: Vec<tantivy::schema::Field> = self.fields.native.iter().map(|(_, field)| *field).collect();
+        let built = Arc::new(fuzzy::Vocabulary::build(searcher, &fuzzy_fields, &native_fields)?);
+        if cached.as_ref().is_none_or(|vocabulary| vocabulary.generation_id < generation_id) {
+            *cached = Some(built.clone());
+        }
+        Ok(built)
     }
 
     pub fn created(&self) -> bool {
@@ -131,10 +187,16 @@ impl SearchIndex {
         }
     }
 
-    /// Applies a batch in one commit and waits for it to be searchable.
+    /// Applies a batch in one commit and waits for it to be searchable. The documents are
+    /// built in the blocking pool first, so several ingests prepare in parallel while the
+    /// writer thread commits.
     pub async fn ingest(&self, batch: IngestBatch) -> Result<IngestCounts, IndexError> {
+        let fields = self.fields.clone();
+        let prepared = tokio::task::spawn_blocking(move || writer::PreparedBatch::prepare(&fields, batch))
+            .await
+            .map_err(|err| IndexError::Payload(err.to_string()))??;
         let (reply, answer) = oneshot::channel();
-        self.send(writer::Job::Ingest(batch, reply))?;
+        self.send(writer::Job::Ingest(prepared, reply))?;
         answer.await.map_err(|_| IndexError::WriterGone)?
     }
 }

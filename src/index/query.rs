@@ -1,11 +1,12 @@
 //! Free-text query construction: field boosts, stemming through each field's own analyser,
 //! typo tolerance for longer words, quoted phrases, and standard codes as whole values.
 
-use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery};
+use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, PhraseQuery, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::{TextAnalyzer, TokenizerManager};
 use tantivy::Term;
 
+use super::fuzzy::{FuzzyWordQuery, Vocabulary, WordAutomaton};
 use super::schema::{native_tokenizer, Fields, TOKENIZER_EN};
 
 /// Words shorter than this must match exactly; from here on one edit is forgiven.
@@ -66,11 +67,18 @@ struct TextField {
 pub struct TextQueryBuilder<'a> {
     fields: &'a Fields,
     tokenizers: &'a TokenizerManager,
+    /// The terms fuzzy words expand to (of the searcher the query will run on).
+    vocabulary: &'a Vocabulary,
 }
 
 impl<'a> TextQueryBuilder<'a> {
-    pub fn new(fields: &'a Fields, tokenizers: &'a TokenizerManager) -> Self {
-        Self { fields, tokenizers }
+    pub fn new(fields: &'a Fields, tokenizers: &'a TokenizerManager, vocabulary: &'a Vocabulary) -> Self {
+        Self { fields, tokenizers, vocabulary }
+    }
+
+    /// The fields whose words forgive typos (what a [`Vocabulary`] must cover).
+    pub fn fuzzy_fields(fields: &Fields) -> [Field; 4] {
+        [fields.title, fields.keywords, fields.subjects, fields.description]
     }
 
     fn text_fields(&self) -> Vec<TextField> {
@@ -82,7 +90,10 @@ impl<'a> TextQueryBuilder<'a> {
             english(self.fields.description, 1.0),
         ];
         for (code, field) in &self.fields.native {
-            out.push(TextField { field: *field, tokenizer: native_tokenizer(code), boost: 1.5, fuzzy: false });
+            // A language no resource is in: its field matches nothing, so it is left out.
+            if self.vocabulary.has_terms(*field) {
+                out.push(TextField { field: *field, tokenizer: native_tokenizer(code), boost: 1.5, fuzzy: false });
+            }
         }
         out
     }
@@ -120,19 +131,32 @@ impl<'a> TextQueryBuilder<'a> {
     fn word_query(&self, word: &str, text_fields: &[TextField]) -> Option<Box<dyn Query>> {
         let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let num_chars = word.chars().count();
+        let mut neighbours: Option<(String, Vec<Vec<u8>>)> = None;
         for text_field in text_fields {
             let tokens = self.analyze(&text_field.tokenizer, word);
             match tokens.as_slice() {
                 [] => {}
                 [token] => {
                     let term = Term::from_field_text(text_field.field, token);
-                    let exact = TermQuery::new(term.clone(), IndexRecordOption::WithFreqs);
-                    alternatives.push((Occur::Should, Box::new(BoostQuery::new(Box::new(exact), text_field.boost))));
                     if text_field.fuzzy && num_chars >= FUZZY_MIN_CHARS {
                         let distance = if num_chars >= FUZZY_TWO_EDITS_CHARS { 2 } else { 1 };
-                        let fuzzy = FuzzyTermQuery::new(term, distance, true);
+                        // The English fields share one analyser, hence one walk of the vocabulary.
+                        let neighbours = match &neighbours {
+                            Some((text, found)) if text == token => found.clone(),
+                            _ => {
+                                let found =
+                                    self.vocabulary.neighbours(&WordAutomaton::new(token, distance), token.as_bytes());
+                                neighbours = Some((token.clone(), found.clone()));
+                                found
+                            }
+                        };
+                        // The exact term scored, plus a constant for any term within the distance.
+                        let word = FuzzyWordQuery::new(term, neighbours, text_field.boost, text_field.boost * 0.2);
+                        alternatives.push((Occur::Should, Box::new(word)));
+                    } else {
+                        let exact = TermQuery::new(term, IndexRecordOption::WithFreqs);
                         alternatives
-                            .push((Occur::Should, Box::new(BoostQuery::new(Box::new(fuzzy), text_field.boost * 0.2))));
+                            .push((Occur::Should, Box::new(BoostQuery::new(Box::new(exact), text_field.boost))));
                     }
                 }
                 many => {

@@ -3,12 +3,13 @@
 use std::collections::HashMap;
 use std::ops::Bound;
 
-use tantivy::collector::{Count, MultiCollector, TopDocs};
+use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery, TermSetQuery};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
 
+use super::collect::{FilterCheck, SearchCollector};
 use super::document::{from_document, language_key};
 use super::facets::{Dimension, TermCounter};
 use super::query::TextQueryBuilder;
@@ -49,8 +50,8 @@ pub struct SearchRequest {
     pub sort: Sort,
     pub offset: usize,
     pub limit: usize,
-    /// Facet counting costs a pass per filtered dimension: skipped when nobody asks.
-    pub with_facets: bool,
+    /// Facets to count (only those the caller shows: each adds work per matching document).
+    pub facets: Vec<Dimension>,
     pub with_highlights: bool,
 }
 
@@ -79,60 +80,68 @@ pub struct SearchResults {
 }
 
 impl SearchIndex {
-    /// Runs a search; blocking (call from `spawn_blocking`).
+    /// Runs a search; blocking (call from `spawn_blocking`). One pass collects the count, the
+    /// page and the facets (see [`super::collect`]).
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResults, IndexError> {
         let searcher = self.reader.searcher();
-        let text_query = TextQueryBuilder::new(&self.fields, self.index.tokenizers()).build(request.text.as_deref());
+        let vocabulary = self.vocabulary(&searcher)?;
+        let text_query =
+            TextQueryBuilder::new(&self.fields, self.index.tokenizers(), &vocabulary).build(request.text.as_deref());
         let filters = self.filter_clauses(&request.filter);
-        let main_query = combine(text_query.box_clone(), &filters, None);
-        let limit = request.limit.max(1);
-
-        let mut multi = MultiCollector::new();
-        let count_handle = multi.add_collector(Count);
-        let mut unfiltered_dims = Vec::new();
-        let mut facet_handles = Vec::new();
-        if request.with_facets {
-            for dimension in Dimension::ALL {
-                if filters.iter().all(|(dim, _)| *dim != Some(dimension)) {
-                    unfiltered_dims.push(dimension);
-                    facet_handles.push(multi.add_collector(TermCounter::new(dimension.field_name())));
-                }
+        let mut wanted: Vec<Dimension> = Vec::new();
+        for dimension in &request.facets {
+            if !wanted.contains(dimension) {
+                wanted.push(*dimension);
             }
         }
-        let mut fruits = searcher.search(&*main_query, &multi)?;
-        let total = count_handle.extract(&mut fruits);
-        let mut facets = HashMap::new();
-        for (dimension, handle) in unfiltered_dims.iter().zip(facet_handles) {
-            facets.insert(*dimension, sorted(handle.extract(&mut fruits)));
-        }
-        if request.with_facets {
-            for dimension in Dimension::ALL {
-                if facets.contains_key(&dimension) {
-                    continue;
-                }
-                let query = combine(text_query.box_clone(), &filters, Some(dimension));
-                let counts = searcher.search(&*query, &TermCounter::new(dimension.field_name()))?;
-                facets.insert(dimension, sorted(counts));
-            }
-        }
-
-        let top = TopDocs::with_limit(limit).and_offset(request.offset);
-        let page: Vec<(f32, DocAddress)> = match request.sort {
-            Sort::Relevance => searcher.search(&*main_query, &top.order_by_score())?,
-            Sort::Title => searcher
-                .search(&*main_query, &top.order_by_string_fast_field("title_sort", Order::Asc))?
-                .into_iter()
-                .map(|(_, address)| (0.0, address))
-                .collect(),
-            Sort::Newest => searcher
-                .search(&*main_query, &top.order_by_fast_field::<i64>("updated", Order::Desc))?
-                .into_iter()
-                .map(|(_, address)| (0.0, address))
-                .collect(),
+        let is_filtered = |dimension: Dimension| filters.iter().any(|clause| clause.dimension == Some(dimension));
+        let mut collector = SearchCollector {
+            top: (),
+            checks: Vec::new(),
+            counted: wanted.iter().copied().filter(|d| !is_filtered(*d)).collect(),
+            counted_without_own_filter: wanted.iter().copied().filter(|d| is_filtered(*d)).collect(),
         };
+        // With a filtered facet the pass runs over the text alone and checks filters per
+        // document; otherwise the filters are in the query, where postings skip ahead.
+        let query = if collector.counted_without_own_filter.is_empty() {
+            combine(text_query.box_clone(), &filters)
+        } else {
+            collector.checks = filters.iter().map(|clause| (clause.dimension, clause.check.clone())).collect();
+            text_query.box_clone()
+        };
+        let top = TopDocs::with_limit(request.limit.max(1)).and_offset(request.offset);
+        let (total, page, facet_counts) = match request.sort {
+            Sort::Relevance => {
+                let collected = searcher.search(&*query, &collector.with_top(top.order_by_score()))?;
+                (collected.total, collected.top, collected.facets)
+            }
+            Sort::Title => {
+                let collected = searcher
+                    .search(&*query, &collector.with_top(top.order_by_string_fast_field("title_sort", Order::Asc)))?;
+                let page = collected.top.into_iter().map(|(_, address)| (0.0, address)).collect();
+                (collected.total, page, collected.facets)
+            }
+            Sort::Newest => {
+                let collected = searcher
+                    .search(&*query, &collector.with_top(top.order_by_fast_field::<i64>("updated", Order::Desc)))?;
+                let page = collected.top.into_iter().map(|(_, address)| (0.0, address)).collect();
+                (collected.total, page, collected.facets)
+            }
+        };
+        let facets = facet_counts.into_iter().map(|(dimension, counts)| (dimension, sorted(counts))).collect();
+        let hits = self.hits(&searcher, request, &*text_query, page)?;
+        Ok(SearchResults { total, hits, facets })
+    }
 
+    fn hits(
+        &self,
+        searcher: &Searcher,
+        request: &SearchRequest,
+        text_query: &dyn Query,
+        page: Vec<(f32, DocAddress)>,
+    ) -> Result<Vec<SearchHit>, IndexError> {
         let snippets = if request.with_highlights && request.text.as_deref().is_some_and(|t| !t.trim().is_empty()) {
-            Some(self.snippet_generators(&searcher, &*text_query)?)
+            Some(self.snippet_generators(searcher, text_query)?)
         } else {
             None
         };
@@ -146,7 +155,7 @@ impl SearchIndex {
             let highlights = snippets.as_ref().map(|s| s.highlight(&record)).unwrap_or_default();
             hits.push(SearchHit { record, score, highlights });
         }
-        Ok(SearchResults { total, hits, facets })
+        Ok(hits)
     }
 
     /// Looks resources up by id, in the order asked; unknown ids are skipped.
@@ -178,32 +187,48 @@ impl SearchIndex {
         self.reader.searcher().num_docs()
     }
 
-    fn filter_clauses(&self, filter: &Filter) -> Vec<(Option<Dimension>, Box<dyn Query>)> {
+    fn filter_clauses(&self, filter: &Filter) -> Vec<FilterClause> {
         let fields = &self.fields;
-        let mut clauses: Vec<(Option<Dimension>, Box<dyn Query>)> = Vec::new();
-        let mut terms = |dimension: Option<Dimension>, field: Field, values: Vec<String>| {
+        let mut clauses: Vec<FilterClause> = Vec::new();
+        let mut terms = |dimension: Option<Dimension>, field: Field, field_name: &'static str, values: Vec<String>| {
             if !values.is_empty() {
                 let terms = values.iter().map(|v| Term::from_field_text(field, v));
-                clauses.push((dimension, Box::new(TermSetQuery::new(terms))));
+                clauses.push(FilterClause {
+                    dimension,
+                    query: Box::new(TermSetQuery::new(terms)),
+                    check: FilterCheck::AnyTerm { field_name, values },
+                });
             }
         };
-        terms(Some(Dimension::Publisher), fields.publisher, filter.publishers.clone());
-        terms(Some(Dimension::Subject), fields.subject, filter.subjects.iter().map(|s| s.trim().to_string()).collect());
+        terms(Some(Dimension::Publisher), fields.publisher, "publisher", filter.publishers.clone());
+        terms(
+            Some(Dimension::Subject),
+            fields.subject,
+            "subject",
+            filter.subjects.iter().map(|s| s.trim().to_string()).collect(),
+        );
         terms(
             Some(Dimension::ResourceType),
             fields.resource_type,
+            "resource_type",
             filter.resource_types.iter().map(|t| t.trim().to_lowercase()).collect(),
         );
         terms(
             Some(Dimension::Language),
             fields.language,
+            "language",
             filter.languages.iter().map(|l| language_key(l.trim())).collect(),
         );
-        terms(Some(Dimension::License), fields.license, filter.licenses.clone());
-        terms(Some(Dimension::Kind), fields.kind, filter.kinds.iter().map(|k| k.as_str().to_string()).collect());
-        terms(None, fields.alignment, filter.alignments.iter().map(|a| a.trim().to_lowercase()).collect());
+        terms(Some(Dimension::License), fields.license, "license", filter.licenses.clone());
+        terms(
+            Some(Dimension::Kind),
+            fields.kind,
+            "kind",
+            filter.kinds.iter().map(|k| k.as_str().to_string()).collect(),
+        );
+        terms(None, fields.alignment, "alignment", filter.alignments.iter().map(|a| a.trim().to_lowercase()).collect());
         if filter.free_only {
-            terms(None, fields.free, vec!["true".to_string()]);
+            terms(None, fields.free, "free", vec!["true".to_string()]);
         }
         if filter.grade_min.is_some() || filter.grade_max.is_some() {
             // Overlap: the resource starts at or below the wanted maximum and ends at or above the minimum.
@@ -214,7 +239,11 @@ impl SearchIndex {
             let ends =
                 RangeQuery::new(Bound::Included(Term::from_field_i64(fields.grade_max, wanted_min)), Bound::Unbounded);
             let overlap = BooleanQuery::new(vec![(Occur::Must, Box::new(starts)), (Occur::Must, Box::new(ends))]);
-            clauses.push((Some(Dimension::GradeLevel), Box::new(overlap)));
+            clauses.push(FilterClause {
+                dimension: Some(Dimension::GradeLevel),
+                query: Box::new(overlap),
+                check: FilterCheck::GradeOverlap { wanted_min, wanted_max },
+            });
         }
         clauses
     }
@@ -252,21 +281,23 @@ impl Snippets {
     }
 }
 
-/// The text query under every filter except `skip`'s.
-fn combine(
-    text: Box<dyn Query>,
-    filters: &[(Option<Dimension>, Box<dyn Query>)],
-    skip: Option<Dimension>,
-) -> Box<dyn Query> {
-    let kept: Vec<&Box<dyn Query>> =
-        filters.iter().filter(|(dim, _)| skip.is_none() || *dim != skip).map(|(_, q)| q).collect();
-    if kept.is_empty() {
+/// One filter of a search, both as a query (to intersect with) and as a per-document check.
+struct FilterClause {
+    /// The facet dimension it filters, if any (alignments and free-only are not facets).
+    dimension: Option<Dimension>,
+    query: Box<dyn Query>,
+    check: FilterCheck,
+}
+
+/// The text query under every filter.
+fn combine(text: Box<dyn Query>, filters: &[FilterClause]) -> Box<dyn Query> {
+    if filters.is_empty() {
         return text;
     }
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text)];
-    for query in kept {
+    for filter in filters {
         // Filters narrow without changing scores.
-        clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(query.box_clone(), 0.0))));
+        clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(filter.query.box_clone(), 0.0))));
     }
     Box::new(BooleanQuery::new(clauses))
 }

@@ -3,6 +3,7 @@
 mod common;
 
 mod auth_and_limits;
+mod bench_smoke;
 mod broker;
 mod cli;
 mod federation;

@@ -1,0 +1,673 @@
+//! `bench`: the benchmark harness of resource-gateway.
+//!
+//! One run generates a deterministic corpus, ingests it through the gateway's own path and,
+//! beside it, with raw tantivy (the floor); restarts the gateway on the result and sends a
+//! fixed query mix as GraphQL over HTTP at concurrency 1 and 16, and the same requests
+//! in-process on the index (the floor); measures live federation where the build has it; and
+//! prints one table with every figure and its ratio to the floor, also written as Markdown.
+//!
+//! Ingest, the raw floor and the server each run in a child process (this executable with a
+//! hidden subcommand), so peak memory (`VmHWM`) belongs to one job and "ready after restart"
+//! is a real process start on an existing data folder.
+//!
+//! ```sh
+//! cargo run --release --bin bench                         # 100,000 resources
+//! cargo run --release --bin bench -- --resources 1000000  # a million
+//! ```
+
+mod corpus;
+mod live;
+mod measure;
+mod queries;
+mod report;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context};
+use clap::{Args, Parser, Subcommand};
+use futures_util::StreamExt;
+use resource_gateway::auth::Principal;
+use resource_gateway::catalog::{self, Limits};
+use resource_gateway::config::Config;
+use resource_gateway::gateway::{Gateway, IngestOptions, IngestStatus};
+use resource_gateway::index::{document, schema, SearchIndex, WRITER_MEMORY_BYTES, WRITER_THREADS};
+use resource_gateway::resource::{CatalogFormat, PublisherId, ResourceRecord};
+use serde::{Deserialize, Serialize};
+
+use corpus::{DocFormat, Manifest};
+use measure::{LatencyStats, Memory};
+
+/// The admin token of the benchmark's gateway (local, throwaway data folder).
+const ADMIN_TOKEN: &str = "bench-admin-token-0123456789";
+
+#[derive(Parser)]
+#[command(name = "bench", about = "Benchmark harness: ingest, search and live federation of resource-gateway")]
+struct Cli {
+    #[command(subcommand)]
+    child: Option<ChildCommand>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Args, Clone)]
+struct RunArgs {
+    /// Resources in the synthetic corpus
+    #[arg(long, default_value_t = 100_000)]
+    resources: usize,
+    /// Queries in the search mix
+    #[arg(long, default_value_t = 1_000)]
+    queries: usize,
+    /// Seed of the corpus and the query mix
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Resources per catalog document (each document is one ingest, one commit)
+    #[arg(long, default_value_t = 20_000)]
+    per_document: usize,
+    /// Catalog documents ingested at once (publishers pushing at the same time)
+    #[arg(long, default_value_t = 2)]
+    ingest_concurrency: usize,
+    /// Search concurrencies to measure, comma-separated
+    #[arg(long, default_value = "1,16", value_delimiter = ',')]
+    concurrency: Vec<usize>,
+    /// Work folder (corpus, data folders); wiped at the start
+    #[arg(long, default_value = "target/bench-work")]
+    work_dir: PathBuf,
+    /// Where to write the Markdown results [default: <work dir>/results.md]
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Deadline of live federated queries
+    #[arg(long, default_value_t = 500)]
+    live_deadline_ms: u64,
+    /// Live federated queries to send (distinct, then as many cached repeats)
+    #[arg(long, default_value_t = 40)]
+    live_queries: usize,
+    /// Keep the work folder afterwards (it is deleted otherwise)
+    #[arg(long)]
+    keep: bool,
+}
+
+#[derive(Subcommand)]
+enum ChildCommand {
+    /// (internal) ingest the corpus through the gateway and report
+    #[command(hide = true, name = "ingest-child")]
+    Ingest { corpus: PathBuf, data_dir: PathBuf, concurrency: usize },
+    /// (internal) index the corpus with raw tantivy and report
+    #[command(hide = true, name = "floor-ingest-child")]
+    FloorIngest { corpus: PathBuf, index_dir: PathBuf },
+    /// Runs the query mix in-process on a kept data folder, for profiling (`perf record`)
+    #[command(name = "profile-search")]
+    ProfileSearch {
+        /// The work folder of a run made with --keep
+        work_dir: PathBuf,
+        #[arg(long, default_value_t = 1_000)]
+        queries: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+    },
+    /// Sends the query mix over HTTP to a running gateway, for profiling the server
+    #[command(name = "profile-http")]
+    ProfileHttp {
+        /// The work folder of a run made with --keep (for the corpus manifest)
+        work_dir: PathBuf,
+        /// The gateway's base URL, e.g. http://127.0.0.1:8080
+        url: String,
+        #[arg(long, default_value_t = 1_000)]
+        queries: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        #[arg(long, default_value_t = 1)]
+        concurrency: usize,
+    },
+    /// (internal) serve a data folder until standard input closes
+    #[command(hide = true, name = "serve-child")]
+    Serve { data_dir: PathBuf, live_deadline_ms: u64 },
+}
+
+/// What the gateway's ingest did, as the child reports it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct IngestOutcome {
+    pub num_documents: usize,
+    pub num_resources: usize,
+    pub seconds: f64,
+    /// CPU seconds the process used during those `seconds`.
+    pub cpu_seconds: f64,
+    /// Closing the writer (waiting for background merges); not part of the rate.
+    pub close_seconds: f64,
+    pub memory: Memory,
+    pub index_bytes: u64,
+    pub data_bytes: u64,
+}
+
+/// What raw tantivy did with the same documents.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct FloorIngestOutcome {
+    pub num_resources: usize,
+    /// Parsing and building the tantivy documents beforehand (not part of the rate).
+    pub build_seconds: f64,
+    /// `add_document` of every document and one commit.
+    pub seconds: f64,
+    pub cpu_seconds: f64,
+    pub memory: Memory,
+    pub index_bytes: u64,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.child {
+        Some(ChildCommand::Ingest { corpus, data_dir, concurrency }) => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            let outcome = runtime.block_on(ingest_child(&corpus, &data_dir, concurrency))?;
+            println!("{}", serde_json::to_string(&outcome)?);
+            Ok(())
+        }
+        Some(ChildCommand::FloorIngest { corpus, index_dir }) => {
+            let outcome = floor_ingest_child(&corpus, &index_dir)?;
+            println!("{}", serde_json::to_string(&outcome)?);
+            Ok(())
+        }
+        Some(ChildCommand::Serve { data_dir, live_deadline_ms }) => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(serve_child(data_dir, live_deadline_ms))
+        }
+        Some(ChildCommand::ProfileSearch { work_dir, queries, seed, rounds }) => {
+            profile_search(&work_dir, queries, seed, rounds)
+        }
+        Some(ChildCommand::ProfileHttp { work_dir, url, queries, seed, rounds, concurrency }) => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(profile_http(&work_dir, &url, queries, seed, rounds, concurrency))
+        }
+        None => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(run(cli.run))
+        }
+    }
+}
+
+fn catalog_format(format: DocFormat) -> CatalogFormat {
+    match format {
+        DocFormat::ResourceSearch => CatalogFormat::ResourceSearch,
+        DocFormat::Lrmi => CatalogFormat::Lrmi,
+    }
+}
+
+fn bench_config(data_dir: &Path) -> Config {
+    let mut config = Config::with_data_dir(data_dir);
+    config.load_samples = false;
+    config.admin_token = Some(ADMIN_TOKEN.to_string());
+    config
+}
+
+async fn ingest_child(corpus: &Path, data_dir: &Path, concurrency: usize) -> anyhow::Result<IngestOutcome> {
+    let manifest = Manifest::read(corpus)?;
+    let config = bench_config(data_dir);
+    let gateway =
+        tokio::task::spawn_blocking(move || Gateway::open(config, "http://127.0.0.1:8080".to_string())).await??;
+    for publisher in &manifest.publishers {
+        gateway
+            .register_publisher(&Principal::Admin, &publisher.name, Some(&publisher.id), None)
+            .await
+            .map_err(|err| anyhow!("register {}: {err}", publisher.id))?;
+    }
+    let started = Instant::now();
+    let cpu_started = measure::cpu_seconds();
+    let gateway_ref = &gateway;
+    let reports: Vec<anyhow::Result<usize>> = futures_util::stream::iter(manifest.documents.iter())
+        .map(|document| async move {
+            let bytes = tokio::fs::read(&document.path).await?;
+            let publisher = PublisherId::parse(&document.publisher)?;
+            let options = IngestOptions { source: Some(document.source.clone()), mode: None };
+            let report = gateway_ref
+                .ingest(&Principal::Admin, &publisher, catalog_format(document.format), bytes, options)
+                .await
+                .map_err(|err| anyhow!("ingest {}: {err}", document.path.display()))?;
+            if report.status != IngestStatus::Succeeded || report.added != document.num_resources {
+                bail!(
+                    "ingest {}: {} with {} added of {} ({:?})",
+                    document.path.display(),
+                    report.status.as_str(),
+                    report.added,
+                    document.num_resources,
+                    report.diagnostics.first()
+                );
+            }
+            Ok(report.added)
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    let seconds = started.elapsed().as_secs_f64();
+    let cpu_seconds = measure::cpu_seconds() - cpu_started;
+    let mut num_resources = 0;
+    for report in reports {
+        num_resources += report?;
+    }
+    let closing = Instant::now();
+    gateway.close().await;
+    let close_seconds = closing.elapsed().as_secs_f64();
+    Ok(IngestOutcome {
+        num_documents: manifest.documents.len(),
+        num_resources,
+        seconds,
+        cpu_seconds,
+        close_seconds,
+        memory: measure::memory_of("self"),
+        index_bytes: measure::disk_usage(&data_dir.join("tantivy")),
+        data_bytes: measure::disk_usage(data_dir),
+    })
+}
+
+fn floor_ingest_child(corpus: &Path, index_dir: &Path) -> anyhow::Result<FloorIngestOutcome> {
+    let manifest = Manifest::read(corpus)?;
+    let (tantivy_schema, fields) = schema::build();
+    let building = Instant::now();
+    let mut documents = Vec::with_capacity(manifest.num_resources);
+    for spec in &manifest.documents {
+        let bytes = std::fs::read(&spec.path)?;
+        let format = catalog_format(spec.format);
+        let parsed = catalog::parse(format, &bytes, &Limits::default())
+            .map_err(|err| anyhow!("{}: {err}", spec.path.display()))?;
+        let publisher = PublisherId::parse(&spec.publisher)?;
+        for resource in parsed.resources {
+            let record =
+                ResourceRecord { publisher: publisher.clone(), source_id: spec.source.clone(), format, resource };
+            documents.push(document::to_document(&fields, &record)?);
+        }
+    }
+    let build_seconds = building.elapsed().as_secs_f64();
+    if index_dir.exists() {
+        std::fs::remove_dir_all(index_dir)?;
+    }
+    std::fs::create_dir_all(index_dir)?;
+    let index = tantivy::Index::create_in_dir(index_dir, tantivy_schema)?;
+    schema::register_tokenizers(&index);
+    let mut writer: tantivy::IndexWriter = index.writer_with_num_threads(WRITER_THREADS, WRITER_MEMORY_BYTES)?;
+    let num_resources = documents.len();
+    let started = Instant::now();
+    let cpu_started = measure::cpu_seconds();
+    for doc in documents {
+        writer.add_document(doc)?;
+    }
+    writer.commit()?;
+    let seconds = started.elapsed().as_secs_f64();
+    let cpu_seconds = measure::cpu_seconds() - cpu_started;
+    writer.wait_merging_threads()?;
+    Ok(FloorIngestOutcome {
+        num_resources,
+        build_seconds,
+        seconds,
+        cpu_seconds,
+        memory: measure::memory_of("self"),
+        index_bytes: measure::disk_usage(index_dir),
+    })
+}
+
+async fn serve_child(data_dir: PathBuf, live_deadline_ms: u64) -> anyhow::Result<()> {
+    let mut config = bench_config(&data_dir);
+    // The live-federation publishers run on loopback.
+    config.allow_networks = vec!["127.0.0.1/32".parse()?];
+    config.live_deadline = Duration::from_millis(live_deadline_ms);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    println!("LISTENING {}", listener.local_addr()?);
+    std::io::stdout().flush()?;
+    // Serve until the parent closes our standard input (or exits), so the child cannot outlive it.
+    let shutdown = async {
+        let _ = tokio::task::spawn_blocking(|| {
+            let mut sink = Vec::new();
+            let _ = std::io::stdin().read_to_end(&mut sink);
+        })
+        .await;
+    };
+    resource_gateway::serve(config, listener, shutdown).await?;
+    Ok(())
+}
+
+fn profile_search(work_dir: &Path, num_queries: usize, seed: u64, rounds: usize) -> anyhow::Result<()> {
+    let manifest = Manifest::read(&work_dir.join("corpus"))?;
+    let mix = queries::query_mix(num_queries, seed, &manifest);
+    let requests = Arc::new(mix.iter().map(|q| q.search_request()).collect::<Vec<_>>());
+    let index = Arc::new(SearchIndex::open_read_only(&work_dir.join("data").join("tantivy"))?);
+    let first = Instant::now();
+    index.search(&requests[0])?;
+    eprintln!("first search (builds the fuzzy vocabulary): {:?}", first.elapsed());
+    for round in 0..rounds {
+        let (stats, _) = measure::floor_load(&index, &requests, 1)?;
+        eprintln!("round {round}: {:.0} q/s, p50 {:?}, p99 {:?}", stats.throughput(), stats.p50, stats.p99);
+    }
+    Ok(())
+}
+
+async fn profile_http(
+    work_dir: &Path,
+    url: &str,
+    num_queries: usize,
+    seed: u64,
+    rounds: usize,
+    concurrency: usize,
+) -> anyhow::Result<()> {
+    let manifest = Manifest::read(&work_dir.join("corpus"))?;
+    let mix = queries::query_mix(num_queries, seed, &manifest);
+    let bodies = Arc::new(mix.iter().map(|q| q.graphql_body()).collect::<Vec<_>>());
+    let client = reqwest::Client::new();
+    let graphql_url = format!("{}/graphql", url.trim_end_matches('/'));
+    for round in 0..rounds {
+        let (stats, _) = measure::http_load(&client, &graphql_url, bodies.clone(), concurrency).await?;
+        eprintln!("round {round}: {:.0} q/s, p50 {:?}, p99 {:?}", stats.throughput(), stats.p50, stats.p99);
+    }
+    Ok(())
+}
+
+/// Runs this executable with a child subcommand and reads the JSON it prints last.
+fn run_child<T: for<'de> Deserialize<'de>>(args: &[&std::ffi::OsStr]) -> anyhow::Result<T> {
+    let output = Command::new(std::env::current_exe()?).args(args).stderr(Stdio::inherit()).output()?;
+    if !output.status.success() {
+        bail!("child {:?} failed with {}", args.first(), output.status);
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let last = stdout.lines().last().context("child printed nothing")?;
+    Ok(serde_json::from_str(last)?)
+}
+
+/// The gateway server in a child process; stopped (standard input closed) when dropped.
+struct ServerChild {
+    child: Child,
+    base_url: String,
+    ready: Duration,
+}
+
+impl ServerChild {
+    async fn start(data_dir: &Path, live_deadline_ms: u64, client: &reqwest::Client) -> anyhow::Result<Self> {
+        let spawned = Instant::now();
+        let mut child = Command::new(std::env::current_exe()?)
+            .arg("serve-child")
+            .arg(data_dir)
+            .arg(live_deadline_ms.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let stdout = child.stdout.take().context("child stdout")?;
+        let line = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            BufReader::new(stdout).read_line(&mut line).map(|_| line)
+        })
+        .await??;
+        let address = line.trim().strip_prefix("LISTENING ").with_context(|| format!("server child said {line:?}"))?;
+        let base_url = format!("http://{address}");
+        let mut server = Self { child, base_url, ready: Duration::ZERO };
+        let give_up = spawned + Duration::from_secs(300);
+        loop {
+            let probe = client.get(format!("{}/readyz", server.base_url)).timeout(Duration::from_secs(5)).send().await;
+            if probe.is_ok_and(|r| r.status().is_success()) {
+                break;
+            }
+            if Instant::now() > give_up {
+                server.stop();
+                bail!("the gateway did not become ready in 300 s");
+            }
+            if let Ok(Some(status)) = server.child.try_wait() {
+                bail!("the gateway exited with {status} before it was ready");
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        server.ready = spawned.elapsed();
+        Ok(server)
+    }
+
+    fn pid(&self) -> String {
+        self.child.id().to_string()
+    }
+
+    /// Closes standard input (the child's shutdown signal) and waits up to a minute.
+    fn stop(&mut self) {
+        drop(self.child.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerChild {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Everything one run measured, for the report.
+pub struct Results {
+    pub args_resources: usize,
+    pub num_queries: usize,
+    pub seed: u64,
+    pub per_document: usize,
+    pub ingest_concurrency: usize,
+    pub machine: report::Machine,
+    pub corpus_documents: usize,
+    pub corpus_bytes: u64,
+    pub generate_seconds: f64,
+    pub ingest: IngestOutcome,
+    pub floor_ingest: FloorIngestOutcome,
+    pub ready: Duration,
+    pub serving_memory: Memory,
+    /// (concurrency, HTTP, floor)
+    pub search: Vec<(usize, LatencyStats, LatencyStats)>,
+    /// Per query category, at concurrency 1.
+    pub categories: Vec<report::CategoryRow>,
+    pub num_errors: usize,
+    pub num_count_mismatches: usize,
+    pub num_zero_hit_queries: usize,
+    pub live: live::LiveOutcome,
+}
+
+async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let work = args.work_dir.clone();
+    if work.exists() {
+        std::fs::remove_dir_all(&work)?;
+    }
+    std::fs::create_dir_all(&work)?;
+    let corpus_dir = work.join("corpus");
+    let data_dir = work.join("data");
+    let floor_dir = work.join("floor-index");
+
+    eprintln!("bench: generating {} resources", args.resources);
+    let generating = Instant::now();
+    let manifest = corpus::write_corpus(&corpus_dir, args.resources, args.per_document.max(1), args.seed)?;
+    let generate_seconds = generating.elapsed().as_secs_f64();
+    eprintln!(
+        "bench: {} documents, {:.1} MiB in {generate_seconds:.1} s; ingesting through the gateway",
+        manifest.documents.len(),
+        manifest.num_bytes() as f64 / 1048576.0
+    );
+
+    let concurrency = args.ingest_concurrency.to_string();
+    let ingest: IngestOutcome =
+        run_child(&["ingest-child".as_ref(), corpus_dir.as_os_str(), data_dir.as_os_str(), concurrency.as_ref()])?;
+    eprintln!(
+        "bench: gateway ingest {:.0} resources/s; raw tantivy floor",
+        ingest.num_resources as f64 / ingest.seconds
+    );
+    let floor_ingest: FloorIngestOutcome =
+        run_child(&["floor-ingest-child".as_ref(), corpus_dir.as_os_str(), floor_dir.as_os_str()])?;
+    std::fs::remove_dir_all(&floor_dir).ok();
+    eprintln!(
+        "bench: floor {:.0} resources/s; restarting the gateway",
+        floor_ingest.num_resources as f64 / floor_ingest.seconds
+    );
+
+    let client = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
+    let mut server = ServerChild::start(&data_dir, args.live_deadline_ms, &client).await?;
+    let graphql_url = format!("{}/graphql", server.base_url);
+    let mix = queries::query_mix(args.queries, args.seed, &manifest);
+    let bodies = Arc::new(mix.iter().map(|q| q.graphql_body()).collect::<Vec<_>>());
+    let requests = Arc::new(mix.iter().map(|q| q.search_request()).collect::<Vec<_>>());
+
+    eprintln!("bench: ready in {:.2} s; warming up, then {} queries over HTTP", server.ready.as_secs_f64(), mix.len());
+    measure::http_load(&client, &graphql_url, bodies.clone(), 2).await?;
+    let mut http_runs = Vec::new();
+    for &concurrency in &args.concurrency {
+        let (stats, answers) = measure::http_load(&client, &graphql_url, bodies.clone(), concurrency).await?;
+        eprintln!(
+            "bench: HTTP c{concurrency}: {:.0} q/s, p50 {:?}, p99 {:?}",
+            stats.throughput(),
+            stats.p50,
+            stats.p99
+        );
+        http_runs.push((concurrency, stats, answers));
+    }
+    let serving_memory = measure::memory_of(&server.pid());
+
+    eprintln!("bench: the same requests in-process (floor)");
+    let index_dir = data_dir.join("tantivy");
+    let index = Arc::new(tokio::task::spawn_blocking(move || SearchIndex::open_read_only(&index_dir)).await??);
+    let floor_runs: Vec<FloorRun> = {
+        let index = index.clone();
+        let requests = requests.clone();
+        let levels = args.concurrency.clone();
+        tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<FloorRun>> {
+            measure::floor_load(&index, &requests, 2)?;
+            let mut runs = Vec::new();
+            for concurrency in levels {
+                let (stats, answers) = measure::floor_load(&index, &requests, concurrency)?;
+                eprintln!(
+                    "bench: floor c{concurrency}: {:.0} q/s, p50 {:?}, p99 {:?}",
+                    stats.throughput(),
+                    stats.p50,
+                    stats.p99
+                );
+                runs.push((concurrency, stats, answers));
+            }
+            Ok(runs)
+        })
+        .await??
+    };
+
+    let mut num_errors = 0;
+    let mut num_count_mismatches = 0;
+    let mut num_zero_hit_queries = 0;
+    let floor_totals: Vec<u64> =
+        floor_runs.first().map(|run| run.2.iter().map(|(_, t)| *t).collect()).unwrap_or_default();
+    for (_, _, answers) in &http_runs {
+        for (answer, floor_total) in answers.iter().zip(&floor_totals) {
+            if let Some(error) = &answer.error {
+                if num_errors < 3 {
+                    eprintln!("bench: query error: {error}");
+                }
+                num_errors += 1;
+            } else if answer.total_count != Some(*floor_total)
+                || answer.num_hits as u64 != (*floor_total).min(queries::PAGE_SIZE as u64)
+            {
+                num_count_mismatches += 1;
+            }
+        }
+    }
+    for total in &floor_totals {
+        if *total == 0 {
+            num_zero_hit_queries += 1;
+        }
+    }
+    let categories = category_breakdown(&mix, &http_runs, &floor_runs);
+
+    eprintln!("bench: live federation");
+    let live = live::measure(
+        &client,
+        &server.base_url,
+        ADMIN_TOKEN,
+        Duration::from_millis(args.live_deadline_ms),
+        args.live_queries,
+    )
+    .await
+    .unwrap_or_else(|err| live::LiveOutcome::NotAvailable(format!("measurement failed: {err:#}")));
+    server.stop();
+    drop(index);
+
+    let search = http_runs
+        .iter()
+        .filter_map(|(concurrency, http, _)| {
+            floor_runs.iter().find(|(c, _, _)| c == concurrency).map(|(_, floor, _)| (*concurrency, *http, *floor))
+        })
+        .collect();
+    let results = Results {
+        args_resources: args.resources,
+        num_queries: mix.len(),
+        seed: args.seed,
+        per_document: args.per_document,
+        ingest_concurrency: args.ingest_concurrency,
+        machine: report::Machine::detect(),
+        corpus_documents: manifest.documents.len(),
+        corpus_bytes: manifest.num_bytes(),
+        generate_seconds,
+        ingest,
+        floor_ingest,
+        ready: server.ready,
+        serving_memory,
+        search,
+        categories,
+        num_errors,
+        num_count_mismatches,
+        num_zero_hit_queries,
+        live,
+    };
+    let markdown = report::markdown(&results);
+    println!("{markdown}");
+    let out = args.out.clone().unwrap_or_else(|| work.join("results.md"));
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(&out, &markdown)?;
+    eprintln!("bench: results written to {}", out.display());
+    drop(server);
+    if !args.keep {
+        std::fs::remove_dir_all(&corpus_dir).ok();
+        std::fs::remove_dir_all(&data_dir).ok();
+    }
+    if results.num_errors > 0 || results.num_count_mismatches > 0 {
+        bail!(
+            "{} queries failed and {} totals differed from the in-process floor",
+            results.num_errors,
+            results.num_count_mismatches
+        );
+    }
+    Ok(())
+}
+
+type HttpRun = (usize, LatencyStats, Vec<measure::Answer>);
+type FloorRun = (usize, LatencyStats, Vec<(Duration, u64)>);
+
+/// p50 and p99 per query category at concurrency 1, over HTTP and in-process.
+fn category_breakdown(
+    mix: &[queries::BenchQuery],
+    http_runs: &[HttpRun],
+    floor_runs: &[FloorRun],
+) -> Vec<report::CategoryRow> {
+    let (Some(http), Some(floor)) = (http_runs.iter().find(|r| r.0 == 1), floor_runs.iter().find(|r| r.0 == 1)) else {
+        return Vec::new();
+    };
+    let mut categories: Vec<queries::Category> = mix.iter().map(|q| q.category).collect();
+    categories.sort();
+    categories.dedup();
+    let mut out = Vec::new();
+    for category in categories {
+        let positions: Vec<usize> = (0..mix.len()).filter(|&i| mix[i].category == category).collect();
+        let http_samples = positions.iter().filter_map(|&i| http.2.get(i).map(|a| a.latency)).collect();
+        let floor_samples = positions.iter().filter_map(|&i| floor.2.get(i).map(|(latency, _)| *latency)).collect();
+        out.push(report::CategoryRow {
+            label: category.label(),
+            num_queries: positions.len(),
+            http: LatencyStats::from_samples(http_samples, Duration::ZERO),
+            floor: LatencyStats::from_samples(floor_samples, Duration::ZERO),
+        });
+    }
+    out
+}

@@ -1,0 +1,344 @@
+//! The results table: every figure beside its floor, the ratio, the target and whether it is
+//! met, as Markdown (printed and written to a file).
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use super::live::LiveOutcome;
+use super::measure::LatencyStats;
+use super::Results;
+
+/// Where the numbers were taken.
+#[derive(Debug, Clone)]
+pub struct Machine {
+    pub num_cpus: usize,
+    pub memory_bytes: u64,
+    pub cpu_model: String,
+    pub date: String,
+    pub commit: String,
+    /// `/proc/loadavg` when the run started: other work on the machine skews every figure.
+    pub load_average: String,
+}
+
+impl Machine {
+    pub fn detect() -> Self {
+        let num_cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let memory_bytes = meminfo
+            .lines()
+            .find_map(|line| line.strip_prefix("MemTotal:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kib| kib * 1024)
+            .unwrap_or(0);
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let cpu_model = cpuinfo
+            .lines()
+            .find_map(|line| line.strip_prefix("model name").and_then(|rest| rest.split_once(':')).map(|(_, m)| m))
+            .map(|m| m.trim().to_string())
+            .unwrap_or_else(|| "unknown CPU".to_string());
+        Self {
+            num_cpus,
+            memory_bytes,
+            cpu_model,
+            date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+            commit: git_commit(),
+            load_average: std::fs::read_to_string("/proc/loadavg")
+                .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+                .unwrap_or_default(),
+        }
+    }
+}
+
+fn git_commit() -> String {
+    let run = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    match run(&["rev-parse", "--short", "HEAD"]) {
+        Some(commit) => {
+            let dirty = run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+            if dirty {
+                format!("{commit} (with uncommitted changes)")
+            } else {
+                commit
+            }
+        }
+        None => "unknown".to_string(),
+    }
+}
+
+/// Latency of one query category, over HTTP and in-process.
+#[derive(Debug, Clone)]
+pub struct CategoryRow {
+    pub label: &'static str,
+    pub num_queries: usize,
+    pub http: LatencyStats,
+    pub floor: LatencyStats,
+}
+
+fn ms(duration: Duration) -> String {
+    format!("{:.2} ms", duration.as_secs_f64() * 1000.0)
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.0} MiB", bytes as f64 / 1048576.0)
+}
+
+fn thousands(value: f64) -> String {
+    let rounded = value.round() as u64;
+    let digits = rounded.to_string();
+    let mut out = String::new();
+    for (position, ch) in digits.chars().enumerate() {
+        if position > 0 && (digits.len() - position).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+fn ratio(value: f64, floor: f64) -> String {
+    if floor <= 0.0 || !value.is_finite() {
+        return "–".to_string();
+    }
+    format!("{:.2}", value / floor)
+}
+
+fn met(ok: bool) -> &'static str {
+    if ok {
+        "yes"
+    } else {
+        "**no**"
+    }
+}
+
+struct Table(String);
+
+impl Table {
+    fn new() -> Self {
+        Self(
+            "| Measure | Gateway | Floor | Gateway / floor | Target | Met |\n|---|---:|---:|---:|---|---|\n"
+                .to_string(),
+        )
+    }
+
+    fn row(&mut self, cells: [&str; 6]) {
+        let _ = writeln!(self.0, "| {} |", cells.join(" | "));
+    }
+}
+
+/// Renders the whole report.
+pub fn markdown(results: &Results) -> String {
+    let machine = &results.machine;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "### {} resources, {} queries\n",
+        thousands(results.ingest.num_resources as f64),
+        results.num_queries
+    );
+    let _ = writeln!(
+        out,
+        "Machine: `nproc` = {}, {:.1} GiB memory, {}; load average {} at the start. Date: {}. Commit: {}.\n",
+        machine.num_cpus,
+        machine.memory_bytes as f64 / 1073741824.0,
+        machine.cpu_model,
+        machine.load_average,
+        machine.date,
+        machine.commit
+    );
+    let _ = writeln!(
+        out,
+        "Corpus: {} resources from 20 publishers (skewed 1/rank) in {} documents (Resource Search JSON and LRMI \
+         JSON-LD, {} resources each at most), {}, generated in {:.1} s (seed {}). Ingest: {} documents at a time.\n",
+        thousands(results.args_resources as f64),
+        results.corpus_documents,
+        thousands(results.per_document as f64),
+        mib(results.corpus_bytes),
+        results.generate_seconds,
+        results.seed,
+        results.ingest_concurrency
+    );
+
+    let mut table = Table::new();
+    let ingest = &results.ingest;
+    let floor = &results.floor_ingest;
+    let ingest_rate = ingest.num_resources as f64 / ingest.seconds.max(1e-9);
+    let floor_rate = floor.num_resources as f64 / floor.seconds.max(1e-9);
+    let rate_ok = ingest_rate >= 20_000.0 && ingest_rate >= 0.6 * floor_rate;
+    table.row([
+        "Ingest, documents to committed and searchable (resources/s)",
+        &format!("{} ({:.1} s, {:.1} CPU s)", thousands(ingest_rate), ingest.seconds, ingest.cpu_seconds),
+        &format!("{} ({:.1} s, {:.1} CPU s)", thousands(floor_rate), floor.seconds, floor.cpu_seconds),
+        &ratio(ingest_rate, floor_rate),
+        "≥ 20,000/s and ≥ 0.60 of floor",
+        met(rate_ok),
+    ]);
+    let peak = ingest.memory.vm_hwm_kib * 1024;
+    table.row([
+        "Ingest peak RSS (VmHWM of the ingesting process)",
+        &mib(peak),
+        &mib(floor.memory.vm_hwm_kib * 1024),
+        &ratio(peak as f64, (floor.memory.vm_hwm_kib * 1024) as f64),
+        "≤ 1.5 GiB",
+        met(peak <= 1536 * 1048576),
+    ]);
+    table.row([
+        "Index size on disk",
+        &mib(ingest.index_bytes),
+        &mib(floor.index_bytes),
+        &ratio(ingest.index_bytes as f64, floor.index_bytes as f64),
+        "–",
+        "–",
+    ]);
+    table.row(["Data folder (index, archived catalogs, registry)", &mib(ingest.data_bytes), "–", "–", "–", "–"]);
+    table.row([
+        "Closing the writer after the last commit (merges)",
+        &format!("{:.1} s", ingest.close_seconds),
+        "–",
+        "–",
+        "–",
+        "–",
+    ]);
+    table.row([
+        "Ready after restart (process start to `/readyz` 200)",
+        &format!("{:.2} s", results.ready.as_secs_f64()),
+        "–",
+        "–",
+        "≤ 2 s",
+        met(results.ready <= Duration::from_secs(2)),
+    ]);
+    let serving = &results.serving_memory;
+    table.row([
+        "Serving RSS after the search runs (heap + mapped index)",
+        &format!(
+            "{} ({} heap, {} index pages)",
+            mib(serving.vm_rss_kib * 1024),
+            mib(serving.rss_anon_kib * 1024),
+            mib(serving.rss_file_kib * 1024)
+        ),
+        "–",
+        "–",
+        "≤ 500 MiB",
+        met(serving.vm_rss_kib * 1024 <= 500 * 1048576),
+    ]);
+    for (concurrency, http, floor) in &results.search {
+        let c = concurrency;
+        let throughput_target = if *c == 16 { "≥ 0.50 of floor" } else { "–" };
+        let throughput_met = if *c == 16 { met(http.throughput() >= 0.5 * floor.throughput()) } else { "–" };
+        table.row([
+            &format!("Search c{c}: throughput (queries/s)"),
+            &thousands(http.throughput()),
+            &thousands(floor.throughput()),
+            &ratio(http.throughput(), floor.throughput()),
+            throughput_target,
+            throughput_met,
+        ]);
+        let (p50_target, p50_met) =
+            if *c == 1 { ("≤ 5 ms", met(http.p50 <= Duration::from_millis(5))) } else { ("–", "–") };
+        table.row([
+            &format!("Search c{c}: p50"),
+            &ms(http.p50),
+            &ms(floor.p50),
+            &ratio(http.p50.as_secs_f64(), floor.p50.as_secs_f64()),
+            p50_target,
+            p50_met,
+        ]);
+        let (p99_target, p99_met) =
+            if *c == 1 { ("≤ 25 ms", met(http.p99 <= Duration::from_millis(25))) } else { ("–", "–") };
+        table.row([
+            &format!("Search c{c}: p99"),
+            &ms(http.p99),
+            &ms(floor.p99),
+            &ratio(http.p99.as_secs_f64(), floor.p99.as_secs_f64()),
+            p99_target,
+            p99_met,
+        ]);
+        table.row([
+            &format!("Search c{c}: max"),
+            &ms(http.max),
+            &ms(floor.max),
+            &ratio(http.max.as_secs_f64(), floor.max.as_secs_f64()),
+            "–",
+            "–",
+        ]);
+    }
+    match &results.live {
+        LiveOutcome::NotAvailable(reason) => {
+            table.row(["Live federation", "not measured (not available in this build)", "–", "–", "–", "–"]);
+            let _ = reason;
+        }
+        LiveOutcome::Measured { deadline, fan_out, num_timeouts, cached, cached_took_ms_max } => {
+            let limit = *deadline + Duration::from_millis(20);
+            table.row([
+                &format!(
+                    "Live federation, 5 publishers (1 dead), deadline {} ms: p50 / p99 ({} of {} answers name the dead one TIMEOUT)",
+                    deadline.as_millis(),
+                    num_timeouts,
+                    fan_out.num_requests
+                ),
+                &format!("{} / {}", ms(fan_out.p50), ms(fan_out.p99)),
+                "–",
+                "–",
+                &format!("p99 ≤ {} ms", limit.as_millis()),
+                met(fan_out.p99 <= limit),
+            ]);
+            let server_time = cached_took_ms_max.map(|t| format!(", server `tookMs` ≤ {t}")).unwrap_or_default();
+            table.row([
+                "Live federation, cached repeat: p50 round trip",
+                &format!("{}{server_time}", ms(cached.p50)),
+                "–",
+                "–",
+                "≤ 1 ms server time",
+                match cached_took_ms_max {
+                    Some(t) => met(*t <= 1),
+                    None => "–",
+                },
+            ]);
+        }
+    }
+    out.push_str(&table.0);
+    let _ = writeln!(
+        out,
+        "\nCorrectness: {} failed queries; {} `totalCount`s differ from the in-process floor; {} of {} queries match nothing.\n",
+        results.num_errors, results.num_count_mismatches, results.num_zero_hit_queries, results.num_queries
+    );
+    if let LiveOutcome::NotAvailable(reason) = &results.live {
+        let _ = writeln!(out, "Live federation: not measured (not available in this build): {reason}.\n");
+    }
+    if !results.categories.is_empty() {
+        out.push_str("Per query category at concurrency 1 (HTTP / in-process floor):\n\n");
+        out.push_str(
+            "| Category | Queries | HTTP p50 | HTTP p99 | Floor p50 | Floor p99 |\n|---|---:|---:|---:|---:|---:|\n",
+        );
+        for row in &results.categories {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} |",
+                row.label,
+                row.num_queries,
+                ms(row.http.p50),
+                ms(row.http.p99),
+                ms(row.floor.p50),
+                ms(row.floor.p99)
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_thousands_separators() {
+        assert_eq!(thousands(1234567.4), "1,234,567");
+        assert_eq!(thousands(999.0), "999");
+        assert_eq!(thousands(1000.0), "1,000");
+    }
+}

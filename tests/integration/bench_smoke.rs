@@ -1,0 +1,34 @@
+//! The benchmark harness at a tiny N, so it keeps working: it runs end to end (corpus, ingest,
+//! floors, server restart, search mix, live federation or its absence) and writes its table.
+//! No timing is asserted; only that every query answered and agreed with the in-process floor.
+
+use std::process::Command;
+
+#[test]
+fn test_bench_harness_runs_at_tiny_n() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let out = temp.path().join("results.md");
+    let output = Command::new(env!("CARGO_BIN_EXE_bench"))
+        .args(["--resources", "300", "--queries", "50", "--per-document", "60"])
+        .args(["--live-queries", "3", "--live-deadline-ms", "200", "--work-dir"])
+        .arg(temp.path().join("work"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("bench runs");
+    assert!(output.status.success(), "bench failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    let report = std::fs::read_to_string(&out).expect("results written");
+    for needle in [
+        "### 300 resources, 50 queries",
+        "Ingest, documents to committed and searchable",
+        "Ready after restart",
+        "Search c1: p50",
+        "Search c16: throughput",
+        "Live federation",
+        "0 failed queries; 0 `totalCount`s differ",
+        "| typo |",
+    ] {
+        assert!(report.contains(needle), "report lacks {needle:?}:\n{report}");
+    }
+    assert!(!temp.path().join("work/data").exists(), "the work folder is cleaned up without --keep");
+}
