@@ -114,3 +114,34 @@ pub(crate) fn expected_grades(check: &Value) -> Option<GradeRange> {
         (a, c) => a.or(c),
     }
 }
+
+/// Primary language subtags: the fixtures list raw values (`en`, `en-US`).
+pub(crate) fn primary_languages<'a>(languages: impl IntoIterator<Item = &'a String>) -> BTreeSet<String> {
+    languages.into_iter().filter_map(|l| l.split('-').next()).map(str::to_ascii_lowercase).collect()
+}
+
+/// The spot-check facts every XML format shares: title, kind, url, language, subjects,
+/// standards and grades. Answers the resource for the format's own checks.
+pub(crate) fn assert_spot_check_common<'a>(parsed: &'a ParsedCatalog, check: &Value) -> &'a Resource {
+    let id = check["id"].as_str().expect("spot check id");
+    let resource = find(parsed, id);
+    assert_eq!(resource.title, check["title"].as_str().expect("title"), "{id}");
+    assert_eq!(resource.kind.as_str(), check["kind"].as_str().expect("kind"), "{id}");
+    assert_eq!(resource.url, check["url"].as_str().expect("url"), "{id}");
+    if let Some(language) = check["language"].as_str() {
+        assert_eq!(primary_languages(&resource.languages), primary_languages(&[language.to_string()]));
+    }
+    if check.get("subjects").is_some() {
+        assert_eq!(resource.subjects, strings(&check["subjects"]), "{id}");
+    }
+    if check.get("alignment_codes").is_some() {
+        let codes: Vec<String> = resource.alignments.iter().filter_map(|a| a.code.clone()).collect();
+        let guids: Vec<String> = resource.alignments.iter().filter_map(|a| a.guid.clone()).collect();
+        assert_eq!(codes, strings(&check["alignment_codes"]), "{id}");
+        assert_eq!(guids, strings(&check["alignment_guids"]), "{id}");
+    }
+    if check.get("typical_age_range").is_some() {
+        assert_eq!(resource.grades, expected_grades(check), "{id}");
+    }
+    resource
+}
