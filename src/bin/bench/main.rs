@@ -336,7 +336,7 @@ fn profile_search(work_dir: &Path, num_queries: usize, seed: u64, rounds: usize)
     let index = Arc::new(SearchIndex::open_read_only(&work_dir.join("data").join("tantivy"))?);
     let first = Instant::now();
     index.search(&requests[0])?;
-    eprintln!("first search (builds the fuzzy vocabulary): {:?}", first.elapsed());
+    eprintln!("first search (starts the vocabulary build, expands fuzzy words per segment): {:?}", first.elapsed());
     for round in 0..rounds {
         let (stats, _) = measure::floor_load(&index, &requests, 1)?;
         eprintln!("round {round}: {:.0} q/s, p50 {:?}, p99 {:?}", stats.throughput(), stats.p50, stats.p99);
