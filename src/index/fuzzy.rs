@@ -6,9 +6,11 @@
 //! with the Levenshtein automaton (once per field, segment and search) and gathers the postings
 //! of every matching term into a bitset, the exact one included, which for a common word is
 //! most of the index. At 100k resources that was two thirds of all search time. Here:
-//! - the automaton walks a [`Vocabulary`], every term of the field over all segments, built
-//!   once per searcher generation: one walk per field instead of one per field and segment;
-//!   each segment then looks the few neighbours up by key;
+//! - the automaton walks a [`Vocabulary`], every term of the fuzzy fields over all segments,
+//!   built once per searcher generation in the background: one walk per word instead of one
+//!   per field and segment; each segment then looks the few neighbours up by key. Until the
+//!   vocabulary of a new generation is ready, segments walk their own dictionaries (exact,
+//!   slower), so no search waits for the build;
 //! - the exact term is read once, lazily, by its own scorer; only the neighbours (typically
 //!   rare) go into the bitset.
 
@@ -120,12 +122,29 @@ impl Vocabulary {
     }
 }
 
+/// Where a fuzzy word finds its neighbours.
+#[derive(Clone)]
+pub enum Expansion {
+    /// Already found in the [`Vocabulary`]: each segment looks them up.
+    Neighbours(Arc<Vec<Vec<u8>>>),
+    /// No vocabulary yet for this generation (it is being built): each segment walks its own
+    /// term dictionary with the automaton. Slower, same result.
+    Walk(WordAutomaton),
+}
+
+impl Expansion {
+    /// A shared expansion for every field of one word.
+    pub fn neighbours(found: Vec<Vec<u8>>) -> Self {
+        Expansion::Neighbours(Arc::new(found))
+    }
+}
+
 /// `exact_boost × BM25(term) + fuzzy_boost` where the term occurs, `fuzzy_boost` where only a
-/// neighbour (a term within the edit distance, from the [`Vocabulary`]) occurs.
+/// neighbour (a term within the edit distance) occurs.
 #[derive(Clone)]
 pub struct FuzzyWordQuery {
     term: Term,
-    neighbours: Arc<Vec<Vec<u8>>>,
+    expansion: Expansion,
     exact_boost: Score,
     fuzzy_boost: Score,
 }
@@ -134,7 +153,13 @@ impl std::fmt::Debug for FuzzyWordQuery {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FuzzyWordQuery")
             .field("term", &self.term)
-            .field("num_neighbours", &self.neighbours.len())
+            .field(
+                "num_neighbours",
+                &match &self.expansion {
+                    Expansion::Neighbours(found) => Some(found.len()),
+                    Expansion::Walk(_) => None,
+                },
+            )
             .field("exact_boost", &self.exact_boost)
             .field("fuzzy_boost", &self.fuzzy_boost)
             .finish()
@@ -142,10 +167,9 @@ impl std::fmt::Debug for FuzzyWordQuery {
 }
 
 impl FuzzyWordQuery {
-    /// `neighbours` are the other terms of the field within the distance (see
-    /// [`Vocabulary::neighbours`]).
-    pub fn new(term: Term, neighbours: Vec<Vec<u8>>, exact_boost: Score, fuzzy_boost: Score) -> Self {
-        Self { term, neighbours: Arc::new(neighbours), exact_boost, fuzzy_boost }
+    /// `expansion` must come from the term's text (see [`Vocabulary::neighbours`]).
+    pub fn new(term: Term, expansion: Expansion, exact_boost: Score, fuzzy_boost: Score) -> Self {
+        Self { term, expansion, exact_boost, fuzzy_boost }
     }
 }
 
@@ -154,8 +178,9 @@ impl Query for FuzzyWordQuery {
         let exact = TermQuery::new(self.term.clone(), IndexRecordOption::WithFreqs).weight(enable_scoring)?;
         Ok(Box::new(FuzzyWordWeight {
             field: self.term.field(),
+            exact_bytes: self.term.serialized_value_bytes().to_vec(),
             exact,
-            neighbours: self.neighbours.clone(),
+            expansion: self.expansion.clone(),
             exact_boost: self.exact_boost,
             fuzzy_boost: self.fuzzy_boost,
         }))
@@ -169,8 +194,9 @@ impl Query for FuzzyWordQuery {
 
 struct FuzzyWordWeight {
     field: Field,
+    exact_bytes: Vec<u8>,
     exact: Box<dyn Weight>,
-    neighbours: Arc<Vec<Vec<u8>>>,
+    expansion: Expansion,
     exact_boost: Score,
     fuzzy_boost: Score,
 }
@@ -178,18 +204,31 @@ struct FuzzyWordWeight {
 impl FuzzyWordWeight {
     /// The documents of the neighbouring terms in this segment, or `None` when none occurs here.
     fn neighbour_docs(&self, reader: &SegmentReader) -> tantivy::Result<Option<BitSet>> {
-        if self.neighbours.is_empty() {
+        let inverted_index = reader.inverted_index(self.field)?;
+        let mut term_infos = Vec::new();
+        match &self.expansion {
+            Expansion::Neighbours(found) => {
+                for neighbour in found.iter() {
+                    if let Some(term_info) = inverted_index.terms().get(neighbour)? {
+                        term_infos.push(term_info);
+                    }
+                }
+            }
+            Expansion::Walk(automaton) => {
+                let mut stream = inverted_index.terms().search(automaton.clone()).into_stream()?;
+                while stream.advance() {
+                    if stream.key() != self.exact_bytes.as_slice() {
+                        term_infos.push(stream.value().clone());
+                    }
+                }
+            }
+        }
+        if term_infos.is_empty() {
             return Ok(None);
         }
-        let inverted_index = reader.inverted_index(self.field)?;
-        let mut docs: Option<BitSet> = None;
-        for neighbour in self.neighbours.iter() {
-            let Some(term_info) = inverted_index.terms().get(neighbour)? else {
-                continue;
-            };
-            let docs = docs.get_or_insert_with(|| BitSet::with_max_value(reader.max_doc()));
-            let mut postings =
-                inverted_index.read_block_postings_from_terminfo(&term_info, IndexRecordOption::Basic)?;
+        let mut docs = BitSet::with_max_value(reader.max_doc());
+        for term_info in &term_infos {
+            let mut postings = inverted_index.read_block_postings_from_terminfo(term_info, IndexRecordOption::Basic)?;
             loop {
                 let block = postings.docs();
                 if block.is_empty() {
@@ -201,7 +240,7 @@ impl FuzzyWordWeight {
                 postings.advance();
             }
         }
-        Ok(docs)
+        Ok(Some(docs))
     }
 }
 
@@ -328,18 +367,22 @@ mod tests {
                 ),
                 (Occur::Should, Box::new(BoostQuery::new(Box::new(FuzzyTermQuery::new(term.clone(), 1, true)), 0.8))),
             ]);
-            let neighbours = vocabulary.neighbours(&WordAutomaton::new(word, 1), word.as_bytes());
-            let ours = FuzzyWordQuery::new(term, neighbours, 4.0, 0.8);
-            let top = TopDocs::with_limit(20).order_by_score();
-            let mut expected = searcher.search(&reference, &top).unwrap();
-            let mut got = searcher.search(&ours, &TopDocs::with_limit(20).order_by_score()).unwrap();
-            assert_eq!(searcher.search(&ours, &Count).unwrap(), expected.len(), "{word}");
+            let automaton = WordAutomaton::new(word, 1);
+            let mut expected = searcher.search(&reference, &TopDocs::with_limit(20).order_by_score()).unwrap();
             expected.sort_by_key(|(_, address)| *address);
-            got.sort_by_key(|(_, address)| *address);
-            assert_eq!(got.len(), expected.len(), "{word}");
-            for ((got_score, got_address), (expected_score, expected_address)) in got.iter().zip(&expected) {
-                assert_eq!(got_address, expected_address, "{word}");
-                assert!((got_score - expected_score).abs() < 1e-5, "{word}: {got_score} vs {expected_score}");
+            for expansion in [
+                Expansion::neighbours(vocabulary.neighbours(&automaton, word.as_bytes())),
+                Expansion::Walk(automaton.clone()),
+            ] {
+                let ours = FuzzyWordQuery::new(term.clone(), expansion, 4.0, 0.8);
+                let mut got = searcher.search(&ours, &TopDocs::with_limit(20).order_by_score()).unwrap();
+                assert_eq!(searcher.search(&ours, &Count).unwrap(), expected.len(), "{word}");
+                got.sort_by_key(|(_, address)| *address);
+                assert_eq!(got.len(), expected.len(), "{word}");
+                for ((got_score, got_address), (expected_score, expected_address)) in got.iter().zip(&expected) {
+                    assert_eq!(got_address, expected_address, "{word}");
+                    assert!((got_score - expected_score).abs() < 1e-5, "{word}: {got_score} vs {expected_score}");
+                }
             }
         }
     }

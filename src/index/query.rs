@@ -6,7 +6,7 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::{TextAnalyzer, TokenizerManager};
 use tantivy::Term;
 
-use super::fuzzy::{FuzzyWordQuery, Vocabulary, WordAutomaton};
+use super::fuzzy::{Expansion, FuzzyWordQuery, Vocabulary, WordAutomaton};
 use super::schema::{native_tokenizer, Fields, TOKENIZER_EN};
 
 /// Words shorter than this must match exactly; from here on one edit is forgiven.
@@ -67,12 +67,13 @@ struct TextField {
 pub struct TextQueryBuilder<'a> {
     fields: &'a Fields,
     tokenizers: &'a TokenizerManager,
-    /// The terms fuzzy words expand to (of the searcher the query will run on).
-    vocabulary: &'a Vocabulary,
+    /// The terms fuzzy words expand to (of the searcher the query will run on); `None` while
+    /// it is being built.
+    vocabulary: Option<&'a Vocabulary>,
 }
 
 impl<'a> TextQueryBuilder<'a> {
-    pub fn new(fields: &'a Fields, tokenizers: &'a TokenizerManager, vocabulary: &'a Vocabulary) -> Self {
+    pub fn new(fields: &'a Fields, tokenizers: &'a TokenizerManager, vocabulary: Option<&'a Vocabulary>) -> Self {
         Self { fields, tokenizers, vocabulary }
     }
 
@@ -91,7 +92,7 @@ impl<'a> TextQueryBuilder<'a> {
         ];
         for (code, field) in &self.fields.native {
             // A language no resource is in: its field matches nothing, so it is left out.
-            if self.vocabulary.has_terms(*field) {
+            if self.vocabulary.is_none_or(|vocabulary| vocabulary.has_terms(*field)) {
                 out.push(TextField { field: *field, tokenizer: native_tokenizer(code), boost: 1.5, fuzzy: false });
             }
         }
@@ -131,7 +132,7 @@ impl<'a> TextQueryBuilder<'a> {
     fn word_query(&self, word: &str, text_fields: &[TextField]) -> Option<Box<dyn Query>> {
         let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let num_chars = word.chars().count();
-        let mut neighbours: Option<(String, Vec<Vec<u8>>)> = None;
+        let mut expansion: Option<(String, Expansion)> = None;
         for text_field in text_fields {
             let tokens = self.analyze(&text_field.tokenizer, word);
             match tokens.as_slice() {
@@ -141,17 +142,22 @@ impl<'a> TextQueryBuilder<'a> {
                     if text_field.fuzzy && num_chars >= FUZZY_MIN_CHARS {
                         let distance = if num_chars >= FUZZY_TWO_EDITS_CHARS { 2 } else { 1 };
                         // The English fields share one analyser, hence one walk of the vocabulary.
-                        let neighbours = match &neighbours {
+                        let expansion = match &expansion {
                             Some((text, found)) if text == token => found.clone(),
                             _ => {
-                                let found =
-                                    self.vocabulary.neighbours(&WordAutomaton::new(token, distance), token.as_bytes());
-                                neighbours = Some((token.clone(), found.clone()));
+                                let automaton = WordAutomaton::new(token, distance);
+                                let found = match self.vocabulary {
+                                    Some(vocabulary) => {
+                                        Expansion::neighbours(vocabulary.neighbours(&automaton, token.as_bytes()))
+                                    }
+                                    None => Expansion::Walk(automaton),
+                                };
+                                expansion = Some((token.clone(), found.clone()));
                                 found
                             }
                         };
                         // The exact term scored, plus a constant for any term within the distance.
-                        let word = FuzzyWordQuery::new(term, neighbours, text_field.boost, text_field.boost * 0.2);
+                        let word = FuzzyWordQuery::new(term, expansion, text_field.boost, text_field.boost * 0.2);
                         alternatives.push((Occur::Should, Box::new(word)));
                     } else {
                         let exact = TermQuery::new(term, IndexRecordOption::WithFreqs);

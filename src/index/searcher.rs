@@ -84,9 +84,9 @@ impl SearchIndex {
     /// page and the facets (see [`super::collect`]).
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResults, IndexError> {
         let searcher = self.reader.searcher();
-        let vocabulary = self.vocabulary(&searcher)?;
-        let text_query =
-            TextQueryBuilder::new(&self.fields, self.index.tokenizers(), &vocabulary).build(request.text.as_deref());
+        let vocabulary = self.vocabulary(&searcher);
+        let text_query = TextQueryBuilder::new(&self.fields, self.index.tokenizers(), vocabulary.as_deref())
+            .build(request.text.as_deref());
         let filters = self.filter_clauses(&request.filter);
         let mut wanted: Vec<Dimension> = Vec::new();
         for dimension in &request.facets {

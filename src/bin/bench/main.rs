@@ -41,6 +41,9 @@ use serde::{Deserialize, Serialize};
 use corpus::{DocFormat, Manifest};
 use measure::{LatencyStats, Memory};
 
+/// The file that marks a work folder as the harness's own, so a run may wipe it.
+const WORK_MARKER: &str = ".bench-work";
+
 /// The admin token of the benchmark's gateway (local, throwaway data folder).
 const ADMIN_TOKEN: &str = "bench-admin-token-0123456789";
 
@@ -336,7 +339,7 @@ fn profile_search(work_dir: &Path, num_queries: usize, seed: u64, rounds: usize)
     let index = Arc::new(SearchIndex::open_read_only(&work_dir.join("data").join("tantivy"))?);
     let first = Instant::now();
     index.search(&requests[0])?;
-    eprintln!("first search (builds the fuzzy vocabulary): {:?}", first.elapsed());
+    eprintln!("first search (starts the vocabulary build, expands fuzzy words per segment): {:?}", first.elapsed());
     for round in 0..rounds {
         let (stats, _) = measure::floor_load(&index, &requests, 1)?;
         eprintln!("round {round}: {:.0} q/s, p50 {:?}, p99 {:?}", stats.throughput(), stats.p50, stats.p99);
@@ -473,10 +476,17 @@ pub struct Results {
 
 async fn run(args: RunArgs) -> anyhow::Result<()> {
     let work = args.work_dir.clone();
+    // Only a folder this harness made (or an empty one) is wiped: --work-dir may be mistyped.
+    let marker = work.join(WORK_MARKER);
     if work.exists() {
+        let is_empty = std::fs::read_dir(&work)?.next().is_none();
+        if !is_empty && !marker.exists() {
+            bail!("{} is not empty and is not a bench work folder: choose another --work-dir", work.display());
+        }
         std::fs::remove_dir_all(&work)?;
     }
     std::fs::create_dir_all(&work)?;
+    std::fs::write(&marker, "made by the resource-gateway benchmark harness; wiped by its next run\n")?;
     let corpus_dir = work.join("corpus");
     let data_dir = work.join("data");
     let floor_dir = work.join("floor-index");
