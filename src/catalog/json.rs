@@ -286,6 +286,26 @@ impl ItemLog {
     }
 }
 
+/// Records one item's outcome: an accepted resource with its notes, or a rejection with its
+/// one error. Both JSON formats keep their books this way.
+pub(crate) fn record_item(
+    parsed: &mut super::ParsedCatalog,
+    label: String,
+    accepted: Result<crate::resource::Resource, String>,
+    log: ItemLog,
+) {
+    match accepted {
+        Ok(resource) => {
+            parsed.resources.push(resource);
+            parsed.diagnostics.extend(log.into_diagnostics(&label));
+        }
+        Err(message) => {
+            parsed.rejected += 1;
+            parsed.diagnostics.push(Diagnostic::error(Some(label), message));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -95,16 +95,7 @@ fn parse_nodes(nodes: &[Node<'_>]) -> ParsedCatalog {
         let mut log = ItemLog::new();
         let accepted = parse_resource(node.value, &mut log)
             .and_then(|resource| seen.claim(&resource.local_id, &label).map(|()| resource));
-        match accepted {
-            Ok(resource) => {
-                parsed.resources.push(resource);
-                parsed.diagnostics.extend(log.into_diagnostics(&label));
-            }
-            Err(message) => {
-                parsed.rejected += 1;
-                parsed.diagnostics.push(Diagnostic::error(Some(label), message));
-            }
-        }
+        super::json::record_item(&mut parsed, label, accepted, log);
     }
     if !skipped.is_empty() {
         parsed.diagnostics.push(Diagnostic::info(

@@ -90,16 +90,7 @@ fn parse_resources(items: &[Value]) -> ParsedCatalog {
         let mut log = ItemLog::new();
         let accepted =
             parse_item(item, &mut log).and_then(|resource| seen.claim(&resource.local_id, &label).map(|()| resource));
-        match accepted {
-            Ok(resource) => {
-                parsed.resources.push(resource);
-                parsed.diagnostics.extend(log.into_diagnostics(&label));
-            }
-            Err(message) => {
-                parsed.rejected += 1;
-                parsed.diagnostics.push(Diagnostic::error(Some(label), message));
-            }
-        }
+        super::json::record_item(&mut parsed, label, accepted, log);
     }
     parsed
 }
