@@ -29,6 +29,10 @@ pub struct SettingsArgs {
     /// Deadline of live federated queries in milliseconds [default: 800]
     #[arg(long = "live-deadline-ms", env = "GATEWAY_LIVE_DEADLINE_MS")]
     pub live_deadline_ms: Option<u64>,
+    /// Milliseconds a live source that missed the deadline is left alone before it is checked
+    /// again in the background (doubling per failed check) [default: 10000]
+    #[arg(long = "live-retry-ms", env = "GATEWAY_LIVE_RETRY_MS")]
+    pub live_retry_ms: Option<u64>,
     /// Largest GraphQL request body in bytes [default: 16 MiB]
     #[arg(long = "max-graphql-bytes", env = "GATEWAY_MAX_GRAPHQL_BYTES")]
     pub max_graphql_bytes: Option<usize>,
@@ -53,6 +57,7 @@ struct FileSettings {
     admin_token: Option<String>,
     allow_networks: Option<Vec<String>>,
     live_deadline_ms: Option<u64>,
+    live_retry_ms: Option<u64>,
     max_graphql_bytes: Option<usize>,
     max_upload_bytes: Option<usize>,
     load_samples: Option<bool>,
@@ -79,6 +84,8 @@ pub struct Config {
     pub admin_token: Option<String>,
     pub allow_networks: Vec<IpNet>,
     pub live_deadline: Duration,
+    /// First wait before a live source that missed the deadline is checked again.
+    pub live_retry_after: Duration,
     pub max_graphql_bytes: usize,
     pub max_upload_bytes: usize,
     pub load_samples: bool,
@@ -94,6 +101,7 @@ impl Config {
             admin_token: None,
             allow_networks: Vec::new(),
             live_deadline: Duration::from_millis(800),
+            live_retry_after: Duration::from_secs(10),
             max_graphql_bytes: 16 * 1024 * 1024,
             max_upload_bytes: 256 * 1024 * 1024,
             load_samples: true,
@@ -140,6 +148,15 @@ impl Config {
                 });
             }
             config.live_deadline = Duration::from_millis(ms);
+        }
+        if let Some(ms) = args.live_retry_ms.or(file.live_retry_ms) {
+            if ms == 0 || ms > 3_600_000 {
+                return Err(ConfigError::Invalid {
+                    setting: "GATEWAY_LIVE_RETRY_MS",
+                    message: "must be between 1 and 3600000 (an hour)".to_string(),
+                });
+            }
+            config.live_retry_after = Duration::from_millis(ms);
         }
         if let Some(bytes) = args.max_graphql_bytes.or(file.max_graphql_bytes) {
             config.max_graphql_bytes = positive(bytes, "GATEWAY_MAX_GRAPHQL_BYTES")?;
@@ -211,13 +228,14 @@ mod tests {
         let path = dir.path().join("gateway.toml");
         std::fs::write(
             &path,
-            "listen = \"127.0.0.1:9000\"\nlive_deadline_ms = 500\nallow_networks = [\"127.0.0.1/32\"]\n",
+            "listen = \"127.0.0.1:9000\"\nlive_deadline_ms = 500\nlive_retry_ms = 2500\nallow_networks = [\"127.0.0.1/32\"]\n",
         )
         .unwrap();
         let args = SettingsArgs { listen: Some("127.0.0.1:9100".into()), config: Some(path), ..Default::default() };
         let config = Config::load(&args).unwrap();
         assert_eq!(config.listen.port(), 9100);
         assert_eq!(config.live_deadline, Duration::from_millis(500));
+        assert_eq!(config.live_retry_after, Duration::from_millis(2500));
         assert_eq!(config.allow_networks.len(), 1);
         assert_eq!(config.data_dir, PathBuf::from("./index"));
         assert_eq!(config.max_graphql_bytes, 16 * 1024 * 1024);
@@ -230,6 +248,8 @@ mod tests {
         assert!(err.contains("GATEWAY_ALLOW_NETWORKS") && err.contains("nonsense"), "{err}");
         let args = SettingsArgs { public_url: Some("ftp://x".into()), ..Default::default() };
         assert!(Config::load(&args).unwrap_err().to_string().contains("GATEWAY_PUBLIC_URL"));
+        let args = SettingsArgs { live_retry_ms: Some(0), ..Default::default() };
+        assert!(Config::load(&args).unwrap_err().to_string().contains("GATEWAY_LIVE_RETRY_MS"));
     }
 
     #[test]

@@ -9,10 +9,13 @@
 //!   answered by then is reported `TIMEOUT`; its request goes on in the background (up to
 //!   [`LIVE_REQUEST_TIMEOUT`]) and a late answer fills the cache for the next query. Failures
 //!   are `ERROR` with a message. Partial failure is data, never an error of the search.
+//! - A source that missed the deadline is not waited for again until a background check
+//!   answers in time ([`breaker`]); meanwhile it is reported `UNAVAILABLE` at once.
 //! - Answers are cached per [`LiveKey`] (source, filter expression, limit) with a bounded size
 //!   and a TTL; a cached answer is reported `CACHED`. Hits are remembered by id for a while
 //!   so that `resource(id:)` and `contentItems` work for resources not in the index yet.
 
+pub mod breaker;
 pub mod service;
 
 use std::collections::HashSet;
@@ -21,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use moka::future::Cache;
 
+use self::breaker::{Admission, Breakers};
 use crate::catalog::{self, CatalogError};
 use crate::harvest::fetch::{FetchError, FetchRequest, Fetcher};
 use crate::harvest::resource_search::page_url;
@@ -74,6 +78,8 @@ pub enum LiveState {
     Live,
     Cached,
     Timeout,
+    /// Not asked: it missed the deadline recently and no check has answered in time since.
+    Unavailable,
     Error,
 }
 
@@ -100,15 +106,18 @@ pub struct LiveResults {
 /// One source's outcome before it is reported: state, milliseconds, answer or message.
 type Answered = (CatalogSourceRecord, LiveState, u64, Result<Arc<LiveAnswer>, String>);
 
-/// The live side of search: answer cache, remembered hits and the fetcher.
+/// The live side of search: answer cache, remembered hits, the sources' breakers and the fetcher.
 pub struct LiveSearch {
     fetcher: Fetcher,
     answers: Cache<LiveKey, Arc<LiveAnswer>>,
     records: Cache<String, ResourceRecord>,
+    breakers: Arc<Breakers>,
 }
 
 impl LiveSearch {
-    pub fn new(fetcher: Fetcher) -> Self {
+    /// `retry_after`: how long a source that missed the deadline is left alone before the first
+    /// background check.
+    pub fn new(fetcher: Fetcher, retry_after: Duration) -> Self {
         let answers = Cache::builder()
             .max_capacity(ANSWER_CAPACITY)
             .weigher(|_key: &LiveKey, answer: &Arc<LiveAnswer>| {
@@ -117,7 +126,7 @@ impl LiveSearch {
             .time_to_live(ANSWER_TTL)
             .build();
         let records = Cache::builder().max_capacity(RECORD_CAPACITY).time_to_live(RECORD_TTL).build();
-        Self { fetcher, answers, records }
+        Self { fetcher, answers, records, breakers: Arc::new(Breakers::new(retry_after)) }
     }
 
     /// Asks every source at once and waits at most `deadline` in all.
@@ -140,6 +149,28 @@ impl LiveSearch {
                 answered.push((source, LiveState::Cached, took, Ok(answer)));
                 continue;
             }
+            match self.breakers.admit(&source.id, Instant::now()) {
+                Admission::Ask => {}
+                Admission::Check { misses } => {
+                    self.check_in_background(source.clone(), key, expression.clone(), deadline);
+                    let message = format!(
+                        "missed the deadline {} in a row; not waited for, checked again in the background",
+                        times(misses)
+                    );
+                    answered.push((source, LiveState::Unavailable, started.elapsed().as_millis() as u64, Err(message)));
+                    continue;
+                }
+                Admission::Skip { misses, next_check_in } => {
+                    let message = format!(
+                        "missed the deadline {} in a row; not asked until a background check answers in time \
+                         (next check in {} s)",
+                        times(misses),
+                        next_check_in.as_secs_f64().ceil()
+                    );
+                    answered.push((source, LiveState::Unavailable, started.elapsed().as_millis() as u64, Err(message)));
+                    continue;
+                }
+            }
             let answers = self.answers.clone();
             let fetcher = self.fetcher.clone();
             let asked = source.clone();
@@ -159,11 +190,13 @@ impl LiveSearch {
         for (source, outcome, took) in futures_util::future::join_all(pending).await {
             let entry = match outcome {
                 Err(_elapsed) => {
+                    self.breakers.deadline_passed(&source.id, Instant::now());
                     (source, LiveState::Timeout, took, Err(format!("no answer within {} ms", deadline.as_millis())))
                 }
                 Ok(Err(join)) => (source, LiveState::Error, took, Err(join.to_string())),
                 Ok(Ok(Err(message))) => (source, LiveState::Error, took, Err(message)),
                 Ok(Ok(Ok((fresh, answer)))) => {
+                    self.breakers.answered(&source.id);
                     let state = if fresh { LiveState::Live } else { LiveState::Cached };
                     (source, state, took, Ok(answer))
                 }
@@ -199,6 +232,21 @@ impl LiveSearch {
         results
     }
 
+    /// Asks a source in trouble without anyone waiting: an answer within `deadline` makes it
+    /// healthy again (and fills the cache), anything else puts off the next check.
+    fn check_in_background(&self, source: CatalogSourceRecord, key: LiveKey, expression: String, deadline: Duration) {
+        let answers = self.answers.clone();
+        let fetcher = self.fetcher.clone();
+        let check = CheckOutcome { breakers: self.breakers.clone(), source_id: source.id.clone(), answered: false };
+        tokio::spawn(async move {
+            // Moved whole into the task (not just the field), so it reports when the check ends.
+            let mut check = check;
+            let started = Instant::now();
+            let outcome = answers.entry(key).or_try_insert_with(query(fetcher, source, expression)).await;
+            check.answered = outcome.is_ok() && started.elapsed() <= deadline;
+        });
+    }
+
     /// Keeps live hits resolvable by id for a while.
     pub async fn remember(&self, records: &[ResourceRecord]) {
         for record in records {
@@ -209,6 +257,32 @@ impl LiveSearch {
     /// A live hit seen recently, by gateway id.
     pub async fn remembered(&self, id: &str) -> Option<ResourceRecord> {
         self.records.get(id).await
+    }
+}
+
+/// Reports a background check to the breakers when it ends, however it ends (a panicking or
+/// cancelled check counts as a miss, so the source is never left "checking" forever).
+struct CheckOutcome {
+    breakers: Arc<Breakers>,
+    source_id: String,
+    answered: bool,
+}
+
+impl Drop for CheckOutcome {
+    fn drop(&mut self) {
+        if self.answered {
+            self.breakers.answered(&self.source_id);
+        } else {
+            self.breakers.missed(&self.source_id, Instant::now());
+        }
+    }
+}
+
+fn times(count: u32) -> String {
+    if count == 1 {
+        "once".to_string()
+    } else {
+        format!("{count} times")
     }
 }
 

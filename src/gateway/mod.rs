@@ -131,7 +131,7 @@ impl Gateway {
             tracing::warn!(runs = interrupted, "harvest runs were interrupted by the last stop");
         }
         let harvester = Harvester::new(outbound.clone(), config.max_upload_bytes);
-        let live = LiveSearch::new(harvester.fetcher().clone());
+        let live = LiveSearch::new(harvester.fetcher().clone(), config.live_retry_after);
         let gateway = Self {
             public_url,
             registry,

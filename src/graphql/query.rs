@@ -35,7 +35,7 @@ impl CatalogQuery {
         after: Option<String>,
         #[graphql(
             default = false,
-            desc = "Also ask the publishers' live Resource Search sources (those registered with `live: true`) under one deadline; their hits that are not indexed yet come first, without duplicates, and `sources` says how each answered (LIVE, CACHED, TIMEOUT, ERROR)."
+            desc = "Also ask the publishers' live Resource Search sources (those registered with `live: true`) under one deadline; their hits that are not indexed yet come first, without duplicates, and `sources` says how each answered (LIVE, CACHED, TIMEOUT, UNAVAILABLE, ERROR)."
         )]
         live: bool,
     ) -> Result<SearchConnection> {

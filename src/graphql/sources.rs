@@ -267,6 +267,7 @@ pub async fn source_statuses(gateway: &Gateway, reports: Vec<SourceReport>) -> R
                     LiveState::Live => SourceState::Live,
                     LiveState::Cached => SourceState::Cached,
                     LiveState::Timeout => SourceState::Timeout,
+                    LiveState::Unavailable => SourceState::Unavailable,
                     LiveState::Error => SourceState::Error,
                 };
                 (live.publisher, state, Some(live.took_ms), live.message, Some(live.source_id), Some(live.hits as u64))

@@ -498,6 +498,9 @@ pub enum SourceState {
     Cached,
     /// A live source did not answer within the deadline.
     Timeout,
+    /// A live source was not asked: it missed the deadline recently, and until a background
+    /// check answers in time searches do not wait for it (see `message`).
+    Unavailable,
     /// A live source failed (see `message`).
     Error,
 }
@@ -510,7 +513,7 @@ pub struct SourceStatus {
     pub status: SourceState,
     /// Milliseconds until the live source answered (or the deadline passed).
     pub took_ms: Option<i32>,
-    /// Why a live source gave nothing (TIMEOUT, ERROR).
+    /// Why a live source gave nothing (TIMEOUT, UNAVAILABLE, ERROR).
     pub message: Option<String>,
     /// The catalog source asked live (absent for INDEX).
     pub source_id: Option<ID>,

@@ -82,6 +82,8 @@ struct Shared {
     oai_ignore_from: AtomicBool,
     flaky_calls: AtomicUsize,
     garbage: AtomicBool,
+    /// The slow endpoint answers at once from now on.
+    slow_recovered: AtomicBool,
     /// The live publisher has published a resource the gateway has not harvested yet.
     live_published: AtomicBool,
     token_calls: AtomicUsize,
@@ -185,6 +187,7 @@ fn load_shared() -> Shared {
         oai_ignore_from: AtomicBool::new(false),
         flaky_calls: AtomicUsize::new(0),
         garbage: AtomicBool::new(false),
+        slow_recovered: AtomicBool::new(false),
         live_published: AtomicBool::new(false),
         token_calls: AtomicUsize::new(0),
         rs_all: rs_page1.iter().chain(rs_page2.iter()).cloned().collect(),
@@ -344,7 +347,9 @@ async fn resources(
             }
         }
         "slow" => {
-            tokio::time::sleep(Duration::from_secs(3)).await;
+            if !shared.slow_recovered.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+            }
             axum::Json(rs_slice(&rs_search(&shared.rs_page2, &query), &query, 100).1).into_response()
         }
         "oauth" => {
@@ -827,6 +832,84 @@ async fn test_live_search_merges_holds_the_deadline_and_caches() {
     let states: Vec<&str> =
         local["search"]["sources"].as_array().unwrap().iter().map(|s| s["status"].as_str().unwrap()).collect();
     assert_eq!(states, vec!["INDEX"]);
+}
+
+#[tokio::test]
+async fn test_a_live_source_that_missed_the_deadline_is_not_waited_for_until_a_check_answers() {
+    const DEADLINE_MS: u64 = 500;
+    const RETRY_MS: u64 = 1_000;
+    let publishers = Publishers::start().await;
+    let server = TestServer::start_with(|config| {
+        config.load_samples = false;
+        config.allow_networks = vec!["127.0.0.1/32".parse().expect("network")];
+        config.live_deadline = Duration::from_millis(DEADLINE_MS);
+        config.live_retry_after = Duration::from_millis(RETRY_MS);
+    })
+    .await;
+    let key = server.register_publisher("slowpub", "Slow Publisher").await;
+    let slow_id = add_source(
+        &server,
+        &key,
+        json!({ "url": publishers.url("/rs/slow"), "format": "RESOURCE_SEARCH", "live": true }),
+    )
+    .await;
+    let slow_requests =
+        || publishers.seen("/rs/slow/resources").iter().filter(|s| s.query.contains_key("filter")).count();
+    let search = |words: &'static str| {
+        let server = &server;
+        let slow_id = slow_id.clone();
+        async move {
+            let started = Instant::now();
+            let data = server.graphql_ok(LIVE_SEARCH, json!({ "query": words }), None).await;
+            let report = data["search"]["sources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["sourceId"] == slow_id.as_str())
+                .cloned()
+                .unwrap_or_else(|| panic!("no report for the slow source: {data:#}"));
+            (report, started.elapsed())
+        }
+    };
+
+    // The first search waits the whole deadline.
+    let (report, elapsed) = search("photosynthesis").await;
+    assert_eq!(report["status"], "TIMEOUT", "{report:#}");
+    assert!(elapsed >= Duration::from_millis(DEADLINE_MS - 50), "{elapsed:?}");
+    assert_eq!(slow_requests(), 1);
+
+    // The next ones do not ask it and do not wait.
+    for words in ["chlorophyll", "stomata", "leaf"] {
+        let (report, elapsed) = search(words).await;
+        assert_eq!(report["status"], "UNAVAILABLE", "{report:#}");
+        assert!(elapsed < Duration::from_millis(DEADLINE_MS / 2), "{words}: {elapsed:?}");
+        let message = report["message"].as_str().unwrap();
+        assert!(message.contains("missed the deadline once") && message.contains("next check in"), "{message}");
+        assert_eq!(report["resultCount"], 0);
+    }
+    assert_eq!(slow_requests(), 1, "a source in trouble is not asked");
+
+    // It comes back; after the retry wait, one search starts a background check (still without
+    // waiting for it), and once the check has answered in time the source is asked again.
+    publishers.shared.slow_recovered.store(true, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(RETRY_MS + 100)).await;
+    let (report, elapsed) = search("xylem").await;
+    assert_eq!(report["status"], "UNAVAILABLE", "{report:#}");
+    assert!(report["message"].as_str().unwrap().contains("checked again in the background"), "{report:#}");
+    assert!(elapsed < Duration::from_millis(DEADLINE_MS / 2), "{elapsed:?}");
+    let mut status = String::new();
+    for attempt in 0..40 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let (report, _) = search(["phloem", "roots", "sunlight"][attempt % 3]).await;
+        status = report["status"].as_str().unwrap_or_default().to_string();
+        if status == "LIVE" || status == "CACHED" {
+            break;
+        }
+    }
+    assert!(status == "LIVE" || status == "CACHED", "the source never became healthy again: {status}");
+    // The background check's answer was cached for the search that started it.
+    let (report, _) = search("xylem").await;
+    assert_eq!(report["status"], "CACHED", "{report:#}");
 }
 
 #[tokio::test]

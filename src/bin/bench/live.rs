@@ -2,7 +2,7 @@
 //! accepts connections and never answers, registered as live sources of the running gateway.
 //!
 //! Written against the contract (`addCatalogSource(input: {url, format: RESOURCE_SEARCH,
-//! live: true})`, `SearchConnection.sources` with LIVE/CACHED/TIMEOUT/ERROR). A gateway without
+//! live: true})`, `SearchConnection.sources` with LIVE/CACHED/TIMEOUT/UNAVAILABLE/ERROR). A gateway without
 //! live federation refuses the mutation or never reports a live status: then this answers
 //! [`LiveOutcome::NotAvailable`] and the report says so instead of printing numbers.
 
@@ -29,8 +29,10 @@ pub enum LiveOutcome {
         deadline: Duration,
         /// Distinct queries, each asking every live source (one of which never answers).
         fan_out: LatencyStats,
-        /// How many answers named the dead publisher TIMEOUT.
+        /// How many answers named the dead publisher TIMEOUT (the search waited the deadline).
         num_timeouts: usize,
+        /// How many named it UNAVAILABLE (its breaker was open: not asked, not waited for).
+        num_unavailable: usize,
         /// A repeated query, answered from the cache: client round trip.
         cached: LatencyStats,
         /// The largest `tookMs` a CACHED source reported in the repeats (server time).
@@ -153,6 +155,7 @@ pub async fn measure(
 
     let mut samples = Vec::with_capacity(num_queries);
     let mut num_timeouts = 0;
+    let mut num_unavailable = 0;
     let mut saw_live_status = false;
     let started = Instant::now();
     for position in 0..num_queries {
@@ -164,11 +167,15 @@ pub async fn measure(
         }
         for source in answer["data"]["search"]["sources"].as_array().into_iter().flatten() {
             let status = source["status"].as_str().unwrap_or_default();
-            if matches!(status, "LIVE" | "CACHED" | "TIMEOUT" | "ERROR") {
+            if matches!(status, "LIVE" | "CACHED" | "TIMEOUT" | "UNAVAILABLE" | "ERROR") {
                 saw_live_status = true;
             }
-            if status == "TIMEOUT" && source["publisher"]["id"] == dead_id.as_str() {
-                num_timeouts += 1;
+            if source["publisher"]["id"] == dead_id.as_str() {
+                match status {
+                    "TIMEOUT" => num_timeouts += 1,
+                    "UNAVAILABLE" => num_unavailable += 1,
+                    _ => {}
+                }
             }
         }
     }
@@ -197,5 +204,5 @@ pub async fn measure(
     }
     let cached = LatencyStats::from_samples(repeats, started.elapsed());
     drop(publishers);
-    Ok(LiveOutcome::Measured { deadline, fan_out, num_timeouts, cached, cached_took_ms_max })
+    Ok(LiveOutcome::Measured { deadline, fan_out, num_timeouts, num_unavailable, cached, cached_took_ms_max })
 }

@@ -272,14 +272,16 @@ pub fn markdown(results: &Results) -> String {
             table.row(["Live federation", "not measured (not available in this build)", "–", "–", "–", "–"]);
             let _ = reason;
         }
-        LiveOutcome::Measured { deadline, fan_out, num_timeouts, cached, cached_took_ms_max } => {
+        LiveOutcome::Measured { deadline, fan_out, num_timeouts, num_unavailable, cached, cached_took_ms_max } => {
             let limit = *deadline + Duration::from_millis(20);
             table.row([
                 &format!(
-                    "Live federation, 5 publishers (1 dead), deadline {} ms: p50 / p99 ({} of {} answers name the dead one TIMEOUT)",
+                    "Live federation, 5 publishers (1 dead), deadline {} ms: p50 / p99 of {} distinct queries \
+                     (the dead one: {} TIMEOUT, waited for; {} UNAVAILABLE, not waited for)",
                     deadline.as_millis(),
+                    fan_out.num_requests,
                     num_timeouts,
-                    fan_out.num_requests
+                    num_unavailable
                 ),
                 &format!("{} / {}", ms(fan_out.p50), ms(fan_out.p99)),
                 "–",
