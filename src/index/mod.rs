@@ -4,6 +4,7 @@ pub mod collect;
 pub mod document;
 pub mod facets;
 pub mod fuzzy;
+pub mod merging;
 pub mod query;
 pub mod schema;
 pub mod searcher;
@@ -95,7 +96,7 @@ impl SearchIndex {
         }
         let directory =
             MmapDirectory::open(dir).map_err(|err| IndexError::Io(std::io::Error::other(err.to_string())))?;
-        let index = Index::open_or_create(directory, tantivy_schema)?;
+        let index = Index::builder().schema(tantivy_schema).settings(schema::settings()).open_or_create(directory)?;
         std::fs::write(&stamp_path, &current)?;
         schema::register_tokenizers(&index);
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;

@@ -7,10 +7,25 @@ use tantivy::schema::{
 use tantivy::tokenizer::{
     AsciiFoldingFilter, Language, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
 };
-use tantivy::Index;
+use tantivy::store::{Compressor, ZstdCompressor};
+use tantivy::{Index, IndexSettings};
 
-/// Bump when fields or analysers change: an index with another stamp is rebuilt.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Bump when fields, analysers or index settings change: an index with another stamp is rebuilt.
+/// 2: `title_sort` is a fast column only; the document store is zstd-compressed.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// zstd level of the document store.
+const DOCSTORE_ZSTD_LEVEL: i32 = 3;
+
+/// How the index stores what it stores. The document store (each resource's payload, read for
+/// the hits of a page) is compressed with zstd rather than lz4: a third smaller on disk, and a
+/// page of hits touches fewer pages of it, which is most of a serving gateway's memory.
+pub fn settings() -> IndexSettings {
+    IndexSettings {
+        docstore_compression: Compressor::Zstd(ZstdCompressor { compression_level: Some(DOCSTORE_ZSTD_LEVEL) }),
+        ..IndexSettings::default()
+    }
+}
 
 /// English-stemmed analyser for every text field.
 pub const TOKENIZER_EN: &str = "en_stem_folded";
@@ -98,7 +113,9 @@ pub fn build() -> (Schema, Fields) {
             (code.to_string(), field)
         })
         .collect();
-    let title_sort = builder.add_text_field("title_sort", STRING | FAST);
+    // Only sorted on, never searched: a term per resource in the dictionary would be built and
+    // merged for nothing.
+    let title_sort = builder.add_text_field("title_sort", FAST);
     let updated = builder.add_i64_field("updated", FAST);
     let grade_min = builder.add_i64_field("grade_min", INDEXED | FAST);
     let grade_max = builder.add_i64_field("grade_max", INDEXED | FAST);

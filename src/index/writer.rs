@@ -1,8 +1,9 @@
 //! The single owner of the `IndexWriter`: ingests arrive as batches over a channel and each
 //! becomes exactly one commit, so readers see a publisher's old set or its new one, never a mix.
+//! Merges wait for a quiet moment ([`super::merging`]); the reader follows them when they end.
 
 use std::collections::HashSet;
-use std::sync::mpsc;
+use std::sync::mpsc::{self, RecvTimeoutError};
 
 use tantivy::collector::DocSetCollector;
 use tantivy::query::TermQuery;
@@ -11,6 +12,7 @@ use tantivy::{IndexReader, IndexWriter, Searcher, TantivyDocument, Term};
 use tokio::sync::oneshot;
 
 use super::document::{source_key, to_document};
+use super::merging::{MergeGate, MERGE_AFTER_IDLE};
 use super::schema::Fields;
 use super::IndexError;
 use crate::resource::{PublisherId, ResourceRecord};
@@ -69,11 +71,31 @@ pub(super) enum Job {
     Ingest(PreparedBatch, oneshot::Sender<Result<IngestCounts, IndexError>>),
 }
 
-/// Runs until every sender is dropped.
+/// Runs until every sender is dropped. While idle it starts deferred merges and, once a second,
+/// moves the reader to segments that merges have replaced (so their old files can go).
 pub(super) fn run(mut writer: IndexWriter, reader: IndexReader, fields: Fields, jobs: mpsc::Receiver<Job>) {
-    while let Ok(job) = jobs.recv() {
+    let gate = MergeGate::default();
+    writer.set_merge_policy(gate.policy());
+    loop {
+        let job = match jobs.recv_timeout(MERGE_AFTER_IDLE) {
+            Ok(job) => job,
+            Err(RecvTimeoutError::Timeout) => {
+                if gate.is_deferring() {
+                    start_merges(&mut writer, &gate);
+                } else {
+                    follow_merges(&writer, &reader);
+                }
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
         match job {
             Job::Ingest(prepared, reply) => {
+                if MergeGate::too_many(reader.searcher().segment_readers().len()) {
+                    gate.allow();
+                } else {
+                    gate.defer();
+                }
                 let publisher = prepared.batch.publisher.clone();
                 let result = apply(&mut writer, &reader, &fields, prepared);
                 if let Err(err) = &result {
@@ -83,8 +105,37 @@ pub(super) fn run(mut writer: IndexWriter, reader: IndexReader, fields: Fields, 
             }
         }
     }
+    if gate.is_deferring() {
+        start_merges(&mut writer, &gate);
+    }
     if let Err(err) = writer.wait_merging_threads() {
         tracing::warn!(error = %err, "index merge threads did not finish cleanly");
+    }
+}
+
+/// Ends a burst: merges are allowed again and an empty commit makes tantivy consider them
+/// (it does so after every commit and every finished merge, so they cascade as usual).
+fn start_merges(writer: &mut IndexWriter, gate: &MergeGate) {
+    gate.allow();
+    if let Err(err) = writer.commit() {
+        tracing::warn!(error = %err, "could not start the deferred merges; they run after the next ingest");
+    }
+}
+
+/// Reloads the reader when finished merges changed the committed segments.
+fn follow_merges(writer: &IndexWriter, reader: &IndexReader) {
+    let Ok(committed) = writer.index().searchable_segment_ids() else {
+        return;
+    };
+    let searcher = reader.searcher();
+    let mut seen: Vec<_> = searcher.segment_readers().iter().map(|segment| segment.segment_id()).collect();
+    let mut committed = committed;
+    seen.sort();
+    committed.sort();
+    if seen != committed {
+        if let Err(err) = reader.reload() {
+            tracing::warn!(error = %err, "could not reload the index after merges");
+        }
     }
 }
 
