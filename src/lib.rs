@@ -17,8 +17,9 @@
 //! - [`graphql`] and [`http`]: thin transport layers.
 //! - [`lti`]: deep-linking content items.
 //! - [`archive`]: the catalog documents as sent, to rebuild the index from.
-//! - [`auth`], [`config`], [`error`], [`metrics`], [`samples`]: the plumbing.
+//! - [`allocator`], [`auth`], [`config`], [`error`], [`metrics`], [`samples`]: the plumbing.
 
+pub mod allocator;
 pub mod archive;
 pub mod auth;
 pub mod catalog;

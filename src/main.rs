@@ -18,12 +18,6 @@ use resource_gateway::registry::{Registry, SqliteRegistry};
 use resource_gateway::resource::{CatalogFormat, PublisherId};
 use tracing_subscriber::EnvFilter;
 
-/// mimalloc instead of glibc malloc: parsing catalogs allocates many small strings on several
-/// threads at once, where glibc's per-thread arenas spent a tenth of ingest time growing and
-/// trimming their heaps (see BENCHMARKS.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "resource-gateway",

@@ -106,6 +106,14 @@ pub struct Gateway {
     harvester: Harvester,
     /// Live fan-out to publishers' Resource Search endpoints, with its caches.
     live: LiveSearch,
+    /// Searches running at once ([`search_slots`]); the others wait their turn in order.
+    search_slots: tokio::sync::Semaphore,
+}
+
+/// How many searches run at once: two per core. Searches are CPU-bound, so more at once only
+/// adds threads (each with its own buffers and allocator pages) without adding throughput.
+pub fn search_slots() -> usize {
+    std::thread::available_parallelism().map_or(2, |cores| cores.get()).max(1) * 2
 }
 
 impl Gateway {
@@ -145,6 +153,7 @@ impl Gateway {
             publisher_cache: RwLock::new(HashMap::new()),
             harvester,
             live,
+            search_slots: tokio::sync::Semaphore::new(search_slots()),
             config,
         };
         gateway.metrics.indexed_resources.set(gateway.index.num_resources() as i64);
@@ -496,6 +505,7 @@ impl Gateway {
         }
         let index = self.index.clone();
         let timer = self.metrics.search_seconds.start_timer();
+        let _slot = self.search_slots.acquire().await.map_err(AppError::internal)?;
         let results = blocking(move || index.search(&request)).await;
         timer.observe_duration();
         results

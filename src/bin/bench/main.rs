@@ -15,11 +15,6 @@
 //! cargo run --release --bin bench -- --resources 1000000  # a million
 //! ```
 
-/// The allocator the `resource-gateway` binary uses, so measurements are of the same program;
-/// the raw tantivy floor runs with it too.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 mod corpus;
 mod live;
 mod measure;
@@ -297,7 +292,8 @@ fn floor_ingest_child(corpus: &Path, index_dir: &Path) -> anyhow::Result<FloorIn
         std::fs::remove_dir_all(index_dir)?;
     }
     std::fs::create_dir_all(index_dir)?;
-    let index = tantivy::Index::builder().schema(tantivy_schema).settings(schema::settings()).create_in_dir(index_dir)?;
+    let index =
+        tantivy::Index::builder().schema(tantivy_schema).settings(schema::settings()).create_in_dir(index_dir)?;
     schema::register_tokenizers(&index);
     let mut writer: tantivy::IndexWriter = index.writer_with_num_threads(WRITER_THREADS, WRITER_MEMORY_BYTES)?;
     let num_resources = documents.len();
