@@ -6,6 +6,9 @@
 
 /// Trims and collapses every run of whitespace (NBSP included) to one space.
 pub fn normalize_whitespace(raw: &str) -> String {
+    if is_normalized_ascii(raw) {
+        return raw.to_string();
+    }
     let mut out = String::with_capacity(raw.len());
     for word in raw.split(|c: char| c.is_whitespace() || c == '\u{a0}') {
         if word.is_empty() {
@@ -17,6 +20,26 @@ pub fn normalize_whitespace(raw: &str) -> String {
         out.push_str(word);
     }
     out
+}
+
+/// Whether ASCII text already has single spaces between words and none at the ends: most
+/// titles and descriptions, which then skip the per-character pass. Non-ASCII text takes that
+/// pass (it may hold Unicode spaces).
+fn is_normalized_ascii(raw: &str) -> bool {
+    let bytes = raw.as_bytes();
+    if bytes.first() == Some(&b' ') || bytes.last() == Some(&b' ') {
+        return false;
+    }
+    let mut after_space = false;
+    for &byte in bytes {
+        match byte {
+            b' ' if after_space => return false,
+            b' ' => after_space = true,
+            b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0x80.. => return false,
+            _ => after_space = false,
+        }
+    }
+    true
 }
 
 /// Plain text from a description that may be HTML: tags are removed (block tags and `<br>`
@@ -334,6 +357,12 @@ mod tests {
         assert_eq!(normalize_whitespace("  Rock Cycle  Animation\n"), "Rock Cycle Animation");
         assert_eq!(normalize_whitespace("\tGuide\u{a0}Words \r\n"), "Guide Words");
         assert_eq!(normalize_whitespace(""), "");
+        // The ASCII fast path and the full pass agree.
+        for text in ["Rock Cycle", "Rock  Cycle", " Rock", "Rock ", "Rock\tCycle", "a\u{0b}b", "a\u{0c}b", "x", " "] {
+            let slow: Vec<&str> = text.split(|c: char| c.is_whitespace()).filter(|w| !w.is_empty()).collect();
+            assert_eq!(normalize_whitespace(text), slow.join(" "), "{text:?}");
+        }
+        assert_eq!(normalize_whitespace("Caf\u{e9}\u{2003}au\u{a0}lait"), "Caf\u{e9} au lait");
     }
 
     #[test]

@@ -70,6 +70,8 @@ pub struct SearchIndex {
     created: bool,
     /// What fuzzy words expand to, for the latest searcher generation (see [`fuzzy::Vocabulary`]).
     vocabulary: Arc<Mutex<VocabularyState>>,
+    /// [`SearchIndex::count_by_publisher`] of one searcher generation.
+    publisher_counts: Mutex<Option<(u64, std::collections::HashMap<String, u64>)>>,
 }
 
 impl SearchIndex {
@@ -119,6 +121,7 @@ impl SearchIndex {
             writer_thread: Mutex::new(Some(writer_thread)),
             created,
             vocabulary: Arc::default(),
+            publisher_counts: Mutex::new(None),
         })
     }
 
@@ -149,6 +152,7 @@ impl SearchIndex {
             writer_thread: Mutex::new(None),
             created: false,
             vocabulary: Arc::default(),
+            publisher_counts: Mutex::new(None),
         })
     }
 
