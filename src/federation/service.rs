@@ -60,16 +60,16 @@ impl Gateway {
         let deadline = self.config().live_deadline;
         let offset = request.offset;
         let limit = request.limit;
-        // On the first page the local hits never shift, so both sides run at once.
-        let (live_results, first_page) = if offset == 0 {
-            let (live_results, local) = tokio::join!(
-                self.live().ask(live_sources, request.text.as_deref(), &request.filter, deadline),
-                self.search(request.clone())
-            );
-            (live_results, Some(local?))
+        // The local work runs while the live sources are asked, not after the deadline: the
+        // per-publisher report, and on the first page (where local hits never shift) the search.
+        let ask = self.live().ask(live_sources, request.text.as_deref(), &request.filter, deadline);
+        let (live_results, first_page, index_reports) = if offset == 0 {
+            let (live_results, local, reports) =
+                tokio::join!(ask, self.search(request.clone()), self.index_reports(with_sources));
+            (live_results, Some(local?), reports)
         } else {
-            let live_results = self.live().ask(live_sources, request.text.as_deref(), &request.filter, deadline).await;
-            (live_results, None)
+            let (live_results, reports) = tokio::join!(ask, self.index_reports(with_sources));
+            (live_results, None, reports)
         };
         let live_only = self.not_indexed(live_results.records).await?;
         self.live().remember(&live_only).await;
@@ -91,7 +91,7 @@ impl Gateway {
             }
         };
         hits.extend(local.hits.drain(..).take(local_count));
-        let mut sources = self.index_reports(with_sources).await?;
+        let mut sources = index_reports?;
         sources.extend(live_results.reports.into_iter().map(SourceReport::Live));
         Ok(FederatedResults {
             results: SearchResults { total: local.total + num_live, hits, facets: local.facets },
