@@ -141,22 +141,10 @@ impl Config {
         };
         config.allow_networks = parse_networks(&networks)?;
         if let Some(ms) = args.live_deadline_ms.or(file.live_deadline_ms) {
-            if ms == 0 || ms > 60_000 {
-                return Err(ConfigError::Invalid {
-                    setting: "GATEWAY_LIVE_DEADLINE_MS",
-                    message: "must be between 1 and 60000".to_string(),
-                });
-            }
-            config.live_deadline = Duration::from_millis(ms);
+            config.live_deadline = milliseconds(ms, 60_000, "GATEWAY_LIVE_DEADLINE_MS")?;
         }
         if let Some(ms) = args.live_retry_ms.or(file.live_retry_ms) {
-            if ms == 0 || ms > 3_600_000 {
-                return Err(ConfigError::Invalid {
-                    setting: "GATEWAY_LIVE_RETRY_MS",
-                    message: "must be between 1 and 3600000 (an hour)".to_string(),
-                });
-            }
-            config.live_retry_after = Duration::from_millis(ms);
+            config.live_retry_after = milliseconds(ms, 3_600_000, "GATEWAY_LIVE_RETRY_MS")?;
         }
         if let Some(bytes) = args.max_graphql_bytes.or(file.max_graphql_bytes) {
             config.max_graphql_bytes = positive(bytes, "GATEWAY_MAX_GRAPHQL_BYTES")?;
@@ -209,6 +197,14 @@ fn parse_networks(entries: &[String]) -> Result<Vec<IpNet>, ConfigError> {
         networks.push(network);
     }
     Ok(networks)
+}
+
+/// A duration setting in milliseconds, from 1 to `max`.
+fn milliseconds(ms: u64, max: u64, setting: &'static str) -> Result<Duration, ConfigError> {
+    if ms == 0 || ms > max {
+        return Err(ConfigError::Invalid { setting, message: format!("must be between 1 and {max} (milliseconds)") });
+    }
+    Ok(Duration::from_millis(ms))
 }
 
 fn positive(value: usize, setting: &'static str) -> Result<usize, ConfigError> {

@@ -17,12 +17,12 @@ pub fn value_key(value: &str) -> String {
 }
 
 /// Builds the indexed form of one record.
-pub fn to_document(fields: &Fields, record: &ResourceRecord) -> Result<TantivyDocument, serde_json::Error> {
+pub fn to_document(fields: &Fields, record: &ResourceRecord) -> Result<TantivyDocument, postcard::Error> {
     let resource = &record.resource;
     let mut doc = TantivyDocument::default();
     doc.add_text(fields.id, record.id().to_string());
     doc.add_text(fields.source, source_key(record.publisher.as_str(), &record.source_id));
-    doc.add_text(fields.payload, serde_json::to_string(record)?);
+    doc.add_bytes(fields.payload, &encode_payload(record)?);
     doc.add_text(fields.title, &resource.title);
     if let Some(description) = &resource.description {
         doc.add_text(fields.description, description);
@@ -102,13 +102,105 @@ fn dedup(values: impl Iterator<Item = String>) -> Vec<String> {
     out
 }
 
+/// The stored form of a record: postcard, a compact binary serde format, cheaper than JSON to
+/// write at ingest (no escaping, no field names) and to read for every hit. It is not
+/// self-describing, so a change to `ResourceRecord`'s shape needs a new
+/// [`super::schema::SCHEMA_VERSION`] (a unit test below pins the layout).
+pub fn encode_payload(record: &ResourceRecord) -> Result<Vec<u8>, postcard::Error> {
+    postcard::to_stdvec(record)
+}
+
 /// Reads the record back from a stored document.
 pub fn from_document(fields: &Fields, doc: &TantivyDocument) -> Option<ResourceRecord> {
-    let payload = doc.get_first(fields.payload)?.as_str()?;
-    serde_json::from_str(payload).ok()
+    let payload = doc.get_first(fields.payload)?.as_bytes()?;
+    postcard::from_bytes(payload).ok()
 }
 
 /// The kind's facet key, for filters.
 pub fn kind_key(kind: ResourceKind) -> &'static str {
     kind.as_str()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use chrono::TimeZone;
+    use sha2::{Digest, Sha256};
+
+    use super::*;
+    use crate::index::schema::{self, SCHEMA_VERSION};
+    use crate::resource::{Alignment, CatalogFormat, GradeRange, LineItem, LtiLink, PublisherId, Resource};
+
+    /// A record with every field set, so every field is in the layout.
+    fn full_record() -> ResourceRecord {
+        let mut resource = Resource::new(
+            "R-1",
+            "Fractions on a number line",
+            "https://tool.example.com/launch",
+            ResourceKind::LtiResourceLink,
+        );
+        resource.description = Some("Place fractions & compare them.".to_string());
+        resource.lti = Some(LtiLink {
+            launch_url: "https://tool.example.com/launch".to_string(),
+            custom: BTreeMap::from([("unit".to_string(), "3".to_string())]),
+            extensions: BTreeMap::from([(
+                "canvas.instructure.com".to_string(),
+                BTreeMap::from([("outcome".to_string(), "10".to_string())]),
+            )]),
+            icon_url: Some("https://tool.example.com/icon.png".to_string()),
+            vendor_code: Some("acme".to_string()),
+            vendor_name: Some("Acme".to_string()),
+            line_item: Some(LineItem { score_maximum: 10.0, label: Some("Fractions".to_string()) }),
+        });
+        resource.keywords = vec!["fractions".to_string()];
+        resource.subjects = vec!["Mathematics".to_string()];
+        resource.resource_types = vec!["Interactive".to_string()];
+        resource.resource_types_raw = vec!["simulation".to_string()];
+        resource.languages = vec!["en".to_string()];
+        resource.grades = Some(GradeRange::new(3, 4));
+        resource.license = Some("CC-BY-4.0".to_string());
+        resource.license_raw = Some("https://creativecommons.org/licenses/by/4.0/".to_string());
+        resource.free = Some(true);
+        resource.thumbnail_url = Some("https://tool.example.com/thumb.png".to_string());
+        resource.alignments = vec![Alignment {
+            framework: Some("CCSS".to_string()),
+            code: Some("3.NF.A.2".to_string()),
+            guid: Some("6b9bf846-d7cc-11e8-824f-0242ac160002".to_string()),
+            uri: Some("https://case.example.org/3.NF.A.2".to_string()),
+            alignment_type: Some("teaches".to_string()),
+            description: Some("Understand a fraction as a number on the number line.".to_string()),
+        }];
+        resource.updated_at = Some(chrono::Utc.with_ymd_and_hms(2026, 5, 1, 12, 30, 0).unwrap());
+        resource.teacher_only = true;
+        resource.media_type = Some("text/html".to_string());
+        resource.packaged_path = Some("web/fractions.html".to_string());
+        ResourceRecord {
+            publisher: PublisherId::parse("acme").unwrap(),
+            source_id: "push".to_string(),
+            format: CatalogFormat::ResourceSearch,
+            resource,
+        }
+    }
+
+    #[test]
+    fn test_a_record_survives_the_index_document() {
+        let (_, fields) = schema::build();
+        let record = full_record();
+        let doc = to_document(&fields, &record).unwrap();
+        assert_eq!(from_document(&fields, &doc), Some(record));
+    }
+
+    #[test]
+    fn test_the_payload_layout_is_pinned_to_the_schema_version() {
+        // Stored payloads are read back without field names: if this fails, ResourceRecord
+        // changed shape. Bump SCHEMA_VERSION (old indexes are then rebuilt from the archive) and
+        // update both values here.
+        let digest = Sha256::digest(encode_payload(&full_record()).unwrap());
+        let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+        assert_eq!(
+            (SCHEMA_VERSION, hex.as_str()),
+            (3, "fa91676691118ea32bca71dbd8b0b2cba42f8556198b5c2ab03836d25418198a")
+        );
+    }
 }

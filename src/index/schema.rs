@@ -10,9 +10,11 @@ use tantivy::tokenizer::{
 };
 use tantivy::{Index, IndexSettings};
 
-/// Bump when fields, analysers or index settings change: an index with another stamp is rebuilt.
+/// Bump when fields, analysers, index settings or the shape of the stored `ResourceRecord`
+/// change: an index with another stamp is rebuilt from the archived catalogs.
 /// 2: `title_sort` is a fast column only; the document store is zstd-compressed.
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: the payload is postcard instead of JSON.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// zstd level of the document store.
 const DOCSTORE_ZSTD_LEVEL: i32 = 3;
@@ -99,7 +101,7 @@ pub fn build() -> (Schema, Fields) {
     let mut builder = Schema::builder();
     let id = builder.add_text_field("id", STRING | FAST);
     let source = builder.add_text_field("source", STRING);
-    let payload = builder.add_text_field("payload", STORED);
+    let payload = builder.add_bytes_field("payload", STORED);
     let title = builder.add_text_field("title", text_options(TOKENIZER_EN));
     let description = builder.add_text_field("description", text_options(TOKENIZER_EN));
     let keywords = builder.add_text_field("keywords", text_options(TOKENIZER_EN));
