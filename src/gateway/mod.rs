@@ -112,7 +112,7 @@ pub struct Gateway {
 
 /// How many searches run at once: two per core. Searches are CPU-bound, so more at once only
 /// adds threads (each with its own buffers and allocator pages) without adding throughput.
-pub fn search_slots() -> usize {
+fn search_slots() -> usize {
     std::thread::available_parallelism().map_or(2, |cores| cores.get()).max(1) * 2
 }
 

@@ -76,6 +76,9 @@ pub(super) enum Job {
 pub(super) fn run(mut writer: IndexWriter, reader: IndexReader, fields: Fields, jobs: mpsc::Receiver<Job>) {
     let gate = MergeGate::default();
     writer.set_merge_policy(gate.policy());
+    // What an earlier process left unmerged (it may have stopped mid-burst) is considered at
+    // the first idle moment, like the end of a burst.
+    gate.defer();
     loop {
         let job = match jobs.recv_timeout(MERGE_AFTER_IDLE) {
             Ok(job) => job,
