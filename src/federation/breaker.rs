@@ -88,8 +88,8 @@ impl Breakers {
 
     /// `retry_after` after the first miss, doubling per further miss, capped.
     fn wait_after(&self, misses: u32) -> Duration {
-        let factor = 1u32 << misses.saturating_sub(1).min(MAX_RETRY_FACTOR.trailing_zeros());
-        self.retry_after.saturating_mul(factor)
+        let doubled = 1u32.checked_shl(misses.saturating_sub(1)).unwrap_or(u32::MAX);
+        self.retry_after.saturating_mul(doubled.min(MAX_RETRY_FACTOR))
     }
 }
 
