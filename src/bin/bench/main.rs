@@ -106,12 +106,8 @@ enum ChildCommand {
     ProfileSearch {
         /// The work folder of a run made with --keep
         work_dir: PathBuf,
-        #[arg(long, default_value_t = 1_000)]
-        queries: usize,
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
-        #[arg(long, default_value_t = 3)]
-        rounds: usize,
+        #[command(flatten)]
+        mix: MixArgs,
     },
     /// Sends the query mix over HTTP to a running gateway, for profiling the server
     #[command(name = "profile-http")]
@@ -120,18 +116,25 @@ enum ChildCommand {
         work_dir: PathBuf,
         /// The gateway's base URL, e.g. http://127.0.0.1:8080
         url: String,
-        #[arg(long, default_value_t = 1_000)]
-        queries: usize,
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
-        #[arg(long, default_value_t = 3)]
-        rounds: usize,
+        #[command(flatten)]
+        mix: MixArgs,
         #[arg(long, default_value_t = 1)]
         concurrency: usize,
     },
     /// (internal) serve a data folder until standard input closes
     #[command(hide = true, name = "serve-child")]
     Serve { data_dir: PathBuf, live_deadline_ms: u64 },
+}
+
+/// The query mix the profiling commands replay, and how often.
+#[derive(clap::Args, Debug, Clone, Copy)]
+struct MixArgs {
+    #[arg(long, default_value_t = 1_000)]
+    queries: usize,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
 }
 
 /// What the gateway's ingest did, as the child reports it.
@@ -183,12 +186,10 @@ fn main() -> anyhow::Result<()> {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(serve_child(data_dir, live_deadline_ms))
         }
-        Some(ChildCommand::ProfileSearch { work_dir, queries, seed, rounds }) => {
-            profile_search(&work_dir, queries, seed, rounds)
-        }
-        Some(ChildCommand::ProfileHttp { work_dir, url, queries, seed, rounds, concurrency }) => {
+        Some(ChildCommand::ProfileSearch { work_dir, mix }) => profile_search(&work_dir, mix),
+        Some(ChildCommand::ProfileHttp { work_dir, url, mix, concurrency }) => {
             let runtime = tokio::runtime::Runtime::new()?;
-            runtime.block_on(profile_http(&work_dir, &url, queries, seed, rounds, concurrency))
+            runtime.block_on(profile_http(&work_dir, &url, mix, concurrency))
         }
         None => {
             let runtime = tokio::runtime::Runtime::new()?;
@@ -339,35 +340,28 @@ async fn serve_child(data_dir: PathBuf, live_deadline_ms: u64) -> anyhow::Result
     Ok(())
 }
 
-fn profile_search(work_dir: &Path, num_queries: usize, seed: u64, rounds: usize) -> anyhow::Result<()> {
+fn profile_search(work_dir: &Path, args: MixArgs) -> anyhow::Result<()> {
     let manifest = Manifest::read(&work_dir.join("corpus"))?;
-    let mix = queries::query_mix(num_queries, seed, &manifest);
+    let mix = queries::query_mix(args.queries, args.seed, &manifest);
     let requests = Arc::new(mix.iter().map(|q| q.search_request()).collect::<Vec<_>>());
     let index = Arc::new(SearchIndex::open_read_only(&work_dir.join("data").join("tantivy"))?);
     let first = Instant::now();
     index.search(&requests[0])?;
     eprintln!("first search (starts the vocabulary build, expands fuzzy words per segment): {:?}", first.elapsed());
-    for round in 0..rounds {
+    for round in 0..args.rounds {
         let (stats, _) = measure::floor_load(&index, &requests, 1)?;
         eprintln!("round {round}: {:.0} q/s, p50 {:?}, p99 {:?}", stats.throughput(), stats.p50, stats.p99);
     }
     Ok(())
 }
 
-async fn profile_http(
-    work_dir: &Path,
-    url: &str,
-    num_queries: usize,
-    seed: u64,
-    rounds: usize,
-    concurrency: usize,
-) -> anyhow::Result<()> {
+async fn profile_http(work_dir: &Path, url: &str, args: MixArgs, concurrency: usize) -> anyhow::Result<()> {
     let manifest = Manifest::read(&work_dir.join("corpus"))?;
-    let mix = queries::query_mix(num_queries, seed, &manifest);
+    let mix = queries::query_mix(args.queries, args.seed, &manifest);
     let bodies = Arc::new(mix.iter().map(|q| q.graphql_body()).collect::<Vec<_>>());
     let client = reqwest::Client::new();
     let graphql_url = format!("{}/graphql", url.trim_end_matches('/'));
-    for round in 0..rounds {
+    for round in 0..args.rounds {
         let (stats, _) = measure::http_load(&client, &graphql_url, bodies.clone(), concurrency).await?;
         eprintln!("round {round}: {:.0} q/s, p50 {:?}, p99 {:?}", stats.throughput(), stats.p50, stats.p99);
     }
