@@ -1,24 +1,34 @@
 //! Reading helpers shared by the JSON catalog parsers (LTI Resource Search and LRMI).
 //!
-//! Both formats are read as a [`serde_json::Value`] first and then field by field, because real
-//! feeds vary (a string here, an array there, an object with `@id` elsewhere) and because a type
-//! error in one item must reject that item only, with a message that names the field.
+//! Both formats are read as a JSON tree first and then field by field, because real feeds vary
+//! (a string here, an array there, an object with `@id` elsewhere) and because a type error in
+//! one item must reject that item only, with a message that names the field. The tree is
+//! `serde_json_borrow`'s: strings borrowed from the document, objects as member lists. Where a
+//! key is repeated in one object, the first occurrence is the one read.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use serde_json::{Map, Value};
+pub(crate) use serde_json_borrow::Value;
 
 use super::{CatalogError, Diagnostic};
 use crate::resource::Alignment;
 
-/// A JSON object, as serde_json stores it.
-pub(crate) type Object = Map<String, Value>;
+/// A JSON object: its members in document order, strings borrowed from the document where
+/// they have no escapes. A catalog is read once and walked once, so building a `BTreeMap` and
+/// copying every string (as `serde_json::Value` does) was most of the cost of reading it.
+pub(crate) type Object<'a> = serde_json_borrow::ObjectAsVec<'a>;
+
+/// The member `key` of an object; `None` for a missing key and for a value that is not an
+/// object (`serde_json_borrow`'s own `get` answers `Null` instead).
+pub(crate) fn field<'v, 'a>(value: &'v Value<'a>, key: &str) -> Option<&'v Value<'a>> {
+    value.as_object()?.get(key)
+}
 
 /// Decodes a whole document: empty → [`CatalogError::Empty`], invalid UTF-8 →
 /// [`CatalogError::Encoding`] with the byte offset, syntax errors → [`CatalogError::Json`] with
 /// line and column. A UTF-8 byte-order mark is skipped.
-pub(crate) fn parse_document(bytes: &[u8]) -> Result<Value, CatalogError> {
+pub(crate) fn parse_document(bytes: &[u8]) -> Result<Value<'_>, CatalogError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(CatalogError::Empty);
@@ -43,19 +53,19 @@ fn syntax_message(error: &serde_json::Error) -> String {
 }
 
 /// "a string", "an object"...: for messages such as "name must be a string, found a number".
-pub(crate) fn type_name(value: &Value) -> &'static str {
+pub(crate) fn type_name(value: &Value<'_>) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
         Value::Number(_) => "a number",
-        Value::String(_) => "a string",
+        Value::Str(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     }
 }
 
 /// A value that may be one item or an array of items, as a slice; `null` is no items.
-pub(crate) fn one_or_many(value: &Value) -> &[Value] {
+pub(crate) fn one_or_many<'v, 'a>(value: &'v Value<'a>) -> &'v [Value<'a>] {
     match value {
         Value::Array(items) => items,
         Value::Null => &[],
@@ -65,27 +75,27 @@ pub(crate) fn one_or_many(value: &Value) -> &[Value] {
 
 /// An optional string field: absent or `null` → `None`; blank → `None`; another type → an error
 /// naming the field.
-pub(crate) fn string_field<'a>(object: &'a Object, key: &str) -> Result<Option<&'a str>, String> {
+pub(crate) fn string_field<'a>(object: &'a Object<'_>, key: &str) -> Result<Option<&'a str>, String> {
     match object.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => Ok(Some(text.trim()).filter(|t| !t.is_empty())),
+        Some(Value::Str(text)) => Ok(Some(text.trim()).filter(|t| !t.is_empty())),
         Some(other) => Err(format!("{key} must be a string, found {}", type_name(other))),
     }
 }
 
 /// A field that is a string or an array of strings (blank strings skipped).
-pub(crate) fn strings_field<'a>(object: &'a Object, key: &str) -> Result<Vec<&'a str>, String> {
+pub(crate) fn strings_field<'a>(object: &'a Object<'_>, key: &str) -> Result<Vec<&'a str>, String> {
     let Some(value) = object.get(key) else {
         return Ok(Vec::new());
     };
     let mut strings = Vec::new();
     match value {
         Value::Null => {}
-        Value::String(text) => strings.push(text.trim()),
+        Value::Str(text) => strings.push(text.trim()),
         Value::Array(items) => {
             for (index, item) in items.iter().enumerate() {
                 match item {
-                    Value::String(text) => strings.push(text.trim()),
+                    Value::Str(text) => strings.push(text.trim()),
                     Value::Null => {}
                     other => return Err(format!("{key}[{index}] must be a string, found {}", type_name(other))),
                 }
@@ -99,9 +109,9 @@ pub(crate) fn strings_field<'a>(object: &'a Object, key: &str) -> Result<Vec<&'a
 
 /// A scalar as text: strings as they are, numbers and booleans printed (custom parameter values
 /// and ids are sometimes sent as numbers).
-pub(crate) fn scalar_text(value: &Value) -> Option<String> {
+pub(crate) fn scalar_text(value: &Value<'_>) -> Option<String> {
     match value {
-        Value::String(text) => Some(text.clone()),
+        Value::Str(text) => Some(text.to_string()),
         Value::Number(number) => Some(number.to_string()),
         Value::Bool(flag) => Some(flag.to_string()),
         _ => None,
@@ -327,6 +337,18 @@ mod tests {
     }
 
     #[test]
+    fn test_escaped_keys_and_strings_are_read() {
+        let value = parse_document(br#"{"na\u006de": " caf\u00e9 \"A\" ", "plain": "x"}"#).unwrap();
+        let object = value.as_object().expect("an object");
+        assert_eq!(string_field(object, "name"), Ok(Some("caf\u{e9} \"A\"")));
+        assert_eq!(field(&value, "plain").and_then(Value::as_str), Some("x"));
+        assert!(field(&value, "missing").is_none());
+        assert!(field(&Value::Str("not an object".into()), "plain").is_none());
+        let repeated = parse_document(br#"{"a": "first", "a": "second"}"#).unwrap();
+        assert_eq!(field(&repeated, "a").and_then(Value::as_str), Some("first"));
+    }
+
+    #[test]
     fn test_deep_nesting_is_an_error_not_a_crash() {
         let deep = "[".repeat(100_000);
         assert!(matches!(parse_document(deep.as_bytes()), Err(CatalogError::Json { .. })));
@@ -334,19 +356,20 @@ mod tests {
 
     #[test]
     fn test_fields() {
-        let object: Object =
+        let value: Value =
             serde_json::from_str(r#"{"a": " x ", "b": 4, "c": ["p", "", "q"], "d": [1], "e": null, "f": "  "}"#)
                 .unwrap();
-        assert_eq!(string_field(&object, "a"), Ok(Some("x")));
-        assert_eq!(string_field(&object, "b"), Err("b must be a string, found a number".to_string()));
-        assert_eq!(string_field(&object, "e"), Ok(None));
-        assert_eq!(string_field(&object, "f"), Ok(None));
-        assert_eq!(string_field(&object, "zz"), Ok(None));
-        assert_eq!(strings_field(&object, "a"), Ok(vec!["x"]));
-        assert_eq!(strings_field(&object, "c"), Ok(vec!["p", "q"]));
-        assert_eq!(strings_field(&object, "d"), Err("d[0] must be a string, found a number".to_string()));
+        let object = value.as_object().expect("an object");
+        assert_eq!(string_field(object, "a"), Ok(Some("x")));
+        assert_eq!(string_field(object, "b"), Err("b must be a string, found a number".to_string()));
+        assert_eq!(string_field(object, "e"), Ok(None));
+        assert_eq!(string_field(object, "f"), Ok(None));
+        assert_eq!(string_field(object, "zz"), Ok(None));
+        assert_eq!(strings_field(object, "a"), Ok(vec!["x"]));
+        assert_eq!(strings_field(object, "c"), Ok(vec!["p", "q"]));
+        assert_eq!(strings_field(object, "d"), Err("d[0] must be a string, found a number".to_string()));
         assert_eq!(
-            strings_field(&object, "b"),
+            strings_field(object, "b"),
             Err("b must be a string or an array of strings, found a number".to_string())
         );
     }

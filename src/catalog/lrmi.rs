@@ -23,9 +23,7 @@
 //!   a free-only search never shows a resource the publisher did not clearly declare free.
 //! - **teacher-only**: an `audience` whose `educationalRole`s name staff and no learner.
 
-use serde_json::Value;
-
-use super::json::{self, ItemLog, Object, SeenIds};
+use super::json::{self, ItemLog, Object, SeenIds, Value};
 use super::text::{html_to_text, normalize_whitespace};
 use super::{vocab, CatalogError, Diagnostic, ParsedCatalog};
 use crate::resource::{Alignment, GradeRange, Resource, ResourceKind};
@@ -43,12 +41,12 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedCatalog, CatalogError> {
 /// A node and where it sits in the document, for diagnostics.
 struct Node<'a> {
     path: String,
-    value: &'a Value,
+    value: &'a Value<'a>,
 }
 
 /// The candidate nodes: the elements of `@graph`, of a top-level array (each of which may carry
 /// its own `@graph`), or the single top-level object.
-fn collect_nodes(document: &Value) -> Result<Vec<Node<'_>>, CatalogError> {
+fn collect_nodes<'a>(document: &'a Value<'a>) -> Result<Vec<Node<'a>>, CatalogError> {
     let mut nodes = Vec::new();
     match document {
         Value::Array(items) => {
@@ -67,8 +65,8 @@ fn collect_nodes(document: &Value) -> Result<Vec<Node<'_>>, CatalogError> {
     Ok(nodes)
 }
 
-fn push_with_graph<'a>(nodes: &mut Vec<Node<'a>>, path: String, value: &'a Value) {
-    let Some(graph) = value.get("@graph") else {
+fn push_with_graph<'a>(nodes: &mut Vec<Node<'a>>, path: String, value: &'a Value<'a>) {
+    let Some(graph) = json::field(value, "@graph") else {
         nodes.push(Node { path, value });
         return;
     };
@@ -109,7 +107,7 @@ fn parse_nodes(nodes: &[Node<'_>]) -> ParsedCatalog {
 /// The node's schema.org type names without prefix (`schema:Book`, `https://schema.org/Book` →
 /// `Book`).
 fn node_types(value: &Value) -> Vec<String> {
-    let Some(types) = value.get("@type").or_else(|| value.get("type")) else {
+    let Some(types) = json::field(value, "@type").or_else(|| json::field(value, "type")) else {
         return Vec::new();
     };
     json::one_or_many(types)
@@ -198,8 +196,8 @@ fn text_value(object: &Object, key: &str) -> Result<Option<String>, String> {
     };
     for item in json::one_or_many(value) {
         match item {
-            Value::String(text) if !text.trim().is_empty() => return Ok(Some(text.clone())),
-            Value::String(_) | Value::Null => {}
+            Value::Str(text) if !text.trim().is_empty() => return Ok(Some(text.to_string())),
+            Value::Str(_) | Value::Null => {}
             Value::Object(literal) => {
                 if let Some(text) = literal.get("@value").and_then(Value::as_str) {
                     return Ok(Some(text.to_string()));
@@ -216,9 +214,9 @@ fn text_value(object: &Object, key: &str) -> Result<Option<String>, String> {
 fn reference(value: &Value) -> Option<String> {
     json::one_or_many(value).iter().find_map(|item| {
         let text = match item {
-            Value::String(text) => Some(text.as_str()),
+            Value::Str(text) => Some(text.as_ref()),
             Value::Object(object) => {
-                ["@id", "url", "contentUrl"].iter().find_map(|key| object.get(*key).and_then(Value::as_str))
+                ["@id", "url", "contentUrl"].iter().find_map(|key| object.get(key).and_then(Value::as_str))
             }
             _ => None,
         }?;
@@ -249,7 +247,7 @@ fn resource_url(object: &Object) -> Result<Option<String>, String> {
 fn fill_keywords(resource: &mut Resource, object: &Object, log: &mut ItemLog) {
     for item in object.get("keywords").map(json::one_or_many).unwrap_or_default() {
         match item {
-            Value::String(text) => {
+            Value::Str(text) => {
                 for keyword in json::split_keywords(text) {
                     json::push_keyword(&mut resource.keywords, keyword);
                 }
@@ -264,7 +262,7 @@ fn fill_keywords(resource: &mut Resource, object: &Object, log: &mut ItemLog) {
     }
     for topic in object.get("about").map(json::one_or_many).unwrap_or_default() {
         let name = match topic {
-            Value::String(text) => Some(text.as_str()),
+            Value::Str(text) => Some(text.as_ref()),
             Value::Object(thing) => thing.get("name").and_then(Value::as_str),
             _ => None,
         };
@@ -278,10 +276,10 @@ fn fill_keywords(resource: &mut Resource, object: &Object, log: &mut ItemLog) {
 fn fill_languages(resource: &mut Resource, object: &Object, log: &mut ItemLog) {
     for item in object.get("inLanguage").map(json::one_or_many).unwrap_or_default() {
         let candidates: Vec<&str> = match item {
-            Value::String(text) => vec![text.as_str()],
+            Value::Str(text) => vec![text.as_ref()],
             Value::Object(language) => ["alternateName", "name", "@id"]
                 .iter()
-                .filter_map(|key| language.get(*key).and_then(Value::as_str))
+                .filter_map(|key| language.get(key).and_then(Value::as_str))
                 .collect(),
             _ => Vec::new(),
         };
@@ -296,9 +294,9 @@ fn fill_languages(resource: &mut Resource, object: &Object, log: &mut ItemLog) {
 fn fill_types(resource: &mut Resource, object: &Object) {
     for item in object.get("learningResourceType").map(json::one_or_many).unwrap_or_default() {
         let raw = match item {
-            Value::String(text) => Some(text.trim()),
+            Value::Str(text) => Some(text.trim()),
             Value::Object(term) => {
-                ["name", "termCode", "@id"].iter().find_map(|key| term.get(*key).and_then(Value::as_str)).map(str::trim)
+                ["name", "termCode", "@id"].iter().find_map(|key| term.get(key).and_then(Value::as_str)).map(str::trim)
             }
             _ => None,
         };
@@ -377,17 +375,17 @@ fn read_alignment_object(resource: &mut Resource, alignment: &Object, index: usi
 /// or as a bare URL string.
 fn defined_term_alignment(term: &Value, alignment_type: &str) -> Option<Alignment> {
     let alignment = match term {
-        Value::String(text) if json::is_http_url(text.trim()) => Alignment {
+        Value::Str(text) if json::is_http_url(text.trim()) => Alignment {
             guid: json::guid_from_uri(text.trim()),
             uri: Some(text.trim().to_string()),
             ..Alignment::default()
         },
-        Value::String(text) => Alignment {
+        Value::Str(text) => Alignment {
             description: Some(normalize_whitespace(text)).filter(|t| !t.is_empty()),
             ..Alignment::default()
         },
         Value::Object(object) => {
-            let uri = ["url", "@id"].iter().find_map(|key| object.get(*key).and_then(reference));
+            let uri = ["url", "@id"].iter().find_map(|key| object.get(key).and_then(reference));
             Alignment {
                 framework: object.get("inDefinedTermSet").and_then(name_of),
                 code: object.get("termCode").and_then(name_of),
@@ -409,9 +407,9 @@ fn defined_term_alignment(term: &Value, alignment_type: &str) -> Option<Alignmen
 /// A name: a string, or an object's `name` (else its `@id`).
 fn name_of(value: &Value) -> Option<String> {
     let text = match value {
-        Value::String(text) => Some(text.as_str()),
+        Value::Str(text) => Some(text.as_ref()),
         Value::Object(object) => {
-            ["name", "@value", "@id"].iter().find_map(|key| object.get(*key).and_then(Value::as_str))
+            ["name", "@value", "@id"].iter().find_map(|key| object.get(key).and_then(Value::as_str))
         }
         _ => None,
     }?;
@@ -431,12 +429,11 @@ fn fill_grades(resource: &mut Resource, object: &Object, log: &mut ItemLog) {
         }
     }
     for alignment in object.get("educationalAlignment").map(json::one_or_many).unwrap_or_default() {
-        let is_level = alignment
-            .get("alignmentType")
+        let is_level = json::field(alignment, "alignmentType")
             .and_then(Value::as_str)
             .map(|t| t.rsplit('/').next().unwrap_or(t).to_ascii_lowercase())
             .is_some_and(|t| t == "educationlevel" || t == "educationallevel");
-        if let Some(range) = is_level.then(|| alignment.get("targetName").and_then(level_grades)).flatten() {
+        if let Some(range) = is_level.then(|| json::field(alignment, "targetName").and_then(level_grades)).flatten() {
             add(range);
         }
     }
@@ -458,10 +455,10 @@ fn fill_grades(resource: &mut Resource, object: &Object, log: &mut ItemLog) {
 /// One level: a label or URI, or a `DefinedTerm` whose name, code or id names a level.
 fn level_grades(level: &Value) -> Option<GradeRange> {
     match level {
-        Value::String(text) => vocab::grades_from_level(text),
+        Value::Str(text) => vocab::grades_from_level(text),
         Value::Object(term) => ["name", "termCode", "@id", "url", "alternateName"]
             .iter()
-            .filter_map(|key| term.get(*key).and_then(Value::as_str))
+            .filter_map(|key| term.get(key).and_then(Value::as_str))
             .find_map(vocab::grades_from_level),
         _ => None,
     }
@@ -485,7 +482,7 @@ fn fill_rights(resource: &mut Resource, object: &Object, log: &mut ItemLog) {
 
 /// Thumbnail (`thumbnailUrl`, else `image`) and `dateModified` (else `datePublished`).
 fn fill_media_and_dates(resource: &mut Resource, object: &Object, log: &mut ItemLog) {
-    let thumbnail = ["thumbnailUrl", "image"].iter().find_map(|key| object.get(*key).and_then(reference));
+    let thumbnail = ["thumbnailUrl", "image"].iter().find_map(|key| object.get(key).and_then(reference));
     if let Some(thumbnail) = thumbnail {
         if json::is_http_url(&thumbnail) {
             resource.thumbnail_url = Some(thumbnail);
@@ -493,7 +490,7 @@ fn fill_media_and_dates(resource: &mut Resource, object: &Object, log: &mut Item
             log.warn(format!("thumbnail '{thumbnail}' is not an absolute http(s) URL; ignored"));
         }
     }
-    let date = ["dateModified", "datePublished"].iter().find_map(|key| object.get(*key).and_then(Value::as_str));
+    let date = ["dateModified", "datePublished"].iter().find_map(|key| object.get(key).and_then(Value::as_str));
     if let Some(date) = date {
         resource.updated_at = json::parse_date(date);
         if resource.updated_at.is_none() {
@@ -508,7 +505,7 @@ fn audience_roles(object: &Object) -> Vec<String> {
     for audience in object.get("audience").map(json::one_or_many).unwrap_or_default() {
         let role_values = match audience {
             Value::Object(audience) => audience.get("educationalRole").map(json::one_or_many).unwrap_or_default(),
-            Value::String(_) => std::slice::from_ref(audience),
+            Value::Str(_) => std::slice::from_ref(audience),
             _ => &[],
         };
         roles.extend(role_values.iter().filter_map(name_of));
@@ -605,7 +602,7 @@ mod tests {
             let id = check["id"].as_str().unwrap_or_default();
             let grades = find(&parsed, id).grades;
             match &check["educationalLevel_raw"] {
-                Value::String(level) => assert_eq!(grades, vocab::grades_from_level(level), "{id}"),
+                serde_json::Value::String(level) => assert_eq!(grades, vocab::grades_from_level(level), "{id}"),
                 _ => assert_eq!(grades, Some(GradeRange::single(GradeRange::HIGHER_EDUCATION)), "{id}"),
             }
         }
@@ -702,7 +699,7 @@ mod tests {
 
     #[test]
     fn test_cross_publisher_alignments() {
-        let all: Value = serde_json::from_slice(&fixtures::read("catalogs/expected.json")).expect("json");
+        let all: serde_json::Value = serde_json::from_slice(&fixtures::read("catalogs/expected.json")).expect("json");
         let cross = all["cross_publisher_alignments"].as_object().expect("object");
         let files = [GRAPH, ARRAY, SINGLE].map(|file| (file, parse_catalog(file)));
         let mut checked = 0;

@@ -20,9 +20,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
-
-use super::json::{self, ItemLog, Object, SeenIds};
+use super::json::{self, ItemLog, Object, SeenIds, Value};
 use super::text::{html_to_text, normalize_whitespace};
 use super::{vocab, CatalogError, Diagnostic, ParsedCatalog};
 use crate::resource::{Alignment, GradeRange, LineItem, LtiLink, Resource, ResourceKind};
@@ -75,7 +73,7 @@ fn parse_other_response(root: &Object) -> Result<ParsedCatalog, CatalogError> {
             "the RS server answered with status '{code}' instead of resources: {description}"
         )));
     }
-    let keys: Vec<&str> = root.keys().take(5).map(String::as_str).collect();
+    let keys: Vec<&str> = root.keys().take(5).collect();
     Err(CatalogError::Structure(format!(
         "not an RS /resources response: no 'resources' array (found {})",
         if keys.is_empty() { "an empty object".to_string() } else { format!("keys {}", keys.join(", ")) }
@@ -97,7 +95,7 @@ fn parse_resources(items: &[Value]) -> ParsedCatalog {
 
 /// `resources[1] (SL-9002)`: the position always, the id when there is a readable one.
 fn item_label(index: usize, item: &Value) -> String {
-    match item.get("id").and_then(json::scalar_text) {
+    match json::field(item, "id").and_then(json::scalar_text) {
         Some(id) if !id.trim().is_empty() => format!("resources[{index}] ({})", id.trim()),
         _ => format!("resources[{index}]"),
     }
@@ -159,7 +157,7 @@ fn parse_item(item: &Value, log: &mut ItemLog) -> Result<Resource, String> {
 fn read_id(object: &Object) -> Result<Option<String>, String> {
     match object.get("id") {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(id)) => Ok(Some(id.trim().to_string()).filter(|id| !id.is_empty())),
+        Some(Value::Str(id)) => Ok(Some(id.trim().to_string()).filter(|id| !id.is_empty())),
         Some(Value::Number(number)) if number.is_u64() || number.is_i64() => Ok(Some(number.to_string())),
         Some(other) => Err(format!("id must be a string, found {}", json::type_name(other))),
     }
@@ -191,7 +189,7 @@ fn read_lti_link(object: &Object, log: &mut ItemLog) -> Result<LtiParts, String>
     let launch_url = read_launch_url(object, log)?;
     let standards = object
         .get("metadata")
-        .and_then(|metadata| metadata.get("curriculumStandardsMetadataSet"))
+        .and_then(|metadata| json::field(metadata, "curriculumStandardsMetadataSet"))
         .map(read_standards_metadata)
         .unwrap_or_default();
     let link = launch_url.map(|launch_url| {
@@ -274,13 +272,13 @@ fn read_properties(value: &Value, field: &str, log: &mut ItemLog) -> BTreeMap<St
     match list {
         // A `{name: value}` map (an object that is not itself one `{name, value}` pair).
         Value::Object(map) if !map.contains_key("name") => {
-            for (name, item) in map {
+            for (name, item) in map.iter() {
                 add_property(&mut properties, name, item, field, log);
             }
         }
         _ => {
             for entry in json::one_or_many(list) {
-                match (entry.get("name").and_then(Value::as_str), entry.get("value")) {
+                match (json::field(entry, "name").and_then(Value::as_str), json::field(entry, "value")) {
                     (Some(name), Some(item)) => add_property(&mut properties, name, item, field, log),
                     _ => log.warn(format!("{field} property without a name and a value; ignored")),
                 }
@@ -314,7 +312,7 @@ fn read_extensions(value: &Value, log: &mut ItemLog) -> BTreeMap<String, BTreeMa
                 map.get("properties").map(|list| read_properties(list, "ltiLink.extensions", log)).unwrap_or_default();
             extensions.entry(platform).or_default().extend(properties);
         } else {
-            for (platform, properties) in map {
+            for (platform, properties) in map.iter() {
                 let properties = read_properties(properties, "ltiLink.extensions", log);
                 extensions.entry(platform.trim().to_string()).or_default().extend(properties);
             }
@@ -339,12 +337,13 @@ fn line_item_from(extensions: &BTreeMap<String, BTreeMap<String, String>>, log: 
 /// with `label` (the code) and `GUID`. Every level may be one object or an array.
 fn read_standards_metadata(set: &Value) -> Vec<Alignment> {
     let mut standards = Vec::new();
-    let metadata_list = set.get("curriculumStandardsMetadata").unwrap_or(set);
+    let metadata_list = json::field(set, "curriculumStandardsMetadata").unwrap_or(set);
     for metadata in json::one_or_many(metadata_list) {
-        for guid_set in json::one_or_many(metadata.get("setOfGUIDs").unwrap_or(&Value::Null)) {
-            for labelled in json::one_or_many(guid_set.get("labelledGUID").unwrap_or(&Value::Null)) {
-                let text =
-                    |key: &str| labelled.get(key).and_then(Value::as_str).map(str::trim).filter(|t| !t.is_empty());
+        for guid_set in json::one_or_many(json::field(metadata, "setOfGUIDs").unwrap_or(&Value::Null)) {
+            for labelled in json::one_or_many(json::field(guid_set, "labelledGUID").unwrap_or(&Value::Null)) {
+                let text = |key: &str| {
+                    json::field(labelled, key).and_then(Value::as_str).map(str::trim).filter(|t| !t.is_empty())
+                };
                 let Some(guid) = text("GUID") else {
                     continue;
                 };
