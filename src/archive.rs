@@ -53,6 +53,16 @@ impl CatalogArchive {
         std::fs::rename(&temporary, dir.join(name))
     }
 
+    /// Forgets a source's documents; answers whether there were any.
+    pub fn remove_source(&self, publisher: &PublisherId, source_id: &str) -> std::io::Result<bool> {
+        let dir = self.root.join(publisher.as_str()).join(source_id);
+        if !dir.exists() {
+            return Ok(false);
+        }
+        std::fs::remove_dir_all(&dir)?;
+        Ok(true)
+    }
+
     /// Every archived document, publisher by publisher, source by source, in sending order.
     pub fn documents(&self) -> std::io::Result<Vec<ArchivedDocument>> {
         let mut out = Vec::new();
@@ -139,5 +149,9 @@ mod tests {
         assert_eq!(contents, vec!["p1", "p2", "two"]);
         assert_eq!(documents[0].mode, IngestMode::Merge);
         assert_eq!(documents[2].format, CatalogFormat::Lrmi);
+        assert!(archive.remove_source(&publisher, "oai").unwrap());
+        assert!(!archive.remove_source(&publisher, "oai").unwrap());
+        let left: Vec<String> = archive.documents().unwrap().into_iter().map(|d| d.source_id).collect();
+        assert_eq!(left, vec!["push-lrmi"]);
     }
 }

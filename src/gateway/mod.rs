@@ -2,8 +2,10 @@
 //! methods, which check the caller's rights and drive the registry, parsers and index.
 
 mod deep_linking;
+mod removal;
 
 pub use deep_linking::LinkTarget;
+pub use removal::SourceRemoval;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -646,15 +648,22 @@ pub fn default_mode(format: CatalogFormat) -> IngestMode {
 pub fn source_id(format: CatalogFormat, given: Option<&str>) -> Result<String, AppError> {
     match given.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(format!("push-{}", format.as_param().replace('_', "-"))),
-        Some(name) => {
-            let valid =
-                name.len() <= 64 && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-            if valid {
-                Ok(name.to_string())
-            } else {
-                Err(AppError::bad_input("source must be 1-64 letters, digits, '-', '_' or '.'"))
-            }
-        }
+        Some(name) => valid_source_name(name),
+    }
+}
+
+/// A source name a publisher chose. It names a folder of the catalog archive, so it starts
+/// with a letter or digit: `.` and `..` would be the publisher's folder or the whole archive.
+pub fn valid_source_name(name: &str) -> Result<String, AppError> {
+    let valid = name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if valid {
+        Ok(name.to_string())
+    } else {
+        Err(AppError::bad_input(
+            "source must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit",
+        ))
     }
 }
 

@@ -88,4 +88,17 @@ impl CatalogMutation {
     ) -> Result<HarvestRun> {
         sources::harvest_now(ctx, source_id, wait).await
     }
+
+    /// Removes a catalog source and its resources from search: a registered feed by its id
+    /// (harvesting stops; refused while a harvest of it runs), or the documents pushed under
+    /// one source name (`push-<format>` unless the push named one). The key's own publisher,
+    /// or as admin the one named in `publisher`.
+    async fn remove_catalog_source(
+        &self,
+        ctx: &Context<'_>,
+        source_id: String,
+        publisher: Option<ID>,
+    ) -> Result<sources::CatalogSourceRemoval> {
+        sources::remove_catalog_source(ctx, source_id, publisher).await
+    }
 }

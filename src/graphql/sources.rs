@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, InputObject, Object, Result, ID};
+use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
 use super::types::{CatalogFormat, Diagnostic, Publisher, SourceState, SourceStatus};
@@ -238,6 +238,38 @@ pub async fn add_catalog_source(ctx: &Context<'_>, input: CatalogSourceInput) ->
         )
         .await?;
     Ok(CatalogSource(source))
+}
+
+/// What `removeCatalogSource` took out of the gateway.
+#[derive(SimpleObject)]
+pub struct CatalogSourceRemoval {
+    /// The feed's id, or the name the pushed documents were sent under.
+    pub source_id: String,
+    pub publisher: ID,
+    /// A registered feed (its harvesting stopped, its run history went with it), rather than
+    /// pushed documents.
+    pub feed: bool,
+    /// Resources no longer searchable.
+    pub removed: i32,
+}
+
+/// `removeCatalogSource`.
+pub async fn remove_catalog_source(
+    ctx: &Context<'_>,
+    source_id: String,
+    publisher: Option<ID>,
+) -> Result<CatalogSourceRemoval> {
+    let gateway = ctx.data::<Arc<Gateway>>()?;
+    let principal = ctx.data::<Principal>()?;
+    let publisher =
+        publisher.map(|id| PublisherId::parse(&id).map_err(|err| AppError::bad_input(err.to_string()))).transpose()?;
+    let removal = gateway.remove_source(principal, &source_id, publisher.as_ref()).await?;
+    Ok(CatalogSourceRemoval {
+        source_id: removal.source_id,
+        publisher: ID(removal.publisher.to_string()),
+        feed: removal.was_feed,
+        removed: count(removal.removed),
+    })
 }
 
 /// `harvestNow`.

@@ -203,8 +203,9 @@ impl Harvester {
         }
     }
 
-    /// Marks a source as running, unless it already is.
-    fn claim(&self, source_id: &str) -> Option<RunClaim> {
+    /// Marks a source as running, unless it already is. Removing a source holds this mark too,
+    /// so no run starts while the source's resources are taken out.
+    pub(crate) fn claim(&self, source_id: &str) -> Option<RunClaim> {
         if self.lock_running().insert(source_id.to_string()) {
             Some(RunClaim { running: self.running.clone(), source_id: source_id.to_string() })
         } else {
@@ -214,7 +215,7 @@ impl Harvester {
 }
 
 /// A source's "running" mark, released when dropped (even if the run panics).
-struct RunClaim {
+pub(crate) struct RunClaim {
     running: Arc<Mutex<HashSet<String>>>,
     source_id: String,
 }
@@ -264,6 +265,13 @@ pub async fn start_run(
             }
         }
     };
+    // The source may have been removed since the caller read it (removal holds the claim
+    // while it deletes, so this check under the claim is final).
+    let registry = gateway.registry().clone();
+    let id = source.id.clone();
+    if crate::gateway::blocking(move || registry.source(&id)).await?.is_none() {
+        return Err(AppError::not_found(format!("catalog source '{}' was removed", source.id)));
+    }
     let mut run = HarvestRunRecord::pending(&source, trigger);
     let registry = gateway.registry().clone();
     let stored = run.clone();

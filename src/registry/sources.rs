@@ -206,6 +206,8 @@ pub trait HarvestStore {
     /// Adds a source; fails if the id is taken.
     fn insert_source(&self, source: &CatalogSourceRecord) -> Result<(), RegistryError>;
     fn source(&self, id: &str) -> Result<Option<CatalogSourceRecord>, RegistryError>;
+    /// Removes a source and its run history; answers whether it existed.
+    fn delete_source(&self, id: &str) -> Result<bool, RegistryError>;
     /// A publisher's sources, oldest first.
     fn sources_of(&self, publisher: &PublisherId) -> Result<Vec<CatalogSourceRecord>, RegistryError>;
     /// Every source, for the scheduler and live search.

@@ -196,6 +196,15 @@ impl HarvestStore for SqliteRegistry {
         raw.map(to_source).transpose()
     }
 
+    fn delete_source(&self, id: &str) -> Result<bool, RegistryError> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        tx.execute("DELETE FROM harvest_runs WHERE source_id = ?1", params![id])?;
+        let deleted = tx.execute("DELETE FROM catalog_sources WHERE id = ?1", params![id])?;
+        tx.commit()?;
+        Ok(deleted > 0)
+    }
+
     fn sources_of(&self, publisher: &PublisherId) -> Result<Vec<CatalogSourceRecord>, RegistryError> {
         self.query_sources("WHERE publisher = ?1", &[&publisher.as_str()])
     }
@@ -387,5 +396,20 @@ mod tests {
         assert_eq!(runs[1].added, 7);
         assert_eq!(runs[1].http_status, Some(200));
         assert_eq!(runs[1].trigger, HarvestTrigger::Manual);
+    }
+
+    #[test]
+    fn test_deleting_a_source_takes_its_runs() {
+        let (_dir, registry, publisher) = registry_with_publisher();
+        let stored = source(&publisher);
+        registry.insert_source(&stored).unwrap();
+        registry.insert_run(&HarvestRunRecord::pending(&stored, HarvestTrigger::Manual)).unwrap();
+        assert!(registry.delete_source("src-1").unwrap());
+        assert!(registry.source("src-1").unwrap().is_none());
+        assert!(registry.runs("src-1", 10).unwrap().is_empty());
+        assert!(registry.sources_of(&publisher).unwrap().is_empty());
+        assert!(!registry.delete_source("src-1").unwrap());
+        // The id is free again.
+        registry.insert_source(&stored).unwrap();
     }
 }

@@ -1030,3 +1030,97 @@ async fn test_shutdown_interrupts_a_running_harvest_cleanly() {
     assert!(messages(run).contains("stopped during the run"), "{run:#}");
     assert_eq!(publisher_total(&server, "slowpub").await, 0);
 }
+
+const REMOVE_SOURCE: &str = "mutation($id: String!, $publisher: ID) {
+  removeCatalogSource(sourceId: $id, publisher: $publisher) { sourceId publisher feed removed }
+}";
+
+#[tokio::test]
+async fn test_removing_sources_takes_their_resources_out_and_stops_harvesting() {
+    let publishers = Publishers::start().await;
+    let server = TestServer::federated(800).await;
+    let key = server.register_publisher("openreaders", "OpenReaders").await;
+    let other = server.register_publisher("sciencelab", "ScienceLab").await;
+    let feed = add_source(
+        &server,
+        &key,
+        json!({ "url": publishers.url("/static/catalog"), "format": "LRMI", "refreshSeconds": 3600 }),
+    )
+    .await;
+    assert_eq!(first_run(&server, &key, "openreaders", &feed).await["status"], "SUCCEEDED");
+    let pushed = server
+        .ingest(&key, "LRMI", &fixture_text("catalogs/openreaders-lrmi-array.json"), json!({ "source": "spring" }))
+        .await;
+    assert_eq!(pushed["added"], 5, "{pushed:#}");
+    let theirs = server
+        .ingest(&other, "RESOURCE_SEARCH", &fixture_text("catalogs/sciencelab-resource-search.json"), json!({}))
+        .await;
+    let their_total = publisher_total(&server, "sciencelab").await;
+    assert!(their_total > 0, "{theirs:#}");
+    assert_eq!(publisher_total(&server, "openreaders").await, 55);
+    let archived = server.data_dir.join("catalogs").join("openreaders");
+    assert!(archived.join(&feed).exists() && archived.join("spring").exists());
+
+    // Nobody but the owner (or the admin) removes a source; another key cannot tell it exists.
+    let anonymous = server.graphql(REMOVE_SOURCE, json!({ "id": feed }), None).await;
+    assert_eq!(error_code(&anonymous), "UNAUTHENTICATED", "{anonymous:#}");
+    let stranger = server.graphql(REMOVE_SOURCE, json!({ "id": feed }), Some(&other)).await;
+    assert_eq!(error_code(&stranger), "NOT_FOUND", "{stranger:#}");
+    let reaching =
+        server.graphql(REMOVE_SOURCE, json!({ "id": "spring", "publisher": "openreaders" }), Some(&other)).await;
+    assert_eq!(error_code(&reaching), "FORBIDDEN", "{reaching:#}");
+    let escape = server.graphql(REMOVE_SOURCE, json!({ "id": ".." }), Some(&key)).await;
+    assert_eq!(error_code(&escape), "BAD_USER_INPUT", "{escape:#}");
+    assert_eq!(publisher_total(&server, "openreaders").await, 55);
+
+    // The feed: its 50 resources, its archive and its registration go; harvesting it stops.
+    let removed = server.graphql_ok(REMOVE_SOURCE, json!({ "id": feed }), Some(&key)).await;
+    assert_eq!(
+        removed["removeCatalogSource"],
+        json!({ "sourceId": feed, "publisher": "openreaders", "feed": true, "removed": 50 })
+    );
+    assert_eq!(publisher_total(&server, "openreaders").await, 5);
+    assert!(!archived.join(&feed).exists());
+    let listed = server.graphql_ok(SOURCES, json!({ "id": "openreaders" }), Some(&key)).await;
+    assert_eq!(listed["publisher"]["sources"], json!([]));
+    let harvest = server.graphql(HARVEST_NOW, json!({ "id": feed }), Some(&key)).await;
+    assert_eq!(error_code(&harvest), "NOT_FOUND", "{harvest:#}");
+
+    // Pushed documents by their source name; the admin names the publisher.
+    let unnamed = server.graphql(REMOVE_SOURCE, json!({ "id": "spring" }), Some(ADMIN_TOKEN)).await;
+    assert_eq!(error_code(&unnamed), "BAD_USER_INPUT", "{unnamed:#}");
+    let removed = server
+        .graphql_ok(REMOVE_SOURCE, json!({ "id": "spring", "publisher": "openreaders" }), Some(ADMIN_TOKEN))
+        .await;
+    assert_eq!(
+        removed["removeCatalogSource"],
+        json!({ "sourceId": "spring", "publisher": "openreaders", "feed": false, "removed": 5 })
+    );
+    assert_eq!(publisher_total(&server, "openreaders").await, 0);
+    assert!(!archived.join("spring").exists());
+    let again = server.graphql(REMOVE_SOURCE, json!({ "id": "spring" }), Some(&key)).await;
+    assert_eq!(error_code(&again), "NOT_FOUND", "{again:#}");
+    // Another publisher's resources were never touched.
+    assert_eq!(publisher_total(&server, "sciencelab").await, their_total);
+
+    // A feed being harvested is not removed (the run would bring its resources back).
+    let slow =
+        add_source(&server, &key, json!({ "url": publishers.url("/rs/slow"), "format": "RESOURCE_SEARCH" })).await;
+    let running = server
+        .graphql_ok(
+            "mutation($id: ID!) { harvestNow(sourceId: $id, wait: false) { status } }",
+            json!({ "id": slow }),
+            Some(&key),
+        )
+        .await;
+    assert!(matches!(running["harvestNow"]["status"].as_str(), Some("PENDING" | "RUNNING")), "{running:#}");
+    let busy = server.graphql(REMOVE_SOURCE, json!({ "id": slow }), Some(&key)).await;
+    assert_eq!(error_code(&busy), "UNAVAILABLE", "{busy:#}");
+    let finished = first_run(&server, &key, "openreaders", &slow).await;
+    assert_eq!(finished["status"], "SUCCEEDED", "{finished:#}");
+    let harvested = publisher_total(&server, "openreaders").await;
+    assert!(harvested > 0);
+    let removed = server.graphql_ok(REMOVE_SOURCE, json!({ "id": slow }), Some(ADMIN_TOKEN)).await;
+    assert_eq!(removed["removeCatalogSource"]["removed"], harvested);
+    assert_eq!(publisher_total(&server, "openreaders").await, 0);
+}

@@ -1,0 +1,113 @@
+//! Taking a catalog source out of the gateway: a harvested feed (its registration, run history,
+//! resources and archived documents) or the documents a publisher pushed under one source name
+//! (their resources and archive). A publisher's key removes its own sources; the admin any.
+
+use std::sync::Arc;
+
+use super::{blocking, forbidden_or_unauthenticated, to_app_error, valid_source_name, Gateway};
+use crate::archive::CatalogArchive;
+use crate::auth::Principal;
+use crate::error::AppError;
+use crate::index::{IngestBatch, IngestMode};
+use crate::resource::PublisherId;
+
+/// What removing a source did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceRemoval {
+    pub publisher: PublisherId,
+    pub source_id: String,
+    /// Whether it was a registered feed (harvesting stopped) rather than pushed documents.
+    pub was_feed: bool,
+    /// Resources taken out of the index.
+    pub removed: usize,
+}
+
+impl Gateway {
+    /// Removes a source. `source_id` is a feed's id, or the name pushed documents were sent
+    /// under (`source` of the push; `push-<format>` by default), which needs `publisher` when
+    /// the admin asks. A feed being harvested is not removed (the run would bring its
+    /// resources back): the caller is told to ask again when the run has ended.
+    pub async fn remove_source(
+        self: &Arc<Self>,
+        principal: &Principal,
+        source_id: &str,
+        publisher: Option<&PublisherId>,
+    ) -> Result<SourceRemoval, AppError> {
+        if *principal == Principal::Anonymous {
+            return Err(AppError::unauthenticated(
+                "removing a catalog source needs a publisher key or the admin token",
+            ));
+        }
+        let registry = self.registry().clone();
+        let lookup = source_id.to_string();
+        let feed = blocking(move || registry.source(&lookup)).await?.filter(|feed| {
+            principal.may_act_for(&feed.publisher) && publisher.is_none_or(|named| *named == feed.publisher)
+        });
+        if let Some(feed) = feed {
+            let Some(_claim) = self.harvester().claim(&feed.id) else {
+                return Err(AppError::unavailable(
+                    "a harvest of this source is running; remove it when the run has ended",
+                ));
+            };
+            let (removed, _) = self.remove_resources_and_archive(&feed.publisher, &feed.id).await?;
+            let registry = self.registry().clone();
+            let id = feed.id.clone();
+            blocking(move || registry.delete_source(&id)).await?;
+            tracing::info!(source = %feed.id, publisher = %feed.publisher, removed, "catalog source removed");
+            return Ok(SourceRemoval { publisher: feed.publisher, source_id: feed.id, was_feed: true, removed });
+        }
+        let publisher = match (publisher, principal) {
+            (Some(named), _) => named.clone(),
+            (None, Principal::Publisher(own)) => own.clone(),
+            _ => return Err(AppError::bad_input("name the publisher whose source to remove")),
+        };
+        if !principal.may_act_for(&publisher) {
+            return Err(forbidden_or_unauthenticated(principal, &publisher));
+        }
+        let name = valid_source_name(source_id.trim())?;
+        let (removed, archived) = self.remove_resources_and_archive(&publisher, &name).await?;
+        if !archived && removed == 0 {
+            // Another publisher's feed id lands here too, and reads like any unknown name.
+            return Err(AppError::not_found(format!("no catalog source '{name}' of publisher '{publisher}'")));
+        }
+        tracing::info!(source = %name, publisher = %publisher, removed, "pushed catalog source removed");
+        Ok(SourceRemoval { publisher, source_id: name, was_feed: false, removed })
+    }
+
+    /// Takes the source's resources out of the index (one commit that replaces them with
+    /// none), then forgets its archived documents: in that order, so that should the index fail
+    /// the archive can still rebuild what it had. Answers the resources removed and whether
+    /// there were archived documents.
+    async fn remove_resources_and_archive(
+        &self,
+        publisher: &PublisherId,
+        source_id: &str,
+    ) -> Result<(usize, bool), AppError> {
+        let batch = IngestBatch {
+            publisher: publisher.clone(),
+            source_id: source_id.to_string(),
+            mode: IngestMode::Replace,
+            records: Vec::new(),
+            deleted: Vec::new(),
+        };
+        let counts = self.index().ingest(batch).await.map_err(to_app_error)?;
+        self.metrics.indexed_resources.set(self.index().num_resources() as i64);
+        let archive = CatalogArchive::new(&self.config().data_dir);
+        let (publisher, source_id) = (publisher.clone(), source_id.to_string());
+        let archived = blocking(move || archive.remove_source(&publisher, &source_id)).await?;
+        Ok((counts.removed, archived))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_source_names_cannot_leave_the_archive_folder() {
+        assert!(valid_source_name("math-2025_v1.2").is_ok());
+        for bad in [".", "..", ".hidden", "-x", "a/b", "a\\b", "", &"x".repeat(65)] {
+            assert!(valid_source_name(bad).is_err(), "{bad:?}");
+        }
+    }
+}
