@@ -63,6 +63,16 @@ impl CatalogArchive {
         Ok(true)
     }
 
+    /// Forgets every document of a publisher; answers whether there were any.
+    pub fn remove_publisher(&self, publisher: &PublisherId) -> std::io::Result<bool> {
+        let dir = self.root.join(publisher.as_str());
+        if !dir.exists() {
+            return Ok(false);
+        }
+        std::fs::remove_dir_all(&dir)?;
+        Ok(true)
+    }
+
     /// Every archived document, publisher by publisher, source by source, in sending order.
     pub fn documents(&self) -> std::io::Result<Vec<ArchivedDocument>> {
         let mut out = Vec::new();
@@ -153,5 +163,8 @@ mod tests {
         assert!(!archive.remove_source(&publisher, "oai").unwrap());
         let left: Vec<String> = archive.documents().unwrap().into_iter().map(|d| d.source_id).collect();
         assert_eq!(left, vec!["push-lrmi"]);
+        assert!(archive.remove_publisher(&publisher).unwrap());
+        assert!(archive.documents().unwrap().is_empty());
+        assert!(!archive.remove_publisher(&publisher).unwrap());
     }
 }

@@ -171,6 +171,14 @@ enum PublisherCommand {
         #[arg(long)]
         homepage: Option<String>,
     },
+    /// Remove a publisher with its key, sources, tools, history, resources and files (the
+    /// gateway must not be serving the data folder; the `removePublisher` mutation does it live)
+    Remove {
+        #[command(flatten)]
+        settings: SettingsArgs,
+        /// Publisher id
+        id: String,
+    },
 }
 
 fn init_logging(json: bool) {
@@ -258,6 +266,11 @@ fn main() -> anyhow::Result<()> {
             let config = Config::load(&settings)?;
             add_publisher(config, name, id, homepage)
         }
+        Command::Publisher { command: PublisherCommand::Remove { settings, id } } => {
+            init_logging(false);
+            let config = Config::load(&settings)?;
+            runtime()?.block_on(remove_publisher(config, id))
+        }
     }
 }
 
@@ -320,6 +333,21 @@ async fn ingest(
     if report.status == resource_gateway::gateway::IngestStatus::Failed {
         bail!("the catalog was refused; nothing changed");
     }
+    Ok(())
+}
+
+async fn remove_publisher(config: Config, id: String) -> anyhow::Result<()> {
+    let publisher = PublisherId::parse(&id)?;
+    let gateway = open(config).await?;
+    let removal = gateway
+        .remove_publisher(&Principal::Admin, &publisher)
+        .await
+        .map_err(|err| anyhow::anyhow!("{}", err.message))?;
+    gateway.close().await;
+    println!(
+        "removed publisher '{}': {} resources, {} catalog sources, {} LTI tools",
+        removal.publisher, removal.removed, removal.sources, removal.tools
+    );
     Ok(())
 }
 

@@ -5,7 +5,7 @@ mod deep_linking;
 mod removal;
 
 pub use deep_linking::LinkTarget;
-pub use removal::SourceRemoval;
+pub use removal::{PublisherRemoval, SourceRemoval};
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};

@@ -1,6 +1,8 @@
-//! Taking a catalog source out of the gateway: a harvested feed (its registration, run history,
-//! resources and archived documents) or the documents a publisher pushed under one source name
-//! (their resources and archive). A publisher's key removes its own sources; the admin any.
+//! Taking things out of the gateway. A catalog source: a harvested feed (its registration, run
+//! history, resources and archived documents) or the documents a publisher pushed under one
+//! source name (their resources and archive); a publisher's key removes its own sources, the
+//! admin any. A whole publisher (admin only): its key, sources, tools, history, resources,
+//! archived catalogs and packaged web content.
 
 use std::sync::Arc;
 
@@ -22,7 +24,74 @@ pub struct SourceRemoval {
     pub removed: usize,
 }
 
+/// What removing a publisher did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublisherRemoval {
+    pub publisher: PublisherId,
+    /// Resources taken out of the index.
+    pub removed: usize,
+    /// Registered feeds and LTI tools that went with it.
+    pub sources: usize,
+    pub tools: usize,
+}
+
 impl Gateway {
+    /// Removes a publisher (admin). The registry goes first, so its key stops working and no
+    /// harvest of its feeds starts; then the index and the files. Asking again finishes what
+    /// an interrupted removal left (resources, files) even though the registry has forgotten
+    /// the publisher; only when nothing at all is left is the answer `NOT_FOUND`.
+    pub async fn remove_publisher(
+        self: &Arc<Self>,
+        principal: &Principal,
+        publisher: &PublisherId,
+    ) -> Result<PublisherRemoval, AppError> {
+        super::require_admin(principal)?;
+        let registry = self.registry().clone();
+        let lookup = publisher.clone();
+        let feeds = blocking(move || registry.sources_of(&lookup)).await?;
+        let mut claims = Vec::with_capacity(feeds.len());
+        for feed in &feeds {
+            match self.harvester().claim(&feed.id) {
+                Some(claim) => claims.push(claim),
+                None => {
+                    return Err(AppError::unavailable(format!(
+                        "a harvest of the publisher's source '{}' is running; remove the publisher when it has ended",
+                        feed.id
+                    )))
+                }
+            }
+        }
+        let registry = self.registry().clone();
+        let lookup = publisher.clone();
+        let deleted = blocking(move || registry.delete_publisher(&lookup)).await?;
+        if let Ok(mut cache) = self.publisher_cache.write() {
+            cache.remove(publisher);
+        }
+        let removed = self.index().remove_publisher(publisher).await.map_err(to_app_error)?;
+        self.metrics.indexed_resources.set(self.index().num_resources() as i64);
+        let archive = CatalogArchive::new(&self.config().data_dir);
+        let content = self.content_dir().join(publisher.as_str());
+        let lookup = publisher.clone();
+        let files = blocking(move || -> std::io::Result<bool> {
+            let archived = archive.remove_publisher(&lookup)?;
+            let packaged = content.exists();
+            if packaged {
+                std::fs::remove_dir_all(&content)?;
+            }
+            Ok(archived || packaged)
+        })
+        .await?;
+        drop(claims);
+        let Some(deleted) = deleted.or((removed > 0 || files).then(Default::default)) else {
+            return Err(AppError::not_found(format!("no publisher '{publisher}'")));
+        };
+        tracing::info!(
+            publisher = %publisher, removed, sources = deleted.sources, tools = deleted.tools,
+            "publisher removed"
+        );
+        Ok(PublisherRemoval { publisher: publisher.clone(), removed, sources: deleted.sources, tools: deleted.tools })
+    }
+
     /// Removes a source. `source_id` is a feed's id, or the name pushed documents were sent
     /// under (`source` of the push; `push-<format>` by default), which needs `publisher` when
     /// the admin asks. A feed being harvested is not removed (the run would bring its

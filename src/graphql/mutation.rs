@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, InputObject, Object, Result, ID};
+use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
 
 use super::sources::{self, CatalogSource, CatalogSourceInput, HarvestRun};
 use super::types::{CatalogFormat, IngestMode, IngestReport, Publisher, PublisherRegistration};
@@ -23,6 +23,22 @@ pub struct RegisterPublisherInput {
 #[derive(Default)]
 pub struct CatalogMutation;
 
+/// What `removePublisher` took out of the gateway.
+#[derive(SimpleObject)]
+pub struct PublisherRemoval {
+    pub id: ID,
+    /// Resources no longer searchable.
+    pub removed: i32,
+    /// Registered feeds that went with it.
+    pub sources: i32,
+    /// LTI tools that went with it (brokered launches to them stop).
+    pub tools: i32,
+}
+
+fn saturating(count: usize) -> i32 {
+    i32::try_from(count).unwrap_or(i32::MAX)
+}
+
 #[Object]
 impl CatalogMutation {
     /// Registers a publisher (admin). The key in the answer is shown only this once.
@@ -42,6 +58,22 @@ impl CatalogMutation {
             )
             .await?;
         Ok(PublisherRegistration { publisher: Publisher(publisher), api_key })
+    }
+
+    /// Removes a publisher (admin): its key stops working, and its catalog sources, LTI tools,
+    /// ingest history, resources, archived catalogs and packaged content go. Refused while a
+    /// harvest of one of its feeds runs. The id can be registered again afterwards.
+    async fn remove_publisher(&self, ctx: &Context<'_>, id: ID) -> Result<PublisherRemoval> {
+        let gateway = ctx.data::<Arc<Gateway>>()?;
+        let principal = ctx.data::<Principal>()?;
+        let publisher = PublisherId::parse(&id).map_err(|err| AppError::bad_input(err.to_string()))?;
+        let removal = gateway.remove_publisher(principal, &publisher).await?;
+        Ok(PublisherRemoval {
+            id: ID(removal.publisher.to_string()),
+            removed: saturating(removal.removed),
+            sources: saturating(removal.sources),
+            tools: saturating(removal.tools),
+        })
     }
 
     /// Ingests a text catalog document for the key's own publisher (or, as admin, the one named

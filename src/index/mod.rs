@@ -21,6 +21,7 @@ pub use searcher::{Filter, Highlight, SearchHit, SearchRequest, SearchResults, S
 pub use writer::{IngestBatch, IngestCounts, IngestMode};
 
 use crate::error::{ErrorCode, HasErrorCode};
+use crate::resource::PublisherId;
 use schema::Fields;
 
 /// Memory the writer may buffer before flushing a segment (shared by its indexing threads).
@@ -235,6 +236,13 @@ impl SearchIndex {
             .map_err(|err| IndexError::Payload(err.to_string()))??;
         let (reply, answer) = oneshot::channel();
         self.send(writer::Job::Ingest(prepared, reply))?;
+        answer.await.map_err(|_| IndexError::WriterGone)?
+    }
+
+    /// Takes every resource of a publisher out in one commit; answers how many there were.
+    pub async fn remove_publisher(&self, publisher: &PublisherId) -> Result<usize, IndexError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(writer::Job::RemovePublisher(publisher.clone(), reply))?;
         answer.await.map_err(|_| IndexError::WriterGone)?
     }
 }

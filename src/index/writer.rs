@@ -69,6 +69,8 @@ impl PreparedBatch {
 
 pub(super) enum Job {
     Ingest(PreparedBatch, oneshot::Sender<Result<IngestCounts, IndexError>>),
+    /// Every resource of the publisher out; answers how many there were.
+    RemovePublisher(PublisherId, oneshot::Sender<Result<usize, IndexError>>),
 }
 
 /// Runs until every sender is dropped. While idle it starts deferred merges and, once a second,
@@ -103,6 +105,14 @@ pub(super) fn run(mut writer: IndexWriter, reader: IndexReader, fields: Fields, 
                 let result = apply(&mut writer, &reader, &fields, prepared);
                 if let Err(err) = &result {
                     tracing::error!(publisher = %publisher, error = %err, "ingest commit failed; rolled back");
+                }
+                let _ = reply.send(result);
+            }
+            Job::RemovePublisher(publisher, reply) => {
+                gate.defer();
+                let result = remove_publisher(&mut writer, &reader, &fields, &publisher);
+                if let Err(err) = &result {
+                    tracing::error!(publisher = %publisher, error = %err, "removing a publisher failed; rolled back");
                 }
                 let _ = reply.send(result);
             }
@@ -186,6 +196,23 @@ fn apply(
     }
     reader.reload()?;
     Ok(counts)
+}
+
+fn remove_publisher(
+    writer: &mut IndexWriter,
+    reader: &IndexReader,
+    fields: &Fields,
+    publisher: &PublisherId,
+) -> Result<usize, IndexError> {
+    let term = Term::from_field_text(fields.publisher, publisher.as_str());
+    let removed = ids_matching(&reader.searcher(), term.clone())?.len();
+    writer.delete_term(term);
+    if let Err(err) = writer.commit() {
+        writer.rollback()?;
+        return Err(err.into());
+    }
+    reader.reload()?;
+    Ok(removed)
 }
 
 /// Adds the documents, first deleting the indexed version of those already there. `indexed` is

@@ -59,6 +59,13 @@ pub struct Publisher {
     pub created_at: DateTime<Utc>,
 }
 
+/// What removing a publisher took out of the registry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeletedPublisher {
+    pub sources: usize,
+    pub tools: usize,
+}
+
 /// The outcome of one ingest, kept as history.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct IngestRecord {
@@ -104,6 +111,10 @@ pub trait Registry: HarvestStore + Send + Sync {
     fn publishers(&self) -> Result<Vec<Publisher>, RegistryError>;
     /// The stored hash of the publisher's key, if it has one.
     fn publisher_key_hash(&self, id: &PublisherId) -> Result<Option<String>, RegistryError>;
+    /// Removes a publisher and everything registered under it (catalog sources and their runs,
+    /// ingest history, LTI tools with their tokens, grants and pending launches) in one
+    /// transaction; answers what there was, `None` when there was no such publisher.
+    fn delete_publisher(&self, id: &PublisherId) -> Result<Option<DeletedPublisher>, RegistryError>;
     /// Replaces the publisher's key hash (a new key was issued).
     fn set_publisher_key_hash(&self, id: &PublisherId, key_hash: &str) -> Result<(), RegistryError>;
     /// Appends to the ingest history and answers the record's id.

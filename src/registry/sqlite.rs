@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{IngestRecord, Publisher, Registry, RegistryError};
+use super::{DeletedPublisher, IngestRecord, Publisher, Registry, RegistryError};
 use crate::resource::{CatalogFormat, PublisherId};
 
 /// Schema changes, applied once each in this order and recorded by name, so that modules can
@@ -206,6 +206,26 @@ impl Registry for SqliteRegistry {
         Ok(out)
     }
 
+    fn delete_publisher(&self, id: &PublisherId) -> Result<Option<DeletedPublisher>, RegistryError> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        let id = id.as_str();
+        let tools_of = "SELECT id FROM publisher_tools WHERE publisher = ?1";
+        for table in ["tool_tokens", "ags_grants", "brokered_launches"] {
+            tx.execute(&format!("DELETE FROM {table} WHERE tool_id IN ({tools_of})"), params![id])?;
+        }
+        let tools = tx.execute("DELETE FROM publisher_tools WHERE publisher = ?1", params![id])?;
+        tx.execute(
+            "DELETE FROM harvest_runs WHERE source_id IN (SELECT id FROM catalog_sources WHERE publisher = ?1)",
+            params![id],
+        )?;
+        let sources = tx.execute("DELETE FROM catalog_sources WHERE publisher = ?1", params![id])?;
+        tx.execute("DELETE FROM ingests WHERE publisher = ?1", params![id])?;
+        let existed = tx.execute("DELETE FROM publishers WHERE id = ?1", params![id])? > 0;
+        tx.commit()?;
+        Ok(existed.then_some(DeletedPublisher { sources, tools }))
+    }
+
     fn publisher_key_hash(&self, id: &PublisherId) -> Result<Option<String>, RegistryError> {
         let conn = self.lock()?;
         let hash: Option<Option<String>> = conn
@@ -336,6 +356,83 @@ mod tests {
         assert_eq!(registry.publisher(&id).unwrap().unwrap().name, "ACME");
         assert_eq!(registry.publisher_key_hash(&id).unwrap().as_deref(), Some("hash"));
         assert_eq!(registry.publishers().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn test_deleting_a_publisher_takes_everything_registered_under_it() {
+        use crate::registry::{BrokerStore, HarvestStore, PublisherTool, ToolToken};
+        let dir = tempfile::tempdir().unwrap();
+        let registry = SqliteRegistry::open(&dir.path().join("r.sqlite3")).unwrap();
+        registry.insert_publisher(&publisher("acme"), Some("hash")).unwrap();
+        registry.insert_publisher(&publisher("other"), None).unwrap();
+        let acme = PublisherId::parse("acme").unwrap();
+        let source = crate::registry::CatalogSourceRecord {
+            id: "src-1".into(),
+            publisher: acme.clone(),
+            url: "https://acme.example/catalog.json".into(),
+            format: CatalogFormat::Lrmi,
+            refresh_seconds: 3600,
+            live: false,
+            credentials: crate::registry::SourceCredentials::None,
+            created_at: Utc::now(),
+            next_run_at: None,
+            cursor: Default::default(),
+        };
+        registry.insert_source(&source).unwrap();
+        let run = crate::registry::HarvestRunRecord::pending(&source, crate::registry::HarvestTrigger::Manual);
+        registry.insert_run(&run).unwrap();
+        let tool = registry
+            .upsert_tool(&PublisherTool {
+                id: "tool-1".into(),
+                publisher: acme.clone(),
+                name: None,
+                login_url: "https://acme.example/login".into(),
+                launch_url: "https://acme.example/launch".into(),
+                redirect_uris: vec!["https://acme.example/launch".into()],
+                client_id: "acme-client".into(),
+                deployment_id: "1".into(),
+                jwks_url: "https://acme.example/jwks".into(),
+                share_personal_data: false,
+                created_at: Utc::now(),
+            })
+            .unwrap();
+        let token = ToolToken {
+            token_hash: "h".into(),
+            tool_id: tool.id.clone(),
+            scopes: vec![],
+            expires_at: Utc::now() + chrono::Duration::hours(1),
+        };
+        registry.insert_tool_token(&token).unwrap();
+        registry
+            .record_ingest(&IngestRecord {
+                id: 0,
+                publisher: acme.clone(),
+                source_id: "push-lrmi".into(),
+                format: CatalogFormat::Lrmi,
+                started_at: Utc::now(),
+                finished_at: Utc::now(),
+                status: "SUCCEEDED".into(),
+                added: 1,
+                updated: 0,
+                removed: 0,
+                rejected: 0,
+                diagnostics: vec![],
+            })
+            .unwrap();
+
+        let deleted = registry.delete_publisher(&acme).unwrap();
+        assert_eq!(deleted, Some(DeletedPublisher { sources: 1, tools: 1 }));
+        assert!(registry.publisher(&acme).unwrap().is_none());
+        assert!(registry.publisher_key_hash(&acme).unwrap().is_none());
+        assert!(registry.source("src-1").unwrap().is_none());
+        assert!(registry.runs("src-1", 10).unwrap().is_empty());
+        assert!(registry.tool(&tool.id).unwrap().is_none());
+        assert!(registry.tool_token("h").unwrap().is_none());
+        assert!(registry.ingests(&acme, 10).unwrap().is_empty());
+        assert_eq!(registry.publishers().unwrap().len(), 1, "the other publisher stays");
+        assert_eq!(registry.delete_publisher(&acme).unwrap(), None);
+        // The id can be registered again, from scratch.
+        registry.insert_publisher(&publisher("acme"), None).unwrap();
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The command line: print-schema, publisher add, ingest (and its refusal while serving).
+//! The command line: print-schema, publisher add and remove, ingest (and its refusal while serving).
 
 use std::process::Command;
 
@@ -72,6 +72,32 @@ async fn test_publisher_add_and_ingest_from_the_command_line() {
         )
         .await;
     assert_eq!(report["removed"], 50);
+}
+
+#[test]
+fn test_publisher_remove_from_the_command_line() {
+    let temp = tempfile::tempdir().unwrap();
+    let data_dir = temp.path().join("data");
+    let added = gateway_command(&data_dir).args(["publisher", "add", "OpenReaders"]).output().unwrap();
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let ingested = gateway_command(&data_dir)
+        .args(["ingest", "--publisher", "openreaders", "--format", "lrmi"])
+        .arg(fixture("catalogs/openreaders-lrmi.jsonld"))
+        .output()
+        .unwrap();
+    assert!(ingested.status.success(), "{}", String::from_utf8_lossy(&ingested.stderr));
+
+    let removed = gateway_command(&data_dir).args(["publisher", "remove", "openreaders"]).output().unwrap();
+    assert!(removed.status.success(), "{}", String::from_utf8_lossy(&removed.stderr));
+    let stdout = String::from_utf8(removed.stdout).unwrap();
+    assert!(
+        stdout.contains("removed publisher 'openreaders': 50 resources, 0 catalog sources, 0 LTI tools"),
+        "{stdout}"
+    );
+    let again = gateway_command(&data_dir).args(["publisher", "remove", "openreaders"]).output().unwrap();
+    assert!(!again.status.success());
+    let message = String::from_utf8(again.stderr).unwrap();
+    assert!(message.contains("no publisher 'openreaders'"), "{message}");
 }
 
 #[tokio::test]

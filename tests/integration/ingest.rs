@@ -268,3 +268,63 @@ async fn test_index_is_rebuilt_from_archived_catalogs_after_a_schema_change() {
     let found = server.search(json!({ "query": "Gettysburg" })).await;
     assert!(found["totalCount"].as_i64().unwrap() > 0);
 }
+
+const REMOVE_PUBLISHER: &str = "mutation($id: ID!) { removePublisher(id: $id) { id removed sources tools } }";
+
+#[tokio::test]
+async fn test_removing_a_publisher_takes_everything_it_had_and_frees_its_id() {
+    let mut server = TestServer::federated(500).await;
+    let key = server.register_publisher("pages", "Pages").await;
+    let other = server.register_publisher("openreaders", "OpenReaders").await;
+    let (status, report) =
+        server.upload(Some(&key), "pages", "format=common_cartridge", fixture_bytes("real/imscc/latex.imscc")).await;
+    assert_eq!(status, 200, "{report}");
+    let pushed = server.ingest(&key, "LRMI", &fixture_text("catalogs/openreaders-lrmi-array.json"), json!({})).await;
+    assert_eq!(pushed["added"], 5, "{pushed:#}");
+    let theirs = server.ingest(&other, "LRMI", &fixture_text("catalogs/openreaders-lrmi.jsonld"), json!({})).await;
+    assert_eq!(theirs["added"], 50, "{theirs:#}");
+    let tool = server
+        .graphql_ok(
+            "mutation($input: RegisterPublisherToolInput!) { registerPublisherTool(input: $input) { id } }",
+            json!({ "input": { "loginUrl": "http://127.0.0.1:9/login", "launchUrl": "http://127.0.0.1:9/launch",
+                               "clientId": "pages-tool", "deploymentId": "d1", "jwksUrl": "http://127.0.0.1:9/jwks" } }),
+            Some(&key),
+        )
+        .await;
+    assert!(tool["registerPublisherTool"]["id"].is_string(), "{tool:#}");
+    let total = publisher_total(&server, "pages").await;
+    assert!(total > 5);
+    let page = server
+        .search(json!({ "filter": { "publishers": ["pages"], "kinds": ["HTML", "FILE", "IMAGE"] }, "first": 1 }))
+        .await;
+    let content_url = page["edges"][0]["node"]["url"].as_str().unwrap().to_string();
+    assert_eq!(server.client.get(&content_url).send().await.unwrap().status(), 200);
+
+    // Only the admin removes a publisher, not even its own key.
+    let own = server.graphql(REMOVE_PUBLISHER, json!({ "id": "pages" }), Some(&key)).await;
+    assert_eq!(own["errors"][0]["extensions"]["code"], "FORBIDDEN", "{own:#}");
+    let anonymous = server.graphql(REMOVE_PUBLISHER, json!({ "id": "pages" }), None).await;
+    assert_eq!(anonymous["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{anonymous:#}");
+
+    let removed = server.graphql_ok(REMOVE_PUBLISHER, json!({ "id": "pages" }), Some(ADMIN_TOKEN)).await;
+    assert_eq!(removed["removePublisher"], json!({ "id": "pages", "removed": total, "sources": 0, "tools": 1 }));
+    assert_eq!(publisher_total(&server, "pages").await, 0);
+    assert_eq!(server.client.get(&content_url).send().await.unwrap().status(), 404);
+    assert!(!server.data_dir.join("catalogs").join("pages").exists());
+    let gone = server.graphql(r#"{ publisher(id: "pages") { id } }"#, json!({}), Some(ADMIN_TOKEN)).await;
+    assert_eq!(gone["data"]["publisher"], Value::Null, "{gone:#}");
+    let old_key = server
+        .graphql("mutation { ingestCatalog(format: LRMI, document: \"[]\") { added } }", json!({}), Some(&key))
+        .await;
+    assert_eq!(old_key["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{old_key:#}");
+    let again = server.graphql(REMOVE_PUBLISHER, json!({ "id": "pages" }), Some(ADMIN_TOKEN)).await;
+    assert_eq!(again["errors"][0]["extensions"]["code"], "NOT_FOUND", "{again:#}");
+    assert_eq!(publisher_total(&server, "openreaders").await, 50, "another publisher keeps everything");
+
+    // The id starts afresh, and nothing comes back after a restart.
+    let new_key = server.register_publisher("pages", "Pages again").await;
+    assert_ne!(new_key, key);
+    server = server.restart().await;
+    assert_eq!(publisher_total(&server, "pages").await, 0);
+    assert_eq!(publisher_total(&server, "openreaders").await, 50);
+}
