@@ -120,6 +120,22 @@ impl Gateway {
         self.lti().register_tool(&publisher, input).await.map_err(super::to_app_error)
     }
 
+    /// Removes a publisher's tool: its own key or the admin. Another publisher's tool reads
+    /// like a missing one, so ids do not leak.
+    pub async fn remove_publisher_tool(&self, principal: &Principal, tool_id: &str) -> Result<PublisherTool, AppError> {
+        if *principal == Principal::Anonymous {
+            return Err(AppError::unauthenticated("removing a tool needs a publisher key or the admin token"));
+        }
+        let tool = self.lti().tool(tool_id).await.map_err(super::to_app_error)?;
+        let Some(tool) = tool.filter(|tool| principal.may_act_for(&tool.publisher)) else {
+            return Err(AppError::not_found(format!("no LTI tool '{tool_id}' of yours")));
+        };
+        if !self.lti().remove_tool(&tool.id).await.map_err(super::to_app_error)? {
+            return Err(AppError::not_found(format!("no LTI tool '{tool_id}' of yours")));
+        }
+        Ok(tool)
+    }
+
     /// A publisher's tools, for its own key and the admin.
     pub async fn publisher_tools(
         &self,

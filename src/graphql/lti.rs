@@ -222,4 +222,13 @@ impl BrokerMutation {
             gateway.register_publisher_tool(principal, input.publisher.as_deref().map(|p| p.as_str()), tool).await?;
         Ok(PublisherTool(saved, gateway.public_url().to_string()))
     }
+
+    /// Removes a publisher's LTI tool (its key, or the admin) and answers the registration it
+    /// was: launches to it stop, and its access tokens and grade grants end.
+    async fn remove_publisher_tool(&self, ctx: &Context<'_>, id: ID) -> Result<PublisherTool> {
+        let gateway = ctx.data::<Arc<Gateway>>()?;
+        let principal = ctx.data::<Principal>()?;
+        let removed = gateway.remove_publisher_tool(principal, &id).await?;
+        Ok(PublisherTool(removed, gateway.public_url().to_string()))
+    }
 }

@@ -126,6 +126,9 @@ pub trait BrokerStore: Send + Sync {
     fn tools_of(&self, publisher: &PublisherId) -> Result<Vec<PublisherTool>, RegistryError>;
     fn tool(&self, id: &str) -> Result<Option<PublisherTool>, RegistryError>;
     fn tool_by_client_id(&self, client_id: &str) -> Result<Option<PublisherTool>, RegistryError>;
+    /// Removes a tool with its access tokens, grade grants and pending launches; answers
+    /// whether it existed.
+    fn delete_tool(&self, id: &str) -> Result<bool, RegistryError>;
     fn insert_brokered_launch(&self, launch: &BrokeredLaunch) -> Result<(), RegistryError>;
     fn brokered_launch(&self, id: &str) -> Result<Option<BrokeredLaunch>, RegistryError>;
     /// Marks a launch used if unused and unexpired; answers whether it was.
@@ -249,6 +252,17 @@ impl BrokerStore for SqliteRegistry {
 
     fn tool_by_client_id(&self, client_id: &str) -> Result<Option<PublisherTool>, RegistryError> {
         Ok(self.query_tools("client_id", client_id)?.into_iter().next())
+    }
+
+    fn delete_tool(&self, id: &str) -> Result<bool, RegistryError> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        for table in ["tool_tokens", "ags_grants", "brokered_launches"] {
+            tx.execute(&format!("DELETE FROM {table} WHERE tool_id = ?1"), params![id])?;
+        }
+        let deleted = tx.execute("DELETE FROM publisher_tools WHERE id = ?1", params![id])?;
+        tx.commit()?;
+        Ok(deleted > 0)
     }
 
     fn insert_brokered_launch(&self, launch: &BrokeredLaunch) -> Result<(), RegistryError> {

@@ -424,3 +424,40 @@ async fn test_broker_refusals() {
     assert_eq!(status, 404, "{body}");
     assert!(body.contains("has not registered an LTI tool"));
 }
+
+#[tokio::test]
+async fn test_a_removed_tool_is_launched_no_more_and_its_tokens_end() {
+    let (gateway, lms, tool, item) = setup().await;
+    let tools =
+        gateway.graphql_ok(r#"{ publisher(id: "quizzes") { tools { id } } }"#, json!({}), Some(ADMIN_TOKEN)).await;
+    let tool_id = tools["publisher"]["tools"][0]["id"].as_str().unwrap().to_string();
+    let (_, token) = tool.token(&gateway, &tool.assertion(&gateway, "before", 300), SCORE).await;
+    let access = token["access_token"].as_str().expect("a token before the removal").to_string();
+    let unknown_grant = gateway.url("/lti/platform/ags/none/lineitem");
+    let before = gateway.client.get(&unknown_grant).bearer_auth(&access).send().await.unwrap();
+    assert_eq!(before.status(), 404, "the token is good; the grant is unknown");
+    const REMOVE: &str = "mutation($id: ID!) { removePublisherTool(id: $id) { id publisher clientId } }";
+
+    // Another publisher cannot remove it, nor learn that it exists.
+    let other_key = gateway.register_publisher("other", "Other").await;
+    let foreign = gateway.graphql(REMOVE, json!({ "id": tool_id }), Some(&other_key)).await;
+    assert_eq!(foreign["errors"][0]["extensions"]["code"], "NOT_FOUND", "{foreign:#}");
+    let anonymous = gateway.graphql(REMOVE, json!({ "id": tool_id }), None).await;
+    assert_eq!(anonymous["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{anonymous:#}");
+
+    let removed = gateway.graphql_ok(REMOVE, json!({ "id": tool_id }), Some(ADMIN_TOKEN)).await;
+    assert_eq!(removed["removePublisherTool"]["id"], tool_id.as_str());
+    assert_eq!(removed["removePublisherTool"]["publisher"], "quizzes");
+    let tools =
+        gateway.graphql_ok(r#"{ publisher(id: "quizzes") { tools { id } } }"#, json!({}), Some(ADMIN_TOKEN)).await;
+    assert_eq!(tools["publisher"]["tools"], json!([]));
+    let again = gateway.graphql(REMOVE, json!({ "id": tool_id }), Some(ADMIN_TOKEN)).await;
+    assert_eq!(again["errors"][0]["extensions"]["code"], "NOT_FOUND", "{again:#}");
+
+    // Its access token no longer reaches the grade service; a new launch finds no tool.
+    let lineitems = gateway.client.get(&unknown_grant).bearer_auth(&access).send().await.unwrap();
+    assert_eq!(lineitems.status(), 401, "the removed tool's token is gone");
+    let (status, _, body) = student_launch(&gateway, &lms, &item, &[SCORE]).await;
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("has not registered an LTI tool"), "{body}");
+}

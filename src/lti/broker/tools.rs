@@ -68,6 +68,28 @@ impl Lti {
         Ok(saved)
     }
 
+    /// The tool with this id, whoever's it is (callers check the rights).
+    pub async fn tool(&self, id: &str) -> Result<Option<PublisherTool>, LtiError> {
+        let store = self.broker.clone();
+        let id = id.to_string();
+        Ok(tokio::task::spawn_blocking(move || store.tool(&id))
+            .await
+            .map_err(|err| LtiError::BadRequest(err.to_string()))??)
+    }
+
+    /// Forgets a tool: launches to it stop, its tokens and grade grants go.
+    pub async fn remove_tool(&self, id: &str) -> Result<bool, LtiError> {
+        let store = self.broker.clone();
+        let lookup = id.to_string();
+        let removed = tokio::task::spawn_blocking(move || store.delete_tool(&lookup))
+            .await
+            .map_err(|err| LtiError::BadRequest(err.to_string()))??;
+        if removed {
+            tracing::info!(tool = id, "publisher tool removed");
+        }
+        Ok(removed)
+    }
+
     pub async fn tools_of(&self, publisher: &PublisherId) -> Result<Vec<PublisherTool>, LtiError> {
         let store = self.broker.clone();
         let publisher = publisher.clone();
