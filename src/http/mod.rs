@@ -7,9 +7,8 @@ use std::sync::Arc;
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql::{BatchRequest, BatchResponse, ErrorExtensions, ServerError};
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
+use axum::body::{Body, Bytes};
+use axum::extract::{MatchedPath, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
@@ -32,6 +31,11 @@ use crate::resource::{CatalogFormat, PublisherId};
 /// At most this many operations in one batched GraphQL request.
 const MAX_BATCH: usize = 10;
 
+/// The largest GraphQL body an anonymous caller may send. Searches and deep-linking answers
+/// are a few kilobytes; only keys and the admin send catalogs through GraphQL, so only they get
+/// `max_graphql_bytes`.
+pub const ANONYMOUS_GRAPHQL_BYTES: usize = 64 * 1024;
+
 #[derive(Clone)]
 pub struct AppState {
     pub gateway: Arc<Gateway>,
@@ -39,7 +43,6 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    let config = state.gateway.config().clone();
     // Publishers' pages are served from the gateway's origin: sandbox them so their scripts
     // cannot act as the gateway, and never let a browser guess another content type.
     let content = ServiceBuilder::new()
@@ -50,8 +53,8 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .service(ServeDir::new(state.gateway.content_dir()));
     Router::new()
-        .route("/graphql", get(graphiql).post(graphql).layer(DefaultBodyLimit::max(config.max_graphql_bytes)))
-        .route("/publishers/{id}/catalog", post(upload_catalog).layer(DefaultBodyLimit::max(config.max_upload_bytes)))
+        .route("/graphql", get(graphiql).post(graphql))
+        .route("/publishers/{id}/catalog", post(upload_catalog))
         .nest_service("/content", content)
         .route("/lti/login", get(lti::login_get).post(lti::login_post))
         .route("/lti/launch", post(lti::launch))
@@ -90,12 +93,21 @@ async fn graphiql() -> Html<String> {
     Html(GraphiQLSource::build().endpoint("/graphql").title("resource-gateway").finish())
 }
 
-fn body_error(rejection: BytesRejection) -> AppError {
-    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        AppError::new(ErrorCode::PayloadTooLarge, "request body is larger than this endpoint accepts")
-    } else {
-        AppError::bad_input(format!("cannot read request body: {rejection}"))
-    }
+/// Reads a body of at most `limit` bytes. Callers authenticate first and choose the limit by
+/// who is asking, so an anonymous caller cannot make the gateway buffer a publisher-sized body.
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, AppError> {
+    axum::body::to_bytes(body, limit).await.map_err(|err| {
+        let too_large =
+            std::error::Error::source(&err).is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+        if too_large {
+            AppError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("request body is larger than this endpoint accepts from this caller ({limit} bytes)"),
+            )
+        } else {
+            AppError::bad_input(format!("cannot read request body: {err}"))
+        }
+    })
 }
 
 /// One GraphQL error response with a code, in the shape clients expect.
@@ -106,13 +118,15 @@ fn graphql_error(err: AppError) -> Response {
     (err.code.http_status(), Json(body)).into_response()
 }
 
-async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) => return graphql_error(body_error(rejection)),
-    };
+async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let principal = match state.gateway.authenticate(bearer(&headers)).await {
         Ok(principal) => principal,
+        Err(err) => return graphql_error(err),
+    };
+    let max = state.gateway.config().max_graphql_bytes;
+    let limit = if principal == Principal::Anonymous { max.min(ANONYMOUS_GRAPHQL_BYTES) } else { max };
+    let body = match read_body(body, limit).await {
+        Ok(body) => body,
         Err(err) => return graphql_error(err),
     };
     let batch: BatchRequest = match serde_json::from_slice(&body) {
@@ -186,13 +200,13 @@ async fn upload_catalog(
     Path(id): Path<String>,
     Query(params): Query<UploadParams>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response, AppError> {
-    let body = body.map_err(body_error)?;
     let principal = state.gateway.authenticate(bearer(&headers)).await?;
     if principal == Principal::Anonymous {
         return Err(AppError::unauthenticated("uploading a catalog needs a publisher key or the admin token"));
     }
+    let body = read_body(body, state.gateway.config().max_upload_bytes).await?;
     let publisher = PublisherId::parse(&id).map_err(|err| AppError::bad_input(err.to_string()))?;
     let format = params
         .format

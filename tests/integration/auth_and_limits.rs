@@ -82,6 +82,32 @@ async fn test_oversized_bodies_are_refused_with_413() {
 }
 
 #[tokio::test]
+async fn test_anonymous_callers_get_a_smaller_body_cap() {
+    let server = TestServer::empty().await;
+    let padding = " ".repeat(100 * 1024);
+    let query = format!("{{ search(first: 1) {{ totalCount }} {padding}}}");
+    let post = |token: Option<&'static str>| {
+        let mut request = server.client.post(server.url("/graphql")).json(&json!({ "query": query }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    let anonymous = post(None).await.unwrap();
+    assert_eq!(anonymous.status(), 413);
+    let body: serde_json::Value = anonymous.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "PAYLOAD_TOO_LARGE", "{body}");
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("65536 bytes"), "{body}");
+    let admin = post(Some(ADMIN_TOKEN)).await.unwrap();
+    assert_eq!(admin.status(), 200, "a key or the admin token gets the full cap");
+    let body: serde_json::Value = admin.json().await.unwrap();
+    assert_eq!(body["data"]["search"]["totalCount"], 0, "{body}");
+    // An upload without a key is refused before its body is read.
+    let (status, _) = server.upload(None, "nobody", "format=lrmi", vec![b' '; 1024 * 1024]).await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
 async fn test_hostile_graphql_queries_are_limited() {
     let server = TestServer::empty().await;
     let of_types = "ofType { ".repeat(14) + "name" + &" }".repeat(14);
