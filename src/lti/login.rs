@@ -12,6 +12,10 @@ use crate::registry::LoginState;
 /// How long the platform has to answer a login initiation with an id_token.
 const STATE_LIFETIME_MINUTES: i64 = 10;
 
+/// Login initiations waiting for their id_token, at most. A district's busiest ten minutes
+/// stay far below; a flood of anonymous initiations stops here instead of filling the disk.
+pub const MAX_PENDING_LOGINS: usize = 100_000;
+
 /// Login initiation parameters (query string for GET, form body for POST).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct LoginRequest {
@@ -63,12 +67,17 @@ impl Lti {
         };
         let store = self.store.clone();
         let stored = state.clone();
-        tokio::task::spawn_blocking(move || {
+        let stored = tokio::task::spawn_blocking(move || {
             let _ = store.purge_expired(Utc::now());
-            store.insert_login_state(&stored)
+            store.insert_login_state(&stored, MAX_PENDING_LOGINS)
         })
         .await
         .map_err(|err| LtiError::BadRequest(err.to_string()))??;
+        if !stored {
+            return Err(LtiError::Busy(format!(
+                "{MAX_PENDING_LOGINS} LTI logins are already waiting for the LMS; try again in a few minutes"
+            )));
+        }
 
         let mut url = url::Url::parse(&platform.auth_login_url)
             .map_err(|_| LtiError::BadRequest("the platform's auth URL is not a URL".into()))?;

@@ -46,6 +46,9 @@ pub enum LtiError {
     Upstream(String),
     #[error("cannot fetch the platform's keys: {0}")]
     Jwks(String),
+    /// Too much is in progress; the caller may try again later.
+    #[error("{0}")]
+    Busy(String),
     #[error(transparent)]
     Registry(#[from] RegistryError),
     #[error(transparent)]
@@ -62,7 +65,7 @@ impl HasErrorCode for LtiError {
             LtiError::LaunchNotFound(_) | LtiError::NotFound(_) => ErrorCode::NotFound,
             LtiError::Forbidden(_) => ErrorCode::Forbidden,
             LtiError::Upstream(_) => ErrorCode::Unavailable,
-            LtiError::Jwks(_) => ErrorCode::Unavailable,
+            LtiError::Jwks(_) | LtiError::Busy(_) => ErrorCode::Unavailable,
             LtiError::Registry(err) => err.error_code(),
             LtiError::Keys(err) => err.error_code(),
         }

@@ -89,7 +89,9 @@ pub trait LtiStore: Send + Sync {
     fn platforms(&self) -> Result<Vec<Platform>, RegistryError>;
     fn platform(&self, id: &str) -> Result<Option<Platform>, RegistryError>;
     fn platforms_by_issuer(&self, issuer: &str) -> Result<Vec<Platform>, RegistryError>;
-    fn insert_login_state(&self, state: &LoginState) -> Result<(), RegistryError>;
+    /// Stores a login state unless `max_pending` unexpired ones are already waiting; answers
+    /// whether it was stored. Anyone can start a login, so their number is bounded.
+    fn insert_login_state(&self, state: &LoginState, max_pending: usize) -> Result<bool, RegistryError>;
     /// Removes and answers a login state: each can be used once.
     fn take_login_state(&self, state: &str) -> Result<Option<LoginState>, RegistryError>;
     fn insert_launch(&self, launch: &DeepLinkLaunch) -> Result<(), RegistryError>;
@@ -211,13 +213,21 @@ impl LtiStore for SqliteRegistry {
         Ok(out)
     }
 
-    fn insert_login_state(&self, state: &LoginState) -> Result<(), RegistryError> {
+    fn insert_login_state(&self, state: &LoginState, max_pending: usize) -> Result<bool, RegistryError> {
         let conn = self.lock()?;
+        let pending: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM lti_login_states WHERE expires_at >= ?1 LIMIT ?2)",
+            params![state.created_at.to_rfc3339(), i64::try_from(max_pending).unwrap_or(i64::MAX)],
+            |row| row.get(0),
+        )?;
+        if usize::try_from(pending).unwrap_or(usize::MAX) >= max_pending {
+            return Ok(false);
+        }
         conn.execute(
             "INSERT INTO lti_login_states (state, nonce, platform_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![state.state, state.nonce, state.platform_id, state.created_at.to_rfc3339(), state.expires_at.to_rfc3339()],
         )?;
-        Ok(())
+        Ok(true)
     }
 
     fn take_login_state(&self, state: &str) -> Result<Option<LoginState>, RegistryError> {
@@ -301,5 +311,36 @@ impl LtiStore for SqliteRegistry {
         // Brokered launches carry personal claims: they go as soon as they expire too.
         let brokered = conn.execute("DELETE FROM brokered_launches WHERE expires_at < ?1", params![now])?;
         Ok(states + launches + brokered)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::SqliteRegistry;
+
+    fn state(name: &str, expires_in_minutes: i64) -> LoginState {
+        let now = Utc::now();
+        LoginState {
+            state: name.to_string(),
+            nonce: format!("nonce-{name}"),
+            platform_id: "platform-1".to_string(),
+            created_at: now,
+            expires_at: now + chrono::Duration::minutes(expires_in_minutes),
+        }
+    }
+
+    #[test]
+    fn test_pending_login_states_are_bounded_and_single_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = SqliteRegistry::open(&dir.path().join("r.sqlite3")).unwrap();
+        assert!(registry.insert_login_state(&state("old", -1), 2).unwrap(), "stored, already expired");
+        assert!(registry.insert_login_state(&state("a", 10), 2).unwrap());
+        assert!(registry.insert_login_state(&state("b", 10), 2).unwrap(), "an expired state does not count");
+        assert!(!registry.insert_login_state(&state("c", 10), 2).unwrap(), "two are waiting: full");
+        assert!(registry.take_login_state("c").unwrap().is_none());
+        assert_eq!(registry.take_login_state("a").unwrap().map(|s| s.nonce).as_deref(), Some("nonce-a"));
+        assert!(registry.take_login_state("a").unwrap().is_none(), "each state is used once");
+        assert!(registry.insert_login_state(&state("c", 10), 2).unwrap(), "room again");
     }
 }
