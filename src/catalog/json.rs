@@ -112,7 +112,9 @@ pub(crate) fn strings_field<'a>(object: &'a Object<'_>, key: &str) -> Result<Vec
 pub(crate) fn scalar_text(value: &Value<'_>) -> Option<String> {
     match value {
         Value::Str(text) => Some(text.to_string()),
-        Value::Number(number) => Some(number.to_string()),
+        // Printed as serde_json prints it (`10.0`, `1e+20`), as it was before the borrowed tree:
+        // an identifier that is a number must keep the same text from one ingest to the next.
+        Value::Number(number) => Some(serde_json::Number::from(number.clone()).to_string()),
         Value::Bool(flag) => Some(flag.to_string()),
         _ => None,
     }
@@ -344,6 +346,10 @@ mod tests {
         assert_eq!(field(&value, "plain").and_then(Value::as_str), Some("x"));
         assert!(field(&value, "missing").is_none());
         assert!(field(&Value::Str("not an object".into()), "plain").is_none());
+        let numbers = parse_document(br#"[7, -3, 10.0, 1e20, 0.5, true]"#).unwrap();
+        let printed: Vec<Option<String>> = one_or_many(&numbers).iter().map(scalar_text).collect();
+        let expected = ["7", "-3", "10.0", "1e+20", "0.5", "true"];
+        assert_eq!(printed, expected.map(|text| Some(text.to_string())));
         let repeated = parse_document(br#"{"a": "first", "a": "second"}"#).unwrap();
         assert_eq!(field(&repeated, "a").and_then(Value::as_str), Some("first"));
     }

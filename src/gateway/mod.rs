@@ -110,6 +110,9 @@ pub struct Gateway {
     live: LiveSearch,
     /// Searches running at once ([`search_slots`]); the others wait their turn in order.
     search_slots: tokio::sync::Semaphore,
+    /// Ingests commit under a shared guard and removing a publisher takes it exclusively, so an
+    /// ingest that was already parsing when its publisher was removed cannot commit afterwards.
+    removals: tokio::sync::RwLock<()>,
 }
 
 /// How many searches run at once: two per core. Searches are CPU-bound, so more at once only
@@ -156,6 +159,7 @@ impl Gateway {
             harvester,
             live,
             search_slots: tokio::sync::Semaphore::new(search_slots()),
+            removals: tokio::sync::RwLock::new(()),
             config,
         };
         gateway.metrics.indexed_resources.set(gateway.index.num_resources() as i64);
@@ -200,6 +204,11 @@ impl Gateway {
 
     pub fn content_dir(&self) -> &Path {
         &self.content_dir
+    }
+
+    /// Where a source's unpacked web content lives.
+    pub(crate) fn source_content_dir(&self, publisher: &PublisherId, source_id: &str) -> PathBuf {
+        self.content_dir.join(publisher.as_str()).join(source_id)
     }
 
     /// Resolves a bearer token to a principal; no token is an anonymous caller.
@@ -345,6 +354,10 @@ impl Gateway {
         let documents = blocking(move || archive.documents()).await?;
         let mut replayed = 0;
         for document in documents {
+            if self.publisher(&document.publisher).await?.is_none() {
+                tracing::warn!(publisher = %document.publisher, path = %document.path.display(), "archived catalog of a removed publisher; skipped");
+                continue;
+            }
             let path = document.path.clone();
             let bytes = blocking(move || std::fs::read(&path)).await?;
             let Ok(parsed) = catalog::parse(document.format, &bytes, &self.limits) else {
@@ -419,7 +432,13 @@ impl Gateway {
         parsed: ParsedCatalog,
     ) -> Result<IngestReport, AppError> {
         let ParsedCatalog { resources, deleted, mut diagnostics, rejected, files, .. } = parsed;
-        self.store_content(publisher, &files).await?;
+        let _not_being_removed = self.removals.read().await;
+        let registry = self.registry.clone();
+        let lookup = publisher.clone();
+        if blocking(move || registry.publisher(&lookup)).await?.is_none() {
+            return Err(AppError::not_found(format!("publisher '{publisher}' was removed; nothing was indexed")));
+        }
+        self.store_content(publisher, source_id, &files).await?;
         let mut seen = HashSet::new();
         let mut records: Vec<ResourceRecord> = Vec::with_capacity(resources.len());
         for mut resource in resources.into_iter().rev() {
@@ -431,7 +450,7 @@ impl Gateway {
                 continue;
             }
             if let Some(path) = &resource.packaged_path {
-                resource.url = self.content_url(publisher, path);
+                resource.url = self.content_url(publisher, source_id, path);
             }
             records.push(ResourceRecord {
                 publisher: publisher.clone(),
@@ -460,22 +479,29 @@ impl Gateway {
         })
     }
 
-    /// Where packed web content of a publisher is served.
-    pub fn content_url(&self, publisher: &PublisherId, path: &str) -> String {
+    /// Where packed web content of a publisher's source is served.
+    pub fn content_url(&self, publisher: &PublisherId, source_id: &str, path: &str) -> String {
         let encoded: Vec<String> = path
             .split('/')
             .map(|segment| {
                 url::form_urlencoded::byte_serialize(segment.as_bytes()).collect::<String>().replace('+', "%20")
             })
             .collect();
-        format!("{}/content/{}/{}", self.public_url, publisher, encoded.join("/"))
+        format!("{}/content/{}/{}/{}", self.public_url, publisher, source_id, encoded.join("/"))
     }
 
-    async fn store_content(&self, publisher: &PublisherId, files: &[catalog::PackagedFile]) -> Result<(), AppError> {
+    /// Unpacks a cartridge's web content under `content/<publisher>/<source>/`: one folder per
+    /// source, so that removing a source takes its pages with it.
+    async fn store_content(
+        &self,
+        publisher: &PublisherId,
+        source_id: &str,
+        files: &[catalog::PackagedFile],
+    ) -> Result<(), AppError> {
         if files.is_empty() {
             return Ok(());
         }
-        let root = self.content_dir.join(publisher.as_str());
+        let root = self.source_content_dir(publisher, source_id);
         let files = files.to_vec();
         blocking(move || -> std::io::Result<()> {
             for file in &files {

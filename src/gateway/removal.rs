@@ -36,16 +36,19 @@ pub struct PublisherRemoval {
 }
 
 impl Gateway {
-    /// Removes a publisher (admin). The registry goes first, so its key stops working and no
-    /// harvest of its feeds starts; then the index and the files. Asking again finishes what
-    /// an interrupted removal left (resources, files) even though the registry has forgotten
-    /// the publisher; only when nothing at all is left is the answer `NOT_FOUND`.
+    /// Removes a publisher (admin). It waits for ingests already committing and holds new
+    /// commits back meanwhile (those of this publisher then find it gone and index nothing).
+    /// The registry goes first, so its key stops working and no harvest of its feeds starts;
+    /// then the index and the files. Asking again finishes what an interrupted removal left
+    /// (resources, files) even though the registry has forgotten the publisher; only when
+    /// nothing at all is left is the answer `NOT_FOUND`.
     pub async fn remove_publisher(
         self: &Arc<Self>,
         principal: &Principal,
         publisher: &PublisherId,
     ) -> Result<PublisherRemoval, AppError> {
         super::require_admin(principal)?;
+        let _no_commits = self.removals.write().await;
         let registry = self.registry().clone();
         let lookup = publisher.clone();
         let feeds = blocking(move || registry.sources_of(&lookup)).await?;
@@ -55,7 +58,7 @@ impl Gateway {
                 Some(claim) => claims.push(claim),
                 None => {
                     return Err(AppError::unavailable(format!(
-                        "a harvest of the publisher's source '{}' is running; remove the publisher when it has ended",
+                        "the publisher's source '{}' is being harvested or removed; try again when that has ended",
                         feed.id
                     )))
                 }
@@ -115,13 +118,15 @@ impl Gateway {
         if let Some(feed) = feed {
             let Some(_claim) = self.harvester().claim(&feed.id) else {
                 return Err(AppError::unavailable(
-                    "a harvest of this source is running; remove it when the run has ended",
+                    "this source is being harvested or removed; try again when that has ended",
                 ));
             };
-            let (removed, _) = self.remove_resources_and_archive(&feed.publisher, &feed.id).await?;
+            // The registration first: should the rest fail, asking again with the feed's id
+            // finishes the job as for pushed documents.
             let registry = self.registry().clone();
             let id = feed.id.clone();
             blocking(move || registry.delete_source(&id)).await?;
+            let (removed, _) = self.remove_resources_and_files(&feed.publisher, &feed.id).await?;
             tracing::info!(source = %feed.id, publisher = %feed.publisher, removed, "catalog source removed");
             return Ok(SourceRemoval { publisher: feed.publisher, source_id: feed.id, was_feed: true, removed });
         }
@@ -134,8 +139,8 @@ impl Gateway {
             return Err(forbidden_or_unauthenticated(principal, &publisher));
         }
         let name = valid_source_name(source_id.trim())?;
-        let (removed, archived) = self.remove_resources_and_archive(&publisher, &name).await?;
-        if !archived && removed == 0 {
+        let (removed, files) = self.remove_resources_and_files(&publisher, &name).await?;
+        if !files && removed == 0 {
             // Another publisher's feed id lands here too, and reads like any unknown name.
             return Err(AppError::not_found(format!("no catalog source '{name}' of publisher '{publisher}'")));
         }
@@ -144,10 +149,10 @@ impl Gateway {
     }
 
     /// Takes the source's resources out of the index (one commit that replaces them with
-    /// none), then forgets its archived documents: in that order, so that should the index fail
-    /// the archive can still rebuild what it had. Answers the resources removed and whether
-    /// there were archived documents.
-    async fn remove_resources_and_archive(
+    /// none), then forgets its archived documents and unpacked web content: in that order, so
+    /// that should the index fail the archive can still rebuild what it had. Answers the
+    /// resources removed and whether there were files.
+    async fn remove_resources_and_files(
         &self,
         publisher: &PublisherId,
         source_id: &str,
@@ -162,9 +167,18 @@ impl Gateway {
         let counts = self.index().ingest(batch).await.map_err(to_app_error)?;
         self.metrics.indexed_resources.set(self.index().num_resources() as i64);
         let archive = CatalogArchive::new(&self.config().data_dir);
+        let content = self.source_content_dir(publisher, source_id);
         let (publisher, source_id) = (publisher.clone(), source_id.to_string());
-        let archived = blocking(move || archive.remove_source(&publisher, &source_id)).await?;
-        Ok((counts.removed, archived))
+        let files = blocking(move || -> std::io::Result<bool> {
+            let archived = archive.remove_source(&publisher, &source_id)?;
+            let packaged = content.exists();
+            if packaged {
+                std::fs::remove_dir_all(&content)?;
+            }
+            Ok(archived || packaged)
+        })
+        .await?;
+        Ok((counts.removed, files))
     }
 }
 

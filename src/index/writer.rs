@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::sync::mpsc::{self, RecvTimeoutError};
 
-use tantivy::collector::DocSetCollector;
+use tantivy::collector::{Count, DocSetCollector};
 use tantivy::query::TermQuery;
 use tantivy::schema::IndexRecordOption;
 use tantivy::{IndexReader, IndexWriter, Searcher, TantivyDocument, Term};
@@ -205,7 +205,7 @@ fn remove_publisher(
     publisher: &PublisherId,
 ) -> Result<usize, IndexError> {
     let term = Term::from_field_text(fields.publisher, publisher.as_str());
-    let removed = ids_matching(&reader.searcher(), term.clone())?.len();
+    let removed = reader.searcher().search(&TermQuery::new(term.clone(), IndexRecordOption::Basic), &Count)?;
     writer.delete_term(term);
     if let Err(err) = writer.commit() {
         writer.rollback()?;

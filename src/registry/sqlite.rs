@@ -358,18 +358,16 @@ mod tests {
         assert_eq!(registry.publishers().unwrap().len(), 1);
     }
 
-    #[test]
-    fn test_deleting_a_publisher_takes_everything_registered_under_it() {
-        use crate::registry::{BrokerStore, HarvestStore, PublisherTool, ToolToken};
-        let dir = tempfile::tempdir().unwrap();
-        let registry = SqliteRegistry::open(&dir.path().join("r.sqlite3")).unwrap();
-        registry.insert_publisher(&publisher("acme"), Some("hash")).unwrap();
-        registry.insert_publisher(&publisher("other"), None).unwrap();
-        let acme = PublisherId::parse("acme").unwrap();
+    /// A publisher with one of everything that hangs off it: a feed with a run, an ingest, and
+    /// a tool with a token, a grade grant and a pending brokered launch.
+    fn publisher_with_everything(registry: &SqliteRegistry, id: &str) -> String {
+        use crate::registry::{AgsGrant, BrokerStore, BrokeredLaunch, HarvestStore, PublisherTool, ToolToken};
+        registry.insert_publisher(&publisher(id), Some("hash")).unwrap();
+        let publisher_id = PublisherId::parse(id).unwrap();
         let source = crate::registry::CatalogSourceRecord {
-            id: "src-1".into(),
-            publisher: acme.clone(),
-            url: "https://acme.example/catalog.json".into(),
+            id: format!("src-{id}"),
+            publisher: publisher_id.clone(),
+            url: format!("https://{id}.example/catalog.json"),
             format: CatalogFormat::Lrmi,
             refresh_seconds: 3600,
             live: false,
@@ -381,32 +379,10 @@ mod tests {
         registry.insert_source(&source).unwrap();
         let run = crate::registry::HarvestRunRecord::pending(&source, crate::registry::HarvestTrigger::Manual);
         registry.insert_run(&run).unwrap();
-        let tool = registry
-            .upsert_tool(&PublisherTool {
-                id: "tool-1".into(),
-                publisher: acme.clone(),
-                name: None,
-                login_url: "https://acme.example/login".into(),
-                launch_url: "https://acme.example/launch".into(),
-                redirect_uris: vec!["https://acme.example/launch".into()],
-                client_id: "acme-client".into(),
-                deployment_id: "1".into(),
-                jwks_url: "https://acme.example/jwks".into(),
-                share_personal_data: false,
-                created_at: Utc::now(),
-            })
-            .unwrap();
-        let token = ToolToken {
-            token_hash: "h".into(),
-            tool_id: tool.id.clone(),
-            scopes: vec![],
-            expires_at: Utc::now() + chrono::Duration::hours(1),
-        };
-        registry.insert_tool_token(&token).unwrap();
         registry
             .record_ingest(&IngestRecord {
                 id: 0,
-                publisher: acme.clone(),
+                publisher: publisher_id.clone(),
                 source_id: "push-lrmi".into(),
                 format: CatalogFormat::Lrmi,
                 started_at: Utc::now(),
@@ -419,20 +395,101 @@ mod tests {
                 diagnostics: vec![],
             })
             .unwrap();
+        let tool = registry
+            .upsert_tool(&PublisherTool {
+                id: format!("tool-{id}"),
+                publisher: publisher_id,
+                name: None,
+                login_url: format!("https://{id}.example/login"),
+                launch_url: format!("https://{id}.example/launch"),
+                redirect_uris: vec![format!("https://{id}.example/launch")],
+                client_id: format!("{id}-client"),
+                deployment_id: "1".into(),
+                jwks_url: format!("https://{id}.example/jwks"),
+                share_personal_data: false,
+                created_at: Utc::now(),
+            })
+            .unwrap();
+        let later = Utc::now() + chrono::Duration::hours(1);
+        registry
+            .insert_tool_token(&ToolToken {
+                token_hash: format!("token-{id}"),
+                tool_id: tool.id.clone(),
+                scopes: vec![],
+                expires_at: later,
+            })
+            .unwrap();
+        registry
+            .upsert_grant(&AgsGrant {
+                id: format!("grant-{id}"),
+                tool_id: tool.id.clone(),
+                platform_id: "platform-1".into(),
+                lineitem_url: "https://lms.example/lineitems/1".into(),
+                lms_user_id: "u1".into(),
+                tool_user_id: "p1".into(),
+                scopes: vec![],
+                created_at: Utc::now(),
+            })
+            .unwrap();
+        registry
+            .insert_brokered_launch(&BrokeredLaunch {
+                id: format!("launch-{id}"),
+                tool_id: tool.id.clone(),
+                resource_id: format!("{id}:r1"),
+                claims_json: "{}".into(),
+                created_at: Utc::now(),
+                expires_at: later,
+                used_at: None,
+            })
+            .unwrap();
+        tool.id
+    }
 
-        let deleted = registry.delete_publisher(&acme).unwrap();
-        assert_eq!(deleted, Some(DeletedPublisher { sources: 1, tools: 1 }));
-        assert!(registry.publisher(&acme).unwrap().is_none());
+    /// Whether each of the publisher's rows is still there, table by table.
+    fn rows_of(registry: &SqliteRegistry, id: &str, tool_id: &str) -> [bool; 8] {
+        use crate::registry::{BrokerStore, HarvestStore};
+        let publisher_id = PublisherId::parse(id).unwrap();
+        [
+            registry.publisher(&publisher_id).unwrap().is_some(),
+            registry.source(&format!("src-{id}")).unwrap().is_some(),
+            !registry.runs(&format!("src-{id}"), 10).unwrap().is_empty(),
+            !registry.ingests(&publisher_id, 10).unwrap().is_empty(),
+            registry.tool(tool_id).unwrap().is_some(),
+            registry.tool_token(&format!("token-{id}")).unwrap().is_some(),
+            registry.grant(&format!("grant-{id}")).unwrap().is_some(),
+            registry.brokered_launch(&format!("launch-{id}")).unwrap().is_some(),
+        ]
+    }
+
+    #[test]
+    fn test_deleting_a_publisher_takes_everything_registered_under_it_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = SqliteRegistry::open(&dir.path().join("r.sqlite3")).unwrap();
+        let acme_tool = publisher_with_everything(&registry, "acme");
+        let other_tool = publisher_with_everything(&registry, "other");
+        assert_eq!(rows_of(&registry, "acme", &acme_tool), [true; 8]);
+
+        let acme = PublisherId::parse("acme").unwrap();
+        assert_eq!(registry.delete_publisher(&acme).unwrap(), Some(DeletedPublisher { sources: 1, tools: 1 }));
+        assert_eq!(rows_of(&registry, "acme", &acme_tool), [false; 8]);
         assert!(registry.publisher_key_hash(&acme).unwrap().is_none());
-        assert!(registry.source("src-1").unwrap().is_none());
-        assert!(registry.runs("src-1", 10).unwrap().is_empty());
-        assert!(registry.tool(&tool.id).unwrap().is_none());
-        assert!(registry.tool_token("h").unwrap().is_none());
-        assert!(registry.ingests(&acme, 10).unwrap().is_empty());
-        assert_eq!(registry.publishers().unwrap().len(), 1, "the other publisher stays");
+        assert_eq!(rows_of(&registry, "other", &other_tool), [true; 8], "another publisher keeps everything");
         assert_eq!(registry.delete_publisher(&acme).unwrap(), None);
         // The id can be registered again, from scratch.
         registry.insert_publisher(&publisher("acme"), None).unwrap();
+    }
+
+    #[test]
+    fn test_deleting_a_tool_takes_its_tokens_grants_and_launches_only() {
+        use crate::registry::BrokerStore;
+        let dir = tempfile::tempdir().unwrap();
+        let registry = SqliteRegistry::open(&dir.path().join("r.sqlite3")).unwrap();
+        let acme_tool = publisher_with_everything(&registry, "acme");
+        let other_tool = publisher_with_everything(&registry, "other");
+        assert!(registry.delete_tool(&acme_tool).unwrap());
+        assert_eq!(rows_of(&registry, "acme", &acme_tool), [true, true, true, true, false, false, false, false]);
+        assert_eq!(rows_of(&registry, "other", &other_tool), [true; 8]);
+        assert!(!registry.delete_tool(&acme_tool).unwrap());
     }
 
     #[test]

@@ -404,10 +404,16 @@ mod tests {
         let stored = source(&publisher);
         registry.insert_source(&stored).unwrap();
         registry.insert_run(&HarvestRunRecord::pending(&stored, HarvestTrigger::Manual)).unwrap();
+        let kept =
+            CatalogSourceRecord { id: "src-2".into(), url: "https://example.org/other.json".into(), ..stored.clone() };
+        registry.insert_source(&kept).unwrap();
+        registry.insert_run(&HarvestRunRecord::pending(&kept, HarvestTrigger::Manual)).unwrap();
         assert!(registry.delete_source("src-1").unwrap());
         assert!(registry.source("src-1").unwrap().is_none());
         assert!(registry.runs("src-1", 10).unwrap().is_empty());
-        assert!(registry.sources_of(&publisher).unwrap().is_empty());
+        let left: Vec<String> = registry.sources_of(&publisher).unwrap().into_iter().map(|s| s.id).collect();
+        assert_eq!(left, vec!["src-2"], "the publisher's other source stays");
+        assert_eq!(registry.runs("src-2", 10).unwrap().len(), 1);
         assert!(!registry.delete_source("src-1").unwrap());
         // The id is free again.
         registry.insert_source(&stored).unwrap();

@@ -83,7 +83,11 @@ async fn test_oversized_bodies_are_refused_with_413() {
 
 #[tokio::test]
 async fn test_anonymous_callers_get_a_smaller_body_cap() {
-    let server = TestServer::empty().await;
+    let server = TestServer::start_with(|config| {
+        config.load_samples = false;
+        config.max_upload_bytes = 64 * 1024;
+    })
+    .await;
     let padding = " ".repeat(100 * 1024);
     let query = format!("{{ search(first: 1) {{ totalCount }} {padding}}}");
     let post = |token: Option<&'static str>| {
@@ -102,7 +106,8 @@ async fn test_anonymous_callers_get_a_smaller_body_cap() {
     assert_eq!(admin.status(), 200, "a key or the admin token gets the full cap");
     let body: serde_json::Value = admin.json().await.unwrap();
     assert_eq!(body["data"]["search"]["totalCount"], 0, "{body}");
-    // An upload without a key is refused before its body is read.
+    // An upload without a key is refused before its body is read: 401, not the 413 that
+    // reading a body over the upload cap would give.
     let (status, _) = server.upload(None, "nobody", "format=lrmi", vec![b' '; 1024 * 1024]).await;
     assert_eq!(status, 401);
 }

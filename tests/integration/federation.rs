@@ -1116,6 +1116,9 @@ async fn test_removing_sources_takes_their_resources_out_and_stops_harvesting() 
     assert!(matches!(running["harvestNow"]["status"].as_str(), Some("PENDING" | "RUNNING")), "{running:#}");
     let busy = server.graphql(REMOVE_SOURCE, json!({ "id": slow }), Some(&key)).await;
     assert_eq!(error_code(&busy), "UNAVAILABLE", "{busy:#}");
+    let busy =
+        server.graphql("mutation { removePublisher(id: \"openreaders\") { id } }", json!({}), Some(ADMIN_TOKEN)).await;
+    assert_eq!(error_code(&busy), "UNAVAILABLE", "nor its publisher: {busy:#}");
     let finished = first_run(&server, &key, "openreaders", &slow).await;
     assert_eq!(finished["status"], "SUCCEEDED", "{finished:#}");
     let harvested = publisher_total(&server, "openreaders").await;

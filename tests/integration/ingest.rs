@@ -321,10 +321,34 @@ async fn test_removing_a_publisher_takes_everything_it_had_and_frees_its_id() {
     assert_eq!(again["errors"][0]["extensions"]["code"], "NOT_FOUND", "{again:#}");
     assert_eq!(publisher_total(&server, "openreaders").await, 50, "another publisher keeps everything");
 
-    // The id starts afresh, and nothing comes back after a restart.
+    // The id starts afresh. Nothing comes back even when the index is rebuilt from the
+    // archived catalogs (as after a schema change): the removed publisher's archive is gone.
     let new_key = server.register_publisher("pages", "Pages again").await;
     assert_ne!(new_key, key);
+    server.stop().await;
+    std::fs::remove_dir_all(server.data_dir.join("tantivy")).unwrap();
     server = server.restart().await;
     assert_eq!(publisher_total(&server, "pages").await, 0);
     assert_eq!(publisher_total(&server, "openreaders").await, 50);
+}
+
+#[tokio::test]
+async fn test_removing_a_cartridge_source_takes_its_web_content() {
+    let server = TestServer::empty().await;
+    let key = server.register_publisher("pages", "Pages").await;
+    let cartridge = fixture_bytes("real/imscc/latex.imscc");
+    let (status, report) = server.upload(Some(&key), "pages", "format=common_cartridge&source=latex", cartridge).await;
+    assert_eq!(status, 200, "{report}");
+    let found = server
+        .search(json!({ "filter": { "publishers": ["pages"], "kinds": ["HTML", "FILE", "IMAGE"] }, "first": 1 }))
+        .await;
+    let url = found["edges"][0]["node"]["url"].as_str().unwrap().to_string();
+    assert!(url.starts_with(&server.url("/content/pages/latex/")), "one folder per source: {url}");
+    assert_eq!(server.client.get(&url).send().await.unwrap().status(), 200);
+    let removed = server
+        .graphql_ok("mutation { removeCatalogSource(sourceId: \"latex\") { feed removed } }", json!({}), Some(&key))
+        .await;
+    assert_eq!(removed["removeCatalogSource"]["feed"], false);
+    assert!(removed["removeCatalogSource"]["removed"].as_i64().unwrap() > 0);
+    assert_eq!(server.client.get(&url).send().await.unwrap().status(), 404, "the page went with its source");
 }
