@@ -114,7 +114,7 @@ pub(crate) fn scalar_text(value: &Value<'_>) -> Option<String> {
         Value::Str(text) => Some(text.to_string()),
         // Printed as serde_json prints it (`10.0`, `1e+20`), as it was before the borrowed tree:
         // an identifier that is a number must keep the same text from one ingest to the next.
-        Value::Number(number) => Some(serde_json::Number::from(number.clone()).to_string()),
+        Value::Number(number) => Some(serde_json::Number::from(*number).to_string()),
         Value::Bool(flag) => Some(flag.to_string()),
         _ => None,
     }
