@@ -35,10 +35,6 @@ pub struct PublisherRemoval {
     pub tools: i32,
 }
 
-fn saturating(count: usize) -> i32 {
-    i32::try_from(count).unwrap_or(i32::MAX)
-}
-
 #[Object]
 impl CatalogMutation {
     /// Registers a publisher (admin). The key in the answer is shown only this once.
@@ -70,9 +66,9 @@ impl CatalogMutation {
         let removal = gateway.remove_publisher(principal, &publisher).await?;
         Ok(PublisherRemoval {
             id: ID(removal.publisher.to_string()),
-            removed: saturating(removal.removed),
-            sources: saturating(removal.sources),
-            tools: saturating(removal.tools),
+            removed: sources::count(removal.removed),
+            sources: sources::count(removal.sources),
+            tools: sources::count(removal.tools),
         })
     }
 

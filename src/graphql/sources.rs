@@ -195,7 +195,8 @@ impl HarvestRun {
     }
 }
 
-fn count(value: usize) -> i32 {
+/// A count as a GraphQL `Int` (saturating: no count here comes near 2^31).
+pub(super) fn count(value: usize) -> i32 {
     i32::try_from(value).unwrap_or(i32::MAX)
 }
 
