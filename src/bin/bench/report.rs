@@ -131,6 +131,9 @@ impl Table {
     }
 }
 
+/// The corpus size the targets are set for.
+const TARGET_SCALE: usize = 1_000_000;
+
 /// Renders the whole report.
 pub fn markdown(results: &Results) -> String {
     let machine = &results.machine;
@@ -163,6 +166,13 @@ pub fn markdown(results: &Results) -> String {
         results.seed,
         results.ingest_concurrency
     );
+    if results.args_resources < TARGET_SCALE {
+        let _ = writeln!(
+            out,
+            "The targets are set for {} resources; at this size the Met column is for reference.\n",
+            thousands(TARGET_SCALE as f64)
+        );
+    }
 
     let mut table = Table::new();
     let ingest = &results.ingest;
