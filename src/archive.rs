@@ -55,22 +55,12 @@ impl CatalogArchive {
 
     /// Forgets a source's documents; answers whether there were any.
     pub fn remove_source(&self, publisher: &PublisherId, source_id: &str) -> std::io::Result<bool> {
-        let dir = self.root.join(publisher.as_str()).join(source_id);
-        if !dir.exists() {
-            return Ok(false);
-        }
-        std::fs::remove_dir_all(&dir)?;
-        Ok(true)
+        remove_dir_if_present(&self.root.join(publisher.as_str()).join(source_id))
     }
 
     /// Forgets every document of a publisher; answers whether there were any.
     pub fn remove_publisher(&self, publisher: &PublisherId) -> std::io::Result<bool> {
-        let dir = self.root.join(publisher.as_str());
-        if !dir.exists() {
-            return Ok(false);
-        }
-        std::fs::remove_dir_all(&dir)?;
-        Ok(true)
+        remove_dir_if_present(&self.root.join(publisher.as_str()))
     }
 
     /// Every archived document, publisher by publisher, source by source, in sending order.
@@ -109,6 +99,15 @@ impl CatalogArchive {
             }
         }
         Ok(out)
+    }
+}
+
+/// Removes a folder and everything in it; answers whether it was there.
+pub fn remove_dir_if_present(dir: &Path) -> std::io::Result<bool> {
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => Ok(true),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(err) => Err(err),
     }
 }
 

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use super::{blocking, forbidden_or_unauthenticated, to_app_error, valid_source_name, Gateway};
-use crate::archive::CatalogArchive;
+use crate::archive::{remove_dir_if_present, CatalogArchive};
 use crate::auth::Principal;
 use crate::error::AppError;
 use crate::index::{IngestBatch, IngestMode};
@@ -77,11 +77,7 @@ impl Gateway {
         let lookup = publisher.clone();
         let files = blocking(move || -> std::io::Result<bool> {
             let archived = archive.remove_publisher(&lookup)?;
-            let packaged = content.exists();
-            if packaged {
-                std::fs::remove_dir_all(&content)?;
-            }
-            Ok(archived || packaged)
+            Ok(remove_dir_if_present(&content)? || archived)
         })
         .await?;
         drop(claims);
@@ -171,11 +167,7 @@ impl Gateway {
         let (publisher, source_id) = (publisher.clone(), source_id.to_string());
         let files = blocking(move || -> std::io::Result<bool> {
             let archived = archive.remove_source(&publisher, &source_id)?;
-            let packaged = content.exists();
-            if packaged {
-                std::fs::remove_dir_all(&content)?;
-            }
-            Ok(archived || packaged)
+            Ok(remove_dir_if_present(&content)? || archived)
         })
         .await?;
         Ok((counts.removed, files))
