@@ -4,7 +4,7 @@
 mod deep_linking;
 mod removal;
 
-pub use deep_linking::LinkTarget;
+pub use deep_linking::{LinkTarget, ToolRegistrationOptions};
 pub use removal::{PublisherRemoval, SourceRemoval};
 
 use std::collections::{HashMap, HashSet};

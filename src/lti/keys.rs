@@ -63,7 +63,8 @@ struct Loaded {
 pub struct ToolKeys {
     path: PathBuf,
     loaded: Mutex<Loaded>,
-    /// Keys the pseudonymous `sub` each publisher's tool sees; never leaves the data folder.
+    /// Keys the pseudonymous `sub` each publisher's tool sees, and the gateway's own HMAC keys
+    /// ([`ToolKeys::derived_secret`]); never leaves the data folder.
     pseudonym_secret: String,
 }
 
@@ -87,6 +88,13 @@ impl ToolKeys {
         use sha2::{Digest, Sha256};
         let digest = Sha256::digest(format!("{}\n{publisher}\n{platform_issuer}\n{lms_sub}", self.pseudonym_secret));
         format!("rg-{}", &hex::encode(digest)[..32])
+    }
+
+    /// A secret for one purpose (e.g. signing login states), derived from the data folder's
+    /// secret: replicas sharing that secret share these, and no purpose can stand in for another.
+    pub fn derived_secret(&self, purpose: &str) -> Vec<u8> {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(format!("{}\n{purpose}", self.pseudonym_secret)).to_vec()
     }
 
     fn snapshot(&self) -> Result<Vec<StoredKey>, KeyError> {

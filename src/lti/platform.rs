@@ -54,6 +54,8 @@ impl Lti {
             token_url: input.token_url.map(|t| t.trim().to_string()),
             name: input.name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()),
             created_at: Utc::now(),
+            // The admin named the deployments: only those launch.
+            deployments_open: false,
         };
         let store = self.store.clone();
         let saved = tokio::task::spawn_blocking(move || store.upsert_platform(&platform))
@@ -89,7 +91,7 @@ impl Lti {
     }
 
     /// An https URL, or http to a host the outbound allow-list permits.
-    fn check_platform_url(&self, raw: &str, what: &str, outbound: bool) -> Result<(), LtiError> {
+    pub(crate) fn check_platform_url(&self, raw: &str, what: &str, outbound: bool) -> Result<(), LtiError> {
         let url = url::Url::parse(raw.trim()).map_err(|_| LtiError::BadRequest(format!("{what} must be a URL")))?;
         match url.scheme() {
             "https" if !outbound => Ok(()),

@@ -1,6 +1,8 @@
-//! LTI state in the registry: platforms (LMS registrations), OIDC login states and
-//! deep-linking launches. Kept in the database rather than in memory or cookies, so a launch
-//! works inside an LMS iframe without third-party cookies and across gateway replicas.
+//! LTI state in the registry: platforms (LMS registrations), the nonces valid launches used and
+//! deep-linking launches. Login initiations store nothing (their state travels signed through
+//! the browser); what is stored here is written only after a platform-signed id_token passed,
+//! so anonymous callers cannot fill it. Kept in the database rather than in memory or cookies,
+//! so a launch works inside an LMS iframe without third-party cookies and across replicas.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
@@ -22,16 +24,9 @@ pub struct Platform {
     pub token_url: Option<String>,
     pub name: Option<String>,
     pub created_at: DateTime<Utc>,
-}
-
-/// What a login initiation promised: the `state` and `nonce` the id_token must come back with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoginState {
-    pub state: String,
-    pub nonce: String,
-    pub platform_id: String,
-    pub created_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
+    /// Registered dynamically without a deployment id (Canvas creates deployments when an admin
+    /// installs the key): every deployment a valid launch names is accepted and recorded.
+    pub deployments_open: bool,
 }
 
 /// A validated deep-linking request waiting for the teacher's choice. Its id is the single-use
@@ -82,6 +77,22 @@ CREATE TABLE lti_launches (
 "#,
 );
 
+/// Login initiations keep nothing: the table of pending states goes, the nonces valid launches
+/// used come (each recorded once, until its login would have expired anyway).
+pub(super) const MIGRATION_STATELESS_LOGINS: (&str, &str) = (
+    "0030_stateless_logins",
+    r#"
+DROP INDEX IF EXISTS lti_login_states_expiry;
+DROP TABLE IF EXISTS lti_login_states;
+CREATE TABLE lti_used_nonces (
+    nonce TEXT PRIMARY KEY,
+    expires_at TEXT NOT NULL
+);
+CREATE INDEX lti_used_nonces_expiry ON lti_used_nonces(expires_at);
+ALTER TABLE lti_platforms ADD COLUMN deployments_open INTEGER NOT NULL DEFAULT 0;
+"#,
+);
+
 /// Storage of LTI registrations and the short-lived state of launches.
 pub trait LtiStore: Send + Sync {
     /// Inserts, or updates the platform with the same issuer and client id (keeping its id).
@@ -89,16 +100,16 @@ pub trait LtiStore: Send + Sync {
     fn platforms(&self) -> Result<Vec<Platform>, RegistryError>;
     fn platform(&self, id: &str) -> Result<Option<Platform>, RegistryError>;
     fn platforms_by_issuer(&self, issuer: &str) -> Result<Vec<Platform>, RegistryError>;
-    /// Stores a login state unless `max_pending` unexpired ones are already waiting; answers
-    /// whether it was stored. Anyone can start a login, so their number is bounded.
-    fn insert_login_state(&self, state: &LoginState, max_pending: usize) -> Result<bool, RegistryError>;
-    /// Removes and answers a login state: each can be used once.
-    fn take_login_state(&self, state: &str) -> Result<Option<LoginState>, RegistryError>;
+    /// Adds a deployment id to a platform's list (a deployment of an open platform launched).
+    fn add_deployment(&self, platform_id: &str, deployment_id: &str) -> Result<(), RegistryError>;
+    /// Records the nonce of a launch whose id_token passed every check; answers false when it
+    /// was recorded before (a replay). Kept until `expires_at`, when its state expires anyway.
+    fn record_nonce(&self, nonce: &str, expires_at: DateTime<Utc>) -> Result<bool, RegistryError>;
     fn insert_launch(&self, launch: &DeepLinkLaunch) -> Result<(), RegistryError>;
     fn launch(&self, id: &str) -> Result<Option<DeepLinkLaunch>, RegistryError>;
     /// Marks a launch used if it is unused and unexpired; answers whether it was.
     fn consume_launch(&self, id: &str, now: DateTime<Utc>) -> Result<bool, RegistryError>;
-    /// Forgets login states, deep-linking launches and brokered launches that expired before `now`.
+    /// Forgets used nonces, deep-linking launches and brokered launches that expired before `now`.
     fn purge_expired(&self, now: DateTime<Utc>) -> Result<usize, RegistryError>;
 }
 
@@ -110,7 +121,7 @@ fn time(raw: &str) -> Result<DateTime<Utc>, RegistryError> {
 
 type LaunchRow = (String, String, String, String, String, String, Option<String>);
 
-type PlatformRow = (String, String, String, String, String, String, Option<String>, Option<String>, String);
+type PlatformRow = (String, String, String, String, String, String, Option<String>, Option<String>, String, i64);
 
 fn platform_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<PlatformRow> {
     Ok((
@@ -123,11 +134,12 @@ fn platform_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<PlatformRow> {
         row.get(6)?,
         row.get(7)?,
         row.get(8)?,
+        row.get(9)?,
     ))
 }
 
 fn to_platform(row: PlatformRow) -> Result<Platform, RegistryError> {
-    let (id, issuer, client_id, deployments, auth_login_url, jwks_url, token_url, name, created_at) = row;
+    let (id, issuer, client_id, deployments, auth_login_url, jwks_url, token_url, name, created_at, open) = row;
     let deployment_ids =
         serde_json::from_str(&deployments).map_err(|err| RegistryError::Corrupt(format!("deployment ids: {err}")))?;
     Ok(Platform {
@@ -140,11 +152,12 @@ fn to_platform(row: PlatformRow) -> Result<Platform, RegistryError> {
         token_url,
         name,
         created_at: time(&created_at)?,
+        deployments_open: open != 0,
     })
 }
 
 const PLATFORM_COLUMNS: &str =
-    "id, issuer, client_id, deployment_ids, auth_login_url, jwks_url, token_url, name, created_at";
+    "id, issuer, client_id, deployment_ids, auth_login_url, jwks_url, token_url, name, created_at, deployments_open";
 
 impl LtiStore for SqliteRegistry {
     fn upsert_platform(&self, platform: &Platform) -> Result<Platform, RegistryError> {
@@ -152,11 +165,13 @@ impl LtiStore for SqliteRegistry {
         let deployments =
             serde_json::to_string(&platform.deployment_ids).map_err(|e| RegistryError::Corrupt(e.to_string()))?;
         conn.execute(
-            "INSERT INTO lti_platforms (id, issuer, client_id, deployment_ids, auth_login_url, jwks_url, token_url, name, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-             ON CONFLICT(issuer, client_id) DO UPDATE SET
-               deployment_ids = excluded.deployment_ids, auth_login_url = excluded.auth_login_url,
-               jwks_url = excluded.jwks_url, token_url = excluded.token_url, name = excluded.name",
+            &format!(
+                "INSERT INTO lti_platforms ({PLATFORM_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT(issuer, client_id) DO UPDATE SET
+                   deployment_ids = excluded.deployment_ids, auth_login_url = excluded.auth_login_url,
+                   jwks_url = excluded.jwks_url, token_url = excluded.token_url, name = excluded.name,
+                   deployments_open = excluded.deployments_open"
+            ),
             params![
                 platform.id,
                 platform.issuer,
@@ -166,7 +181,8 @@ impl LtiStore for SqliteRegistry {
                 platform.jwks_url,
                 platform.token_url,
                 platform.name,
-                platform.created_at.to_rfc3339()
+                platform.created_at.to_rfc3339(),
+                i64::from(platform.deployments_open)
             ],
         )?;
         let row = conn.query_row(
@@ -213,45 +229,31 @@ impl LtiStore for SqliteRegistry {
         Ok(out)
     }
 
-    fn insert_login_state(&self, state: &LoginState, max_pending: usize) -> Result<bool, RegistryError> {
-        let conn = self.lock()?;
-        let pending: i64 = conn.query_row(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM lti_login_states WHERE expires_at >= ?1 LIMIT ?2)",
-            params![state.created_at.to_rfc3339(), i64::try_from(max_pending).unwrap_or(i64::MAX)],
-            |row| row.get(0),
-        )?;
-        if usize::try_from(pending).unwrap_or(usize::MAX) >= max_pending {
-            return Ok(false);
-        }
-        conn.execute(
-            "INSERT INTO lti_login_states (state, nonce, platform_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![state.state, state.nonce, state.platform_id, state.created_at.to_rfc3339(), state.expires_at.to_rfc3339()],
-        )?;
-        Ok(true)
-    }
-
-    fn take_login_state(&self, state: &str) -> Result<Option<LoginState>, RegistryError> {
+    fn add_deployment(&self, platform_id: &str, deployment_id: &str) -> Result<(), RegistryError> {
         let mut conn = self.lock()?;
         let tx = conn.transaction()?;
-        let row: Option<(String, String, String, String, String)> = tx
-            .query_row(
-                "SELECT state, nonce, platform_id, created_at, expires_at FROM lti_login_states WHERE state = ?1",
-                params![state],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)),
-            )
+        let listed: Option<String> = tx
+            .query_row("SELECT deployment_ids FROM lti_platforms WHERE id = ?1", params![platform_id], |row| row.get(0))
             .optional()?;
-        tx.execute("DELETE FROM lti_login_states WHERE state = ?1", params![state])?;
-        tx.commit()?;
-        match row {
-            None => Ok(None),
-            Some((state, nonce, platform_id, created_at, expires_at)) => Ok(Some(LoginState {
-                state,
-                nonce,
-                platform_id,
-                created_at: time(&created_at)?,
-                expires_at: time(&expires_at)?,
-            })),
+        let Some(listed) = listed else { return Ok(()) };
+        let mut deployments: Vec<String> =
+            serde_json::from_str(&listed).map_err(|err| RegistryError::Corrupt(format!("deployment ids: {err}")))?;
+        if !deployments.iter().any(|d| d == deployment_id) {
+            deployments.push(deployment_id.to_string());
+            let text = serde_json::to_string(&deployments).map_err(|e| RegistryError::Corrupt(e.to_string()))?;
+            tx.execute("UPDATE lti_platforms SET deployment_ids = ?2 WHERE id = ?1", params![platform_id, text])?;
         }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn record_nonce(&self, nonce: &str, expires_at: DateTime<Utc>) -> Result<bool, RegistryError> {
+        let conn = self.lock()?;
+        let inserted = conn.execute(
+            "INSERT OR IGNORE INTO lti_used_nonces (nonce, expires_at) VALUES (?1, ?2)",
+            params![nonce, expires_at.to_rfc3339()],
+        )?;
+        Ok(inserted == 1)
     }
 
     fn insert_launch(&self, launch: &DeepLinkLaunch) -> Result<(), RegistryError> {
@@ -306,11 +308,11 @@ impl LtiStore for SqliteRegistry {
     fn purge_expired(&self, now: DateTime<Utc>) -> Result<usize, RegistryError> {
         let conn = self.lock()?;
         let now = now.to_rfc3339();
-        let states = conn.execute("DELETE FROM lti_login_states WHERE expires_at < ?1", params![now])?;
+        let nonces = conn.execute("DELETE FROM lti_used_nonces WHERE expires_at < ?1", params![now])?;
         let launches = conn.execute("DELETE FROM lti_launches WHERE expires_at < ?1", params![now])?;
         // Brokered launches carry personal claims: they go as soon as they expire too.
         let brokered = conn.execute("DELETE FROM brokered_launches WHERE expires_at < ?1", params![now])?;
-        Ok(states + launches + brokered)
+        Ok(nonces + launches + brokered)
     }
 }
 
@@ -319,28 +321,41 @@ mod tests {
     use super::*;
     use crate::registry::SqliteRegistry;
 
-    fn state(name: &str, expires_in_minutes: i64) -> LoginState {
-        let now = Utc::now();
-        LoginState {
-            state: name.to_string(),
-            nonce: format!("nonce-{name}"),
-            platform_id: "platform-1".to_string(),
-            created_at: now,
-            expires_at: now + chrono::Duration::minutes(expires_in_minutes),
-        }
+    #[test]
+    fn test_nonces_are_recorded_once_and_forgotten_when_expired() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = SqliteRegistry::open(&dir.path().join("r.sqlite3")).unwrap();
+        let later = Utc::now() + chrono::Duration::minutes(10);
+        assert!(registry.record_nonce("n1", later).unwrap());
+        assert!(!registry.record_nonce("n1", later).unwrap(), "a nonce is used once");
+        assert!(registry.record_nonce("old", Utc::now() - chrono::Duration::minutes(1)).unwrap());
+        assert_eq!(registry.purge_expired(Utc::now()).unwrap(), 1, "only the expired one goes");
+        assert!(!registry.record_nonce("n1", later).unwrap(), "an unexpired nonce stays");
     }
 
     #[test]
-    fn test_pending_login_states_are_bounded_and_single_use() {
+    fn test_deployments_are_added_once() {
         let dir = tempfile::tempdir().unwrap();
         let registry = SqliteRegistry::open(&dir.path().join("r.sqlite3")).unwrap();
-        assert!(registry.insert_login_state(&state("old", -1), 2).unwrap(), "stored, already expired");
-        assert!(registry.insert_login_state(&state("a", 10), 2).unwrap());
-        assert!(registry.insert_login_state(&state("b", 10), 2).unwrap(), "an expired state does not count");
-        assert!(!registry.insert_login_state(&state("c", 10), 2).unwrap(), "two are waiting: full");
-        assert!(registry.take_login_state("c").unwrap().is_none());
-        assert_eq!(registry.take_login_state("a").unwrap().map(|s| s.nonce).as_deref(), Some("nonce-a"));
-        assert!(registry.take_login_state("a").unwrap().is_none(), "each state is used once");
-        assert!(registry.insert_login_state(&state("c", 10), 2).unwrap(), "room again");
+        let platform = registry
+            .upsert_platform(&Platform {
+                id: "p1".into(),
+                issuer: "https://lms.example.edu".into(),
+                client_id: "c1".into(),
+                deployment_ids: vec![],
+                auth_login_url: "https://lms.example.edu/auth".into(),
+                jwks_url: "https://lms.example.edu/jwks".into(),
+                token_url: None,
+                name: None,
+                created_at: Utc::now(),
+                deployments_open: true,
+            })
+            .unwrap();
+        assert!(platform.deployments_open);
+        registry.add_deployment("p1", "d1").unwrap();
+        registry.add_deployment("p1", "d1").unwrap();
+        registry.add_deployment("p1", "d2").unwrap();
+        registry.add_deployment("unknown", "d3").unwrap();
+        assert_eq!(registry.platform("p1").unwrap().unwrap().deployment_ids, vec!["d1", "d2"]);
     }
 }

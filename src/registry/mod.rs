@@ -6,6 +6,7 @@
 
 pub mod broker_store;
 pub mod lti_store;
+pub mod registration_store;
 mod sources;
 mod sqlite;
 mod sqlite_sources;
@@ -14,7 +15,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use broker_store::{AgsGrant, BrokerStore, BrokeredLaunch, PublisherTool, ToolToken};
-pub use lti_store::{DeepLinkLaunch, LoginState, LtiStore, Platform};
+pub use lti_store::{DeepLinkLaunch, LtiStore, Platform};
+pub use registration_store::{RegistrationGrant, RegistrationKind, RegistrationStore};
 pub use sources::{
     CatalogSourceRecord, HarvestCursor, HarvestRunRecord, HarvestStatus, HarvestStore, HarvestTrigger,
     SourceCredentials,

@@ -80,6 +80,8 @@ CREATE INDEX harvest_runs_by_source ON harvest_runs(source_id, id);
     ),
     super::lti_store::MIGRATION,
     super::broker_store::MIGRATION,
+    super::lti_store::MIGRATION_STATELESS_LOGINS,
+    super::registration_store::MIGRATION,
 ];
 
 pub struct SqliteRegistry {
@@ -221,6 +223,7 @@ impl Registry for SqliteRegistry {
         )?;
         let sources = tx.execute("DELETE FROM catalog_sources WHERE publisher = ?1", params![id])?;
         tx.execute("DELETE FROM ingests WHERE publisher = ?1", params![id])?;
+        tx.execute("DELETE FROM lti_registrations WHERE publisher = ?1", params![id])?;
         let existed = tx.execute("DELETE FROM publishers WHERE id = ?1", params![id])? > 0;
         tx.commit()?;
         Ok(existed.then_some(DeletedPublisher { sources, tools }))
