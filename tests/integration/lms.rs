@@ -21,6 +21,8 @@ use crate::common::{TestServer, ADMIN_TOKEN};
 
 pub const CLIENT_ID: &str = "gateway-client-1";
 pub const DEPLOYMENT_ID: &str = "deployment-1";
+/// The registration token the LMS hands the gateway when it opens a registration link.
+pub const REGISTRATION_TOKEN: &str = "lms-registration-token-1";
 
 pub fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
@@ -76,6 +78,102 @@ struct LmsState {
     assertions: Arc<Mutex<Vec<Value>>>,
     scores: Arc<Mutex<Vec<Value>>>,
     fail_scores: Arc<std::sync::atomic::AtomicBool>,
+    /// Dynamic Registration: the OpenID configuration served, how often it was fetched, the
+    /// registrations posted (bearer, body), and how the registration endpoint answers.
+    configuration: Arc<Mutex<Value>>,
+    configuration_fetches: Arc<std::sync::atomic::AtomicUsize>,
+    registrations: Arc<Mutex<Vec<(Option<String>, Value)>>>,
+    registration_answer: Arc<Mutex<RegistrationAnswer>>,
+}
+
+/// How the simulated LMS's registration endpoint answers.
+#[derive(Clone, Debug)]
+pub enum RegistrationAnswer {
+    /// The registration echoed with `client_id`, and this deployment id when some.
+    Accept { client_id: String, deployment_id: Option<String> },
+    /// An error status and body.
+    Refuse(u16, String),
+}
+
+impl Default for RegistrationAnswer {
+    fn default() -> Self {
+        RegistrationAnswer::Accept { client_id: CLIENT_ID.into(), deployment_id: Some(DEPLOYMENT_ID.into()) }
+    }
+}
+
+fn bearer_of(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_string)
+}
+
+/// The host (and port) of a URL, as Moodle compares a registration's domain with its target.
+fn url_domain(raw: &str) -> Option<String> {
+    let url = url::Url::parse(raw).ok()?;
+    Some(match url.port() {
+        Some(port) => format!("{}:{port}", url.host_str()?),
+        None => url.host_str()?.to_string(),
+    })
+}
+
+async fn lms_configuration(State(s): State<LmsState>) -> Json<Value> {
+    s.configuration_fetches.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    Json(s.configuration.lock().unwrap().clone())
+}
+
+/// The registration endpoint: checks the token and what Moodle checks (required fields,
+/// `private_key_jwt`, `id_token`, a domain that matches the target link URI), then answers.
+async fn lms_register(
+    State(s): State<LmsState>,
+    headers: axum::http::HeaderMap,
+    body: String,
+) -> axum::response::Response {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    let bearer = bearer_of(&headers);
+    let request: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    s.registrations.lock().unwrap().push((bearer.clone(), request.clone()));
+    if bearer.as_deref() != Some(REGISTRATION_TOKEN) {
+        return (StatusCode::UNAUTHORIZED, "missing_registration_token").into_response();
+    }
+    let tool = &request["https://purl.imsglobal.org/spec/lti-tool-configuration"];
+    for field in ["initiate_login_uri", "client_name", "jwks_uri"] {
+        if !request[field].is_string() {
+            return (StatusCode::BAD_REQUEST, format!("missing required attribute {field}")).into_response();
+        }
+    }
+    if request["token_endpoint_auth_method"] != "private_key_jwt" {
+        return (StatusCode::BAD_REQUEST, "invalid_token_endpoint_auth_method").into_response();
+    }
+    if !request["response_types"].as_array().is_some_and(|t| t.contains(&json!("id_token"))) {
+        return (StatusCode::BAD_REQUEST, "invalid_response_types").into_response();
+    }
+    if !request["redirect_uris"].is_array() {
+        return (StatusCode::BAD_REQUEST, "invalid_redirect_uris").into_response();
+    }
+    let domain = tool["domain"].as_str().unwrap_or_default();
+    if domain.is_empty() {
+        return (StatusCode::BAD_REQUEST, "missing_domain").into_response();
+    }
+    if url_domain(tool["target_link_uri"].as_str().unwrap_or_default()).as_deref() != Some(domain) {
+        return (StatusCode::BAD_REQUEST, "domain_targetlinkuri_mismatch").into_response();
+    }
+    let answer = s.registration_answer.lock().unwrap().clone();
+    match answer {
+        RegistrationAnswer::Refuse(status, body) => {
+            (StatusCode::from_u16(status).unwrap(), [("content-type", "application/json")], body).into_response()
+        }
+        RegistrationAnswer::Accept { client_id, deployment_id } => {
+            let mut answered = request.clone();
+            answered["client_id"] = json!(client_id);
+            if let Some(deployment) = deployment_id {
+                answered["https://purl.imsglobal.org/spec/lti-tool-configuration"]["deployment_id"] = json!(deployment);
+            }
+            Json(answered).into_response()
+        }
+    }
 }
 
 const LMS_ACCESS_TOKEN: &str = "lms-access-token-123";
@@ -169,6 +267,8 @@ impl Lms {
                 }),
             )
             .route("/token", post(lms_token))
+            .route("/mod/lti/openid-configuration.php", get(lms_configuration))
+            .route("/mod/lti/openid-registration.php", post(lms_register))
             .route("/lineitems/7/scores", post(lms_scores))
             .route(
                 "/lineitems/7",
@@ -178,6 +278,7 @@ impl Lms {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind lms");
         let addr = listener.local_addr().expect("addr");
         *state.token_url.lock().unwrap() = format!("http://{addr}/token");
+        *state.configuration.lock().unwrap() = moodle_configuration(&format!("http://{addr}"));
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -220,6 +321,39 @@ impl Lms {
 
     pub fn publish_keys(&self, keys: &[&RsaKey]) {
         *self.state.jwks.lock().unwrap() = json!({ "keys": keys.iter().map(|k| k.jwk()).collect::<Vec<_>>() });
+    }
+
+    /// Where this LMS serves its OpenID configuration (Moodle's path).
+    pub fn configuration_url(&self) -> String {
+        format!("{}/mod/lti/openid-configuration.php", self.issuer())
+    }
+
+    /// Changes the OpenID configuration it serves.
+    pub fn edit_configuration(&self, edit: impl FnOnce(&mut Value)) {
+        edit(&mut self.state.configuration.lock().unwrap());
+    }
+
+    pub fn configuration_fetches(&self) -> usize {
+        self.state.configuration_fetches.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The registrations posted to it: (bearer token, body).
+    pub fn registrations(&self) -> Vec<(Option<String>, Value)> {
+        self.state.registrations.lock().unwrap().clone()
+    }
+
+    pub fn answer_registrations(&self, answer: RegistrationAnswer) {
+        *self.state.registration_answer.lock().unwrap() = answer;
+    }
+
+    /// Opens a registration link the way Moodle's "Add LTI Advantage" does; answers (status, body).
+    pub async fn open_registration_link(&self, gateway: &TestServer, link: &str) -> (u16, String) {
+        let mut url = url::Url::parse(link).unwrap();
+        url.query_pairs_mut()
+            .append_pair("openid_configuration", &self.configuration_url())
+            .append_pair("registration_token", REGISTRATION_TOKEN);
+        let response = gateway.client.get(url).send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
     }
 
     /// Registers this LMS with the gateway (admin GraphQL).
@@ -352,4 +486,83 @@ fn between(text: &str, start: &str, end: &str) -> Option<String> {
     let from = text.find(start)? + start.len();
     let to = text[from..].find(end)? + from;
     Some(text[from..to].to_string())
+}
+
+/// An OpenID configuration shaped like Moodle 4.5's `mod/lti/openid-configuration.php`
+/// (fields, scopes and messages as that file builds them), for an LMS at `issuer`.
+pub fn moodle_configuration(issuer: &str) -> Value {
+    json!({
+        "issuer": issuer,
+        "token_endpoint": format!("{issuer}/token"),
+        "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256"],
+        "jwks_uri": format!("{issuer}/jwks"),
+        "authorization_endpoint": format!("{issuer}/auth"),
+        "registration_endpoint": format!("{issuer}/mod/lti/openid-registration.php"),
+        "scopes_supported": [
+            "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
+            "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly",
+            "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly",
+            "https://purl.imsglobal.org/spec/lti-ags/scope/score",
+            "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly",
+            "https://purl.imsglobal.org/spec/lti-ts/scope/toolsetting",
+            "openid"
+        ],
+        "response_types_supported": ["id_token"],
+        "subject_types_supported": ["public", "pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "claims_supported": ["sub", "iss", "name", "given_name", "family_name", "email"],
+        "https://purl.imsglobal.org/spec/lti-platform-configuration": {
+            "product_family_code": "moodle",
+            "version": "4.5.6 (Build: 20250811)",
+            "messages_supported": [
+                { "type": "LtiResourceLinkRequest" },
+                { "type": "LtiDeepLinkingRequest", "placements": ["ContentArea"] }
+            ],
+            "variables": ["basic-lti-launch-request", "Context.id", "ResourceLink.id", "User.id"]
+        }
+    })
+}
+
+/// An OpenID configuration shaped like Canvas's (its `doc/api/registration.md` example):
+/// product `canvas`, its deep-linking placements, and its own platform-configuration keys.
+pub fn canvas_configuration(issuer: &str) -> Value {
+    json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/auth"),
+        "registration_endpoint": format!("{issuer}/mod/lti/openid-registration.php"),
+        "jwks_uri": format!("{issuer}/jwks"),
+        "token_endpoint": format!("{issuer}/token"),
+        "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256"],
+        "scopes_supported": [
+            "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
+            "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly",
+            "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly",
+            "https://purl.imsglobal.org/spec/lti-ags/scope/score",
+            "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly",
+            "https://canvas.instructure.com/lti/public_jwk/scope/update",
+            "https://canvas.instructure.com/lti/account_lookup/scope/show"
+        ],
+        "response_types_supported": ["id_token"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "claims_supported": ["sub", "picture", "email", "name", "given_name", "family_name", "locale"],
+        "subject_types_supported": ["public"],
+        "authorization_server": "canvas.instructure.com",
+        "https://purl.imsglobal.org/spec/lti-platform-configuration": {
+            "product_family_code": "canvas",
+            "version": "vCloud",
+            "messages_supported": [
+                { "type": "LtiResourceLinkRequest",
+                  "placements": ["account_navigation", "course_navigation", "link_selection", "wiki_page_menu"] },
+                { "type": "LtiDeepLinkingRequest",
+                  "placements": ["assignment_selection", "collaboration", "conference_selection", "course_assignments_menu",
+                                 "editor_button", "homework_submission", "link_selection", "migration_selection",
+                                 "module_index_menu_modal", "module_menu_modal", "submission_type_selection"] }
+            ],
+            "variables": ["ResourceLink.id", "Canvas.environment.test"],
+            "https://canvas.instructure.com/lti/account_name": "Test University",
+            "https://canvas.instructure.com/lti/account_lti_guid": "pNu5F9EoIATW6XqZ33C5tiqomb7bFJ4IGWFoCFy6:canvas-lms"
+        }
+    })
 }
