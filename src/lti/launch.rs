@@ -146,6 +146,9 @@ impl Lti {
         if !fresh {
             return Err(LtiError::BadState);
         }
+        if new_deployment {
+            self.platforms.invalidate();
+        }
         Ok(ValidatedLaunch { platform, deployment_id, message_type, claims, payload_json })
     }
 }

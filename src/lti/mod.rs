@@ -95,6 +95,8 @@ pub struct Lti {
     pub(crate) public_url: String,
     /// Signs the login states that travel through the browser instead of being stored.
     pub(crate) state_signer: StateSigner,
+    /// The registered platforms as login initiations see them.
+    pub(crate) platforms: platform::PlatformDirectory,
 }
 
 impl Lti {
@@ -115,6 +117,7 @@ impl Lti {
             guard,
             public_url,
             state_signer,
+            platforms: platform::PlatformDirectory::new(),
         }
     }
 

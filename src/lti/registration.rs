@@ -354,6 +354,7 @@ impl Lti {
         let saved = tokio::task::spawn_blocking(move || store.upsert_platform(&platform))
             .await
             .map_err(|err| LtiError::BadRequest(err.to_string()))??;
+        self.platforms.invalidate();
         Ok(PlatformRegistered {
             platform: saved,
             product,

@@ -9,6 +9,7 @@ mod cli;
 mod federation;
 mod ingest;
 mod lms;
+mod login_flood;
 mod lti;
 mod operations;
 mod picker_browser;
