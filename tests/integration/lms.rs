@@ -84,7 +84,98 @@ struct LmsState {
     configuration_fetches: Arc<std::sync::atomic::AtomicUsize>,
     registrations: Arc<Mutex<Vec<(Option<String>, Value)>>>,
     registration_answer: Arc<Mutex<RegistrationAnswer>>,
+    issuer: Arc<Mutex<String>>,
+    /// The LMS's signing key, for its authorization endpoint.
+    signing: Arc<Mutex<Option<(String, EncodingKey)>>>,
+    /// What its storage frame (`post_message_forwarding`) reported doing.
+    storage_log: Arc<Mutex<Vec<Value>>>,
+    /// Whether a registration frame sent `org.imsglobal.lti.close`.
+    closed: Arc<std::sync::atomic::AtomicBool>,
 }
+
+/// Moodle's "Add LTI Advantage": the registration link in a frame (with the LMS's two
+/// parameters), closed when the frame posts `org.imsglobal.lti.close`.
+async fn lms_tool_registration(
+    State(s): State<LmsState>,
+    axum::extract::Query(params): axum::extract::Query<HashMap<String, String>>,
+) -> axum::response::Html<String> {
+    let issuer = s.issuer.lock().unwrap().clone();
+    let mut link = url::Url::parse(&params["link"]).unwrap();
+    link.query_pairs_mut()
+        .append_pair("openid_configuration", &format!("{issuer}/mod/lti/openid-configuration.php"))
+        .append_pair("registration_token", REGISTRATION_TOKEN);
+    axum::response::Html(format!(
+        r#"<!doctype html><title>Manage tools</title><iframe id="registration" src="{}"></iframe><script>
+window.addEventListener('message', function (e) {{
+  if (e.data && e.data.subject === 'org.imsglobal.lti.close') {{
+    document.getElementById('registration').remove();
+    fetch('/closed', {{ method: 'POST' }});
+  }}
+}});</script>"#,
+        link.as_str().replace('&', "&amp;")
+    ))
+}
+
+/// The authorization endpoint a browser reaches from the gateway's login: signs a
+/// deep-linking request for the nonce and form-posts it with the state to the redirect URI.
+async fn lms_auth(
+    State(s): State<LmsState>,
+    axum::extract::Query(params): axum::extract::Query<HashMap<String, String>>,
+) -> axum::response::Html<String> {
+    let issuer = s.issuer.lock().unwrap().clone();
+    let claims = deep_linking_claims(&issuer, &params["nonce"], json!({}));
+    let (kid, key) = s.signing.lock().unwrap().clone().expect("signing key");
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some(kid);
+    let id_token = jsonwebtoken::encode(&header, &claims, &key).expect("sign");
+    let escape = |v: &str| v.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;");
+    axum::response::Html(format!(
+        r#"<!doctype html><form id="f" method="post" action="{}"><input type="hidden" name="id_token" value="{}"><input type="hidden" name="state" value="{}"></form><script>document.getElementById('f').submit()</script>"#,
+        escape(&params["redirect_uri"]),
+        escape(&id_token),
+        escape(&params["state"])
+    ))
+}
+
+/// A course page as Canvas builds it for an LTI launch: the tool in one frame, the platform's
+/// storage frame (`post_message_forwarding`) beside it.
+async fn lms_course(
+    State(s): State<LmsState>,
+    axum::extract::Query(params): axum::extract::Query<HashMap<String, String>>,
+) -> axum::response::Html<String> {
+    let issuer = s.issuer.lock().unwrap().clone();
+    let gateway = &params["gateway"];
+    let mut login = url::Url::parse(&format!("{gateway}/lti/login")).unwrap();
+    login
+        .query_pairs_mut()
+        .append_pair("iss", &issuer)
+        .append_pair("login_hint", "teacher-7")
+        .append_pair("target_link_uri", &format!("{gateway}/lti/launch"))
+        .append_pair("client_id", CLIENT_ID)
+        .append_pair("lti_deployment_id", DEPLOYMENT_ID)
+        .append_pair("lti_storage_target", "post_message_forwarding");
+    axum::response::Html(format!(
+        r#"<!doctype html><title>Course</title><iframe name="post_message_forwarding" src="/storage" style="display:none"></iframe><iframe id="tool" name="tool" style="width:900px;height:600px" src="{}"></iframe>"#,
+        login.as_str().replace('&', "&amp;")
+    ))
+}
+
+/// The platform's storage frame: keeps values per tool origin, answers `lti.put_data` and
+/// `lti.get_data` to the frame that asked, and reports each operation to the LMS.
+const STORAGE_FRAME: &str = r#"<!doctype html><script>
+var stored = {};
+window.addEventListener('message', function (event) {
+  var data = event.data || {};
+  var slot = event.origin + ' ' + data.key;
+  var answer = { subject: data.subject + '.response', message_id: data.message_id, key: data.key };
+  if (data.subject === 'lti.put_data') { stored[slot] = data.value; answer.value = data.value; }
+  else if (data.subject === 'lti.get_data') { answer.value = stored[slot]; }
+  else { return; }
+  fetch('/storage-log', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ op: data.subject, origin: event.origin, key: data.key, value: answer.value || null }) });
+  event.source.postMessage(answer, event.origin);
+});
+</script>"#;
 
 /// How the simulated LMS's registration endpoint answers.
 #[derive(Clone, Debug)]
@@ -268,6 +359,24 @@ impl Lms {
             )
             .route("/token", post(lms_token))
             .route("/mod/lti/openid-configuration.php", get(lms_configuration))
+            .route("/auth", get(lms_auth))
+            .route("/course", get(lms_course))
+            .route("/tool-registration", get(lms_tool_registration))
+            .route(
+                "/closed",
+                post(|State(s): State<LmsState>| async move {
+                    s.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+                    "closed"
+                }),
+            )
+            .route("/storage", get(|| async { axum::response::Html(STORAGE_FRAME) }))
+            .route(
+                "/storage-log",
+                post(|State(s): State<LmsState>, Json(entry): Json<Value>| async move {
+                    s.storage_log.lock().unwrap().push(entry);
+                    "logged"
+                }),
+            )
             .route("/mod/lti/openid-registration.php", post(lms_register))
             .route("/lineitems/7/scores", post(lms_scores))
             .route(
@@ -279,6 +388,10 @@ impl Lms {
         let addr = listener.local_addr().expect("addr");
         *state.token_url.lock().unwrap() = format!("http://{addr}/token");
         *state.configuration.lock().unwrap() = moodle_configuration(&format!("http://{addr}"));
+        *state.issuer.lock().unwrap() = format!("http://{addr}");
+        let pem = key.private.to_pkcs1_pem(rsa::pkcs8::LineEnding::LF).expect("pem");
+        *state.signing.lock().unwrap() =
+            Some((key.kid.clone(), EncodingKey::from_rsa_pem(pem.as_bytes()).expect("encoding key")));
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -397,32 +510,69 @@ impl Lms {
 
     /// The claims of a valid deep-linking request answering `auth`.
     pub fn deep_linking_claims(&self, auth: &AuthRequest, settings: Value) -> Value {
-        let now = chrono::Utc::now().timestamp();
-        let mut dl = json!({
-            "deep_link_return_url": self.return_url(),
-            "accept_types": ["ltiResourceLink", "link", "file", "html", "image"],
-            "accept_presentation_document_targets": ["iframe", "window"],
-            "accept_multiple": true,
-            "accept_lineitem": true,
-            "data": "opaque-data-\u{e9}-42",
-        });
-        if let (Some(target), Some(extra)) = (dl.as_object_mut(), settings.as_object()) {
-            for (k, v) in extra {
-                target.insert(k.clone(), v.clone());
-            }
-        }
-        json!({
-            "iss": self.issuer(), "aud": CLIENT_ID, "sub": "teacher-7", "iat": now, "exp": now + 300,
-            "nonce": auth.nonce(),
-            "https://purl.imsglobal.org/spec/lti/claim/deployment_id": DEPLOYMENT_ID,
-            "https://purl.imsglobal.org/spec/lti/claim/message_type": "LtiDeepLinkingRequest",
-            "https://purl.imsglobal.org/spec/lti/claim/version": "1.3.0",
-            "https://purl.imsglobal.org/spec/lti/claim/roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"],
-            "https://purl.imsglobal.org/spec/lti/claim/target_link_uri": format!("http://{}/lti/launch", "gateway"),
-            "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings": dl,
-        })
+        deep_linking_claims(&self.issuer(), auth.nonce(), settings)
     }
 
+    /// Starts a login the way Canvas does when it offers its storage frame
+    /// (`lti_storage_target`); answers the gateway's page.
+    pub async fn login_with_storage(&self, gateway: &TestServer) -> String {
+        let response = gateway
+            .client
+            .post(gateway.url("/lti/login"))
+            .form(&[
+                ("iss", self.issuer()),
+                ("login_hint", "teacher-7".to_string()),
+                ("target_link_uri", gateway.url("/lti/launch")),
+                ("client_id", CLIENT_ID.to_string()),
+                ("lti_storage_target", "post_message_forwarding".to_string()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.text().await.unwrap()
+    }
+
+    /// Whether a registration frame asked the LMS to close it.
+    pub fn closed(&self) -> bool {
+        self.state.closed.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// What the storage frame did: (operation, key, value) as it reported them.
+    pub fn storage_log(&self) -> Vec<Value> {
+        self.state.storage_log.lock().unwrap().clone()
+    }
+}
+
+/// The claims of a valid deep-linking request from the LMS at `issuer` answering `nonce`.
+pub fn deep_linking_claims(issuer: &str, nonce: &str, settings: Value) -> Value {
+    let now = chrono::Utc::now().timestamp();
+    let mut dl = json!({
+        "deep_link_return_url": format!("{issuer}/return?course=42"),
+        "accept_types": ["ltiResourceLink", "link", "file", "html", "image"],
+        "accept_presentation_document_targets": ["iframe", "window"],
+        "accept_multiple": true,
+        "accept_lineitem": true,
+        "data": "opaque-data-\u{e9}-42",
+    });
+    if let (Some(target), Some(extra)) = (dl.as_object_mut(), settings.as_object()) {
+        for (k, v) in extra {
+            target.insert(k.clone(), v.clone());
+        }
+    }
+    json!({
+        "iss": issuer, "aud": CLIENT_ID, "sub": "teacher-7", "iat": now, "exp": now + 300,
+        "nonce": nonce,
+        "https://purl.imsglobal.org/spec/lti/claim/deployment_id": DEPLOYMENT_ID,
+        "https://purl.imsglobal.org/spec/lti/claim/message_type": "LtiDeepLinkingRequest",
+        "https://purl.imsglobal.org/spec/lti/claim/version": "1.3.0",
+        "https://purl.imsglobal.org/spec/lti/claim/roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"],
+        "https://purl.imsglobal.org/spec/lti/claim/target_link_uri": format!("http://{}/lti/launch", "gateway"),
+        "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings": dl,
+    })
+}
+
+impl Lms {
     /// Posts an id_token to the gateway's launch endpoint; answers (status, location, body).
     pub async fn post_launch(
         &self,
