@@ -9,6 +9,7 @@ mod cli;
 mod federation;
 mod ingest;
 mod lms;
+mod lms_shapes;
 mod login_flood;
 mod lti;
 mod operations;
