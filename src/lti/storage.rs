@@ -8,7 +8,9 @@
 //! (`lti.get_data`) and sends it with the id_token to `POST /lti/launch/bound` as JSON: a
 //! cross-site form cannot send JSON (the browser would ask first, and the gateway never allows
 //! other origins), so only the gateway's own page in the browser that started the login can.
-//! Messages go to the platform's origin only, and only its answers to them are read.
+//! Messages go to the frame the platform named, with the `*` target origin (Canvas does not
+//! answer messages addressed to its OIDC origin); only answers from that frame (or from the
+//! platform's OIDC origin) to those messages are read.
 
 use maud::{html, Markup, PreEscaped};
 
@@ -37,13 +39,14 @@ function ltiStorage(data, message, done) {
   }
   function listen(event) {
     var answer = event.data;
-    if (!answer || answer.message_id !== id || event.origin !== data.origin) { return; }
+    if (!answer || answer.message_id !== id) { return; }
+    if (event.source !== target && event.origin !== data.origin) { return; }
     if (answer.subject !== message.subject + '.response') { return; }
     finish(answer.error ? null : answer);
   }
   window.addEventListener('message', listen);
   var timer = setTimeout(function () { finish(null); }, 3000);
-  try { target.postMessage(message, data.origin); } catch (e) { finish(null); }
+  try { target.postMessage(message, '*'); } catch (e) { finish(null); }
 }
 "#;
 
