@@ -86,7 +86,7 @@ async fn test_moodle_deep_linking_request() {
     lms.register(&gateway).await;
     let (launch, picker, _) = launch_vector(&gateway, &lms, "moodle-deep-linking-request.json").await;
     assert!(picker.contains("type=\"checkbox\" name=\"resource\""), "accept_multiple true");
-    assert!(picker.contains("<h1>Add learning resources</h1>"), "an empty title is no heading");
+    assert!(picker.contains("<h1>Resource Gateway</h1>"), "Moodle's title heads the picker");
     for kind in ["Web page", "Interactive tool"] {
         assert!(picker.contains(kind), "every kind is offered, through the gateway: {kind}");
     }
