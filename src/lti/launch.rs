@@ -56,12 +56,7 @@ impl Lti {
                 return Err(LtiError::OtherBrowser);
             }
         }
-        let store = self.store.clone();
-        let platform_id = login.platform_id.clone();
-        let platform = tokio::task::spawn_blocking(move || store.platform(&platform_id))
-            .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??
-            .ok_or(LtiError::BadState)?;
+        let platform = self.store.platform(&login.platform_id).await?.ok_or(LtiError::BadState)?;
 
         let header = jsonwebtoken::decode_header(id_token)
             .map_err(|_| LtiError::InvalidToken("not a JWT with a supported header (alg must be RS256)".into()))?;
@@ -126,28 +121,17 @@ impl Lti {
 
         // Every check passed: only now is anything written. The nonce is kept until the state
         // would have expired anyway, so the same launch cannot be accepted twice.
-        let store = self.store.clone();
-        let nonce = login.nonce.clone();
         let keep_until = login.expires_at + chrono::Duration::seconds(LEEWAY_SECONDS as i64);
-        let (platform_id, deployment) = (platform.id.clone(), deployment_id.clone());
-        let fresh = tokio::task::spawn_blocking(move || -> Result<bool, LtiError> {
-            if !store.record_nonce(&nonce, keep_until)? {
-                return Ok(false);
-            }
-            if new_deployment {
-                store.add_deployment(&platform_id, &deployment)?;
-                tracing::info!(platform = %platform_id, deployment = %deployment, "new deployment recorded");
-            }
-            let _ = store.purge_expired(Utc::now());
-            Ok(true)
-        })
-        .await
-        .map_err(|err| LtiError::BadRequest(err.to_string()))??;
-        if !fresh {
+        if !self.store.record_nonce(&login.nonce, keep_until).await? {
             return Err(LtiError::BadState);
         }
         if new_deployment {
+            self.store.add_deployment(&platform.id, &deployment_id).await?;
             self.platforms.invalidate();
+            tracing::info!(platform = %platform.id, deployment = %deployment_id, "new deployment recorded");
+        }
+        if let Err(err) = self.store.purge_expired(Utc::now()).await {
+            tracing::warn!(error = %err, "cannot purge expired LTI state");
         }
         Ok(ValidatedLaunch { platform, deployment_id, message_type, claims, payload_json })
     }

@@ -82,20 +82,14 @@ impl Lti {
             // The admin named the deployments: only those launch.
             deployments_open: false,
         };
-        let store = self.store.clone();
-        let saved = tokio::task::spawn_blocking(move || store.upsert_platform(&platform))
-            .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??;
+        let saved = self.store.upsert_platform(&platform).await?;
         self.platforms.invalidate();
         tracing::info!(platform = %saved.id, issuer = %saved.issuer, client_id = %saved.client_id, "LMS platform registered");
         Ok(saved)
     }
 
     pub async fn platforms(&self) -> Result<Vec<Platform>, LtiError> {
-        let store = self.store.clone();
-        Ok(tokio::task::spawn_blocking(move || store.platforms())
-            .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??)
+        Ok(self.store.platforms().await?)
     }
 
     /// The platform of an issuer (and client id, needed when the issuer has several), from the
@@ -105,17 +99,9 @@ impl Lti {
         let all = self
             .platforms
             .snapshot
-            .try_get_with((), async move {
-                tokio::task::spawn_blocking(move || store.platforms())
-                    .await
-                    .map_err(|err| LtiError::BadRequest(err.to_string()))?
-                    .map(Arc::new)
-                    .map_err(LtiError::from)
-            })
+            .try_get_with((), async move { store.platforms().await.map(Arc::new) })
             .await
-            .map_err(|err: Arc<LtiError>| {
-                LtiError::BadRequest(format!("cannot read the registered platforms: {err}"))
-            })?;
+            .map_err(|err| LtiError::Busy(format!("cannot read the registered platforms: {err}")))?;
         let candidates: Vec<Platform> = all.iter().filter(|p| p.issuer == issuer).cloned().collect();
         let unknown =
             || LtiError::UnknownPlatform { issuer: issuer.to_string(), client_id: client_id.map(str::to_string) };

@@ -209,12 +209,8 @@ impl Lti {
             completed_at: None,
             registered_id: None,
         };
-        let expires_at = grant.expires_at;
-        let store = self.registrations.clone();
-        tokio::task::spawn_blocking(move || store.insert_registration(&grant))
-            .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??;
-        Ok(RegistrationLink { url: format!("{}/lti/register/{token}", self.public_url), expires_at })
+        self.registrations.insert_registration(&grant).await?;
+        Ok(RegistrationLink { url: format!("{}/lti/register/{token}", self.public_url), expires_at: grant.expires_at })
     }
 
     /// Runs the registration an LMS started by opening a registration link.
@@ -248,15 +244,10 @@ impl Lti {
         let registration_token = registration_token.map(str::trim).filter(|t| !t.is_empty());
         self.claim_grant(&grant).await?;
         let outcome = self.register_claimed(&grant, configuration_url, registration_token).await;
-        let store = self.registrations.clone();
-        let hash = grant.token_hash.clone();
-        let registered_id = outcome.as_ref().ok().map(|done| done.platform.id.clone());
-        tokio::task::spawn_blocking(move || match registered_id {
-            Some(id) => store.complete_registration(&hash, &id),
-            None => store.release_registration(&hash),
-        })
-        .await
-        .map_err(|err| LtiError::BadRequest(err.to_string()))??;
+        match &outcome {
+            Ok(done) => self.registrations.complete_registration(&grant.token_hash, &done.platform.id).await?,
+            Err(_) => self.registrations.release_registration(&grant.token_hash).await?,
+        }
         outcome
     }
 
@@ -266,11 +257,10 @@ impl Lti {
         secret: &str,
         kind: RegistrationKind,
     ) -> Result<RegistrationGrant, RegistrationError> {
-        let store = self.registrations.clone();
-        let hash = hash_key(secret.trim());
-        let grant = tokio::task::spawn_blocking(move || store.registration(&hash))
-            .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??
+        let grant = self
+            .registrations
+            .registration(&hash_key(secret.trim()))
+            .await?
             .filter(|grant| grant.kind == kind)
             .ok_or(RegistrationError::UnknownLink)?;
         if let Some(reason) = grant.unusable_reason(Utc::now()) {
@@ -281,11 +271,7 @@ impl Lti {
 
     /// Claims a grant for the registration about to run.
     pub(crate) async fn claim_grant(&self, grant: &RegistrationGrant) -> Result<(), RegistrationError> {
-        let store = self.registrations.clone();
-        let hash = grant.token_hash.clone();
-        let claimed = tokio::task::spawn_blocking(move || store.claim_registration(&hash, Utc::now()))
-            .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??;
+        let claimed = self.registrations.claim_registration(&grant.token_hash, Utc::now()).await?;
         if claimed {
             Ok(())
         } else {
@@ -316,13 +302,7 @@ impl Lti {
         let deployment_id = id_text(answer.get(TOOL_CONFIGURATION).and_then(|c| c.get("deployment_id")));
 
         let issuer = configuration.issuer.trim().to_string();
-        let store = self.store.clone();
-        let lookup = issuer.clone();
-        let existing = tokio::task::spawn_blocking(move || store.platforms_by_issuer(&lookup))
-            .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??
-            .into_iter()
-            .find(|p| p.client_id == client_id);
+        let existing = self.store.platforms_by_issuer(&issuer).await?.into_iter().find(|p| p.client_id == client_id);
         let mut deployment_ids = existing.as_ref().map(|p| p.deployment_ids.clone()).unwrap_or_default();
         if let Some(deployment) = &deployment_id {
             if !deployment_ids.contains(deployment) {
@@ -350,10 +330,7 @@ impl Lti {
             created_at: existing.as_ref().map(|p| p.created_at).unwrap_or_else(Utc::now),
             deployments_open,
         };
-        let store = self.store.clone();
-        let saved = tokio::task::spawn_blocking(move || store.upsert_platform(&platform))
-            .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??;
+        let saved = self.store.upsert_platform(&platform).await?;
         self.platforms.invalidate();
         Ok(PlatformRegistered {
             platform: saved,

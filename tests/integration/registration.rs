@@ -138,12 +138,14 @@ async fn test_an_lms_registers_the_gateway_then_deep_links_with_what_it_register
     assert_eq!(lms.registrations().len(), 2);
 }
 
-/// Moves a registration link's expiry into the past, straight in the registry.
-fn expire_links(gateway: &TestServer) {
-    let conn = rusqlite::Connection::open(gateway.data_dir.join("registry.sqlite3")).unwrap();
-    conn.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
-    let past = (chrono::Utc::now() - chrono::Duration::minutes(1)).to_rfc3339();
-    conn.execute("UPDATE lti_registrations SET expires_at = ?1", [past]).unwrap();
+/// Moves every registration link's expiry into the past, straight in the registry.
+async fn expire_links(gateway: &TestServer) {
+    sqlx::any::install_default_drivers();
+    let url = format!("sqlite://{}", gateway.data_dir.join("registry.sqlite3").display());
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    let past = (chrono::Utc::now() - chrono::Duration::minutes(1)).to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    sqlx::query("UPDATE lti_registrations SET expires_at = $1").bind(past).execute(&pool).await.unwrap();
+    pool.close().await;
 }
 
 #[tokio::test]
@@ -275,7 +277,7 @@ async fn test_every_registration_refusal_names_the_problem_and_stores_nothing() 
 
     // An expired link is refused before anything is fetched.
     let expiring = create_link(&gateway, None, false).await;
-    expire_links(&gateway);
+    expire_links(&gateway).await;
     let fetches = lms.configuration_fetches();
     let (status, page) = lms.open_registration_link(&gateway, &expiring).await;
     assert_eq!(status, 404);

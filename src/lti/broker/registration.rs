@@ -221,10 +221,7 @@ impl Lti {
             registered_id: None,
         };
         let expires_at = grant.expires_at;
-        let store = self.registrations.clone();
-        tokio::task::spawn_blocking(move || store.insert_registration(&grant))
-            .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??;
+        self.registrations.insert_registration(&grant).await?;
         let openid_configuration = self.platform_configuration_url();
         let url = match tool_url {
             Some(raw) => {
@@ -305,16 +302,11 @@ impl Lti {
             grant.publisher.clone().ok_or_else(|| ToolRegistrationError::metadata("the token names no publisher"))?;
         self.claim_grant(&grant).await?;
         let outcome = self.register_claimed_tool(&grant, &publisher, &client).await;
-        let store = self.registrations.clone();
-        let hash = grant.token_hash.clone();
-        let registered = outcome.as_ref().ok().map(|(tool, _)| tool.id.clone());
-        tokio::task::spawn_blocking(move || match registered {
-            Some(id) => store.complete_registration(&hash, &id),
-            None => store.release_registration(&hash),
-        })
-        .await
-        .map_err(|err| LtiError::BadRequest(err.to_string()))?
-        .map_err(LtiError::from)?;
+        let settled = match &outcome {
+            Ok((tool, _)) => self.registrations.complete_registration(&grant.token_hash, &tool.id).await,
+            Err(_) => self.registrations.release_registration(&grant.token_hash).await,
+        };
+        settled.map_err(LtiError::from)?;
         let (tool, granted) = outcome?;
         tracing::info!(tool = %tool.id, publisher = %tool.publisher, "publisher tool registered itself");
         let mut claims = vec!["iss", "sub"];
