@@ -5,10 +5,11 @@ use std::sync::Arc;
 use async_graphql::{Context, InputObject, Json, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
+use crate::app::App;
 use crate::auth::Principal;
-use crate::gateway::{Gateway, ToolRegistrationOptions};
 use crate::lti::broker::tools::ToolInput;
 use crate::lti::platform::PlatformInput;
+use crate::lti::service::ToolRegistrationOptions;
 use crate::registry;
 
 /// An LMS registration (from the LMS's developer key / tool registration page).
@@ -107,9 +108,9 @@ pub struct LtiQuery;
 impl LtiQuery {
     /// Registered LMS platforms (admin).
     async fn platforms(&self, ctx: &Context<'_>) -> Result<Vec<Platform>> {
-        let gateway = ctx.data::<Arc<Gateway>>()?;
+        let app = ctx.data::<Arc<App>>()?;
         let principal = ctx.data::<Principal>()?;
-        Ok(gateway.platforms(principal).await?.into_iter().map(Platform).collect())
+        Ok(app.lti.platforms(principal).await?.into_iter().map(Platform).collect())
     }
 }
 
@@ -120,7 +121,7 @@ pub struct LtiMutation;
 impl LtiMutation {
     /// Registers an LMS (admin). The same issuer and client id again updates it.
     async fn register_platform(&self, ctx: &Context<'_>, input: RegisterPlatformInput) -> Result<Platform> {
-        let gateway = ctx.data::<Arc<Gateway>>()?;
+        let app = ctx.data::<Arc<App>>()?;
         let principal = ctx.data::<Principal>()?;
         let input = PlatformInput {
             issuer: input.issuer,
@@ -131,7 +132,7 @@ impl LtiMutation {
             token_url: input.token_url,
             name: input.name,
         };
-        Ok(Platform(gateway.register_platform(principal, input).await?))
+        Ok(Platform(app.lti.register_platform(principal, input).await?))
     }
 
     /// Creates a single-use LTI Dynamic Registration link (admin) that an LMS admin pastes into
@@ -144,9 +145,9 @@ impl LtiMutation {
         name: Option<String>,
         #[graphql(default = false)] request_personal_data: bool,
     ) -> Result<RegistrationLink> {
-        let gateway = ctx.data::<Arc<Gateway>>()?;
+        let app = ctx.data::<Arc<App>>()?;
         let principal = ctx.data::<Principal>()?;
-        let link = gateway.create_platform_registration(principal, name, request_personal_data).await?;
+        let link = app.lti.create_platform_registration(principal, name, request_personal_data).await?;
         Ok(RegistrationLink { url: link.url, expires_at: link.expires_at })
     }
 
@@ -159,9 +160,9 @@ impl LtiMutation {
         resource_ids: Vec<ID>,
         message: Option<String>,
     ) -> Result<DeepLinkingResponse> {
-        let gateway = ctx.data::<Arc<Gateway>>()?;
+        let app = ctx.data::<Arc<App>>()?;
         let ids: Vec<String> = resource_ids.into_iter().map(|id| id.to_string()).collect();
-        let signed = gateway.deep_linking_response(&launch, &ids, message.as_deref()).await?;
+        let signed = app.lti.deep_linking_response(&launch, &ids, message.as_deref()).await?;
         Ok(DeepLinkingResponse {
             jwt: signed.jwt,
             return_url: signed.return_url,
@@ -258,7 +259,7 @@ impl BrokerMutation {
         ctx: &Context<'_>,
         input: RegisterPublisherToolInput,
     ) -> Result<PublisherTool> {
-        let gateway = ctx.data::<Arc<Gateway>>()?;
+        let app = ctx.data::<Arc<App>>()?;
         let principal = ctx.data::<Principal>()?;
         let tool = ToolInput {
             name: input.name,
@@ -271,8 +272,8 @@ impl BrokerMutation {
             share_personal_data: input.share_personal_data,
         };
         let saved =
-            gateway.register_publisher_tool(principal, input.publisher.as_deref().map(|p| p.as_str()), tool).await?;
-        Ok(PublisherTool(saved, gateway.public_url().to_string()))
+            app.lti.register_publisher_tool(principal, input.publisher.as_deref().map(|p| p.as_str()), tool).await?;
+        Ok(PublisherTool(saved, app.public_url.clone()))
     }
 
     /// Starts an LTI Dynamic Registration of a publisher's tool (its key, or the admin naming
@@ -283,14 +284,15 @@ impl BrokerMutation {
         ctx: &Context<'_>,
         input: CreateToolRegistrationInput,
     ) -> Result<ToolRegistrationLink> {
-        let gateway = ctx.data::<Arc<Gateway>>()?;
+        let app = ctx.data::<Arc<App>>()?;
         let principal = ctx.data::<Principal>()?;
         let options = ToolRegistrationOptions {
             name: input.name,
             registration_url: input.registration_url,
             share_personal_data: input.share_personal_data,
         };
-        let link = gateway
+        let link = app
+            .lti
             .create_tool_registration(principal, input.publisher.as_deref().map(|p| p.as_str()), options)
             .await?;
         Ok(ToolRegistrationLink {
@@ -304,9 +306,9 @@ impl BrokerMutation {
     /// Removes a publisher's LTI tool (its key, or the admin) and answers the registration it
     /// was: launches to it stop, and its access tokens and grade grants end.
     async fn remove_publisher_tool(&self, ctx: &Context<'_>, id: ID) -> Result<PublisherTool> {
-        let gateway = ctx.data::<Arc<Gateway>>()?;
+        let app = ctx.data::<Arc<App>>()?;
         let principal = ctx.data::<Principal>()?;
-        let removed = gateway.remove_publisher_tool(principal, &id).await?;
-        Ok(PublisherTool(removed, gateway.public_url().to_string()))
+        let removed = app.lti.remove_publisher_tool(principal, &id).await?;
+        Ok(PublisherTool(removed, app.public_url.clone()))
     }
 }

@@ -12,16 +12,15 @@ use serde_json::json;
 
 use super::AppState;
 use crate::error::{AppError, ErrorCode};
-use crate::gateway::LinkTarget;
-use crate::index::facets::Dimension;
-use crate::index::{Filter, SearchRequest};
 use crate::lti::broker::ags::Relayed;
 use crate::lti::broker::launch::{AuthOutcome, AuthRequest};
 use crate::lti::keys::DEFAULT_GRACE_DAYS;
 use crate::lti::login::{LoginAnswer, LoginRequest};
 use crate::lti::picker::{self, PickerFacetValue, PickerResult, PickerView};
+use crate::lti::service::LinkTarget;
 use crate::lti::{claims, registration, storage, LtiError};
 use crate::resource::{grade_label, ResourceKind};
+use crate::search::{Dimension, Filter, SearchRequest};
 
 /// Results per picker page.
 const PICKER_PAGE_SIZE: usize = 20;
@@ -43,7 +42,7 @@ fn refusal(err: &AppError) -> Response {
 }
 
 fn lti_error<E: crate::error::HasErrorCode + std::fmt::Display>(err: E) -> AppError {
-    crate::gateway::to_app_error(err)
+    AppError::from_coded(err)
 }
 
 /// Parses `a=1&b=2&b=3` keeping repeated keys.
@@ -72,7 +71,7 @@ fn login_request(pairs: &[(String, String)]) -> LoginRequest {
 }
 
 async fn login(state: &AppState, request: LoginRequest) -> Response {
-    match state.gateway.lti().initiate_login(request).await {
+    match state.app.lti.lti().initiate_login(request).await {
         Ok(LoginAnswer::Redirect(url)) => Redirect::to(&url).into_response(),
         Ok(LoginAnswer::StoreThenRedirect(login)) => html_no_store(storage::login_page(&login).into_string()),
         Err(err) => refusal(&lti_error(err)),
@@ -98,7 +97,7 @@ pub async fn launch(State(state): State<AppState>, body: Bytes) -> Response {
         let err = AppError::bad_input("the launch needs id_token and state form fields");
         return refusal(&err);
     };
-    let lti = state.gateway.lti();
+    let lti = state.app.lti.lti();
     match lti.login_state(&login_state) {
         Err(err) => {
             tracing::warn!(reason = %err, "LTI launch refused");
@@ -106,7 +105,7 @@ pub async fn launch(State(state): State<AppState>, body: Bytes) -> Response {
         }
         Ok(login) => {
             if let Some(storage) = &login.storage {
-                let confirm = format!("{}/lti/launch/bound", state.gateway.public_url());
+                let confirm = format!("{}/lti/launch/bound", state.app.public_url.as_str());
                 let page = storage::launch_page(storage, &id_token, &login_state, &confirm);
                 return html_no_store(page.into_string());
             }
@@ -125,15 +124,15 @@ async fn launch_location(
     login_state: &str,
     proof: Option<&str>,
 ) -> Result<String, AppError> {
-    let lti = state.gateway.lti();
+    let lti = state.app.lti.lti();
     let validated = lti.validate_launch(id_token, login_state, proof).await.map_err(lti_error)?;
     if validated.message_type == claims::DEEP_LINKING_REQUEST {
         let launch_id = lti.begin_deep_linking(&validated).await.map_err(lti_error)?;
         return Ok(format!("/lti/picker?launch={}", urlencode(&launch_id)));
     }
-    match state.gateway.link_target(&validated).await? {
+    match state.app.lti.link_target(&validated).await? {
         LinkTarget::Redirect(url) => Ok(url),
-        LinkTarget::Tool(record) => state.gateway.brokered_launch_url(&validated, &record).await,
+        LinkTarget::Tool(record) => state.app.lti.brokered_launch_url(&validated, &record).await,
     }
 }
 
@@ -160,7 +159,7 @@ pub async fn launch_bound(State(state): State<AppState>, headers: HeaderMap, bod
             "a launch is confirmed with JSON from the launch page".into(),
         );
     }
-    let public_origin = url::Url::parse(state.gateway.public_url()).map(|u| u.origin().ascii_serialization());
+    let public_origin = url::Url::parse(state.app.public_url.as_str()).map(|u| u.origin().ascii_serialization());
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
     if let (Some(origin), Ok(public_origin)) = (origin, public_origin) {
         if origin != public_origin {
@@ -187,7 +186,7 @@ pub async fn picker(State(state): State<AppState>, RawQuery(query): RawQuery) ->
     let Some(launch_id) = first(&pairs, "launch") else {
         return refusal(&AppError::bad_input("the picker needs a launch"));
     };
-    let context = match state.gateway.lti().launch_context(&launch_id).await {
+    let context = match state.app.lti.lti().launch_context(&launch_id).await {
         Ok(context) => context,
         Err(err) => return refusal(&lti_error(err)),
     };
@@ -218,11 +217,11 @@ pub async fn picker(State(state): State<AppState>, RawQuery(query): RawQuery) ->
         with_highlights: false,
         ..SearchRequest::default()
     };
-    let results = match state.gateway.search(request).await {
+    let results = match state.app.search.search(request).await {
         Ok(results) => results,
         Err(err) => return refusal(&err),
     };
-    let publishers = state.gateway.publishers().await.unwrap_or_default();
+    let publishers = state.app.publishers.list().await.unwrap_or_default();
     let publisher_name = |id: &str| publishers.iter().find(|p| p.id.as_str() == id).map(|p| p.name.clone());
     let selected = |param: &str, value: &str| pairs.iter().any(|(k, v)| k == param && v == value);
     let facet = |dimension: Dimension, param: &str, label: &dyn Fn(&str) -> String| -> Vec<PickerFacetValue> {
@@ -339,7 +338,7 @@ pub async fn insert(State(state): State<AppState>, body: Bytes) -> Response {
     };
     let cancel = first(&pairs, "action").as_deref() == Some("cancel");
     let resources = if cancel { Vec::new() } else { all(&pairs, "resource") };
-    match state.gateway.deep_linking_response(&launch_id, &resources, None).await {
+    match state.app.lti.deep_linking_response(&launch_id, &resources, None).await {
         Ok(signed) => html_no_store(picker::auto_post_page(&signed.return_url, &signed.jwt).into_string()),
         Err(err) => refusal(&err),
     }
@@ -347,7 +346,7 @@ pub async fn insert(State(state): State<AppState>, body: Bytes) -> Response {
 
 /// The gateway's public keys, current and recently retired.
 pub async fn jwks(State(state): State<AppState>) -> Response {
-    match state.gateway.lti().keys().jwks(Duration::days(DEFAULT_GRACE_DAYS)) {
+    match state.app.lti.lti().keys().jwks(Duration::days(DEFAULT_GRACE_DAYS)) {
         Ok(keys) => ([(header::CACHE_CONTROL, "public, max-age=300")], Json(keys)).into_response(),
         Err(err) => AppError::internal(err).into_response(),
     }
@@ -368,7 +367,7 @@ fn auth_request(pairs: &[(String, String)]) -> AuthRequest {
 }
 
 async fn platform_auth(state: &AppState, request: AuthRequest) -> Response {
-    match state.gateway.lti().authorize_tool(request).await {
+    match state.app.lti.lti().authorize_tool(request).await {
         Ok(AuthOutcome::IdToken { redirect_uri, id_token, state }) => {
             let mut fields = vec![("id_token", id_token.as_str())];
             if let Some(state) = &state {
@@ -400,7 +399,8 @@ pub async fn platform_auth_post(State(state): State<AppState>, body: Bytes) -> R
 pub async fn platform_token(State(state): State<AppState>, body: Bytes) -> Response {
     let pairs = pairs(&body);
     let answer = state
-        .gateway
+        .app
+        .lti
         .lti()
         .issue_tool_token(
             first(&pairs, "grant_type").as_deref(),
@@ -443,7 +443,7 @@ pub async fn ags_scores(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let lti = state.gateway.lti();
+    let lti = state.app.lti.lti();
     let caller = match lti.tool_caller(super::bearer(&headers)).await {
         Ok(caller) => caller,
         Err(err) => return ags_error(err),
@@ -456,7 +456,7 @@ pub async fn ags_scores(
 
 /// `GET /lti/platform/ags/{grant}/lineitem`: the line item, read from the LMS.
 pub async fn ags_lineitem(State(state): State<AppState>, Path(grant): Path<String>, headers: HeaderMap) -> Response {
-    let lti = state.gateway.lti();
+    let lti = state.app.lti.lti();
     let caller = match lti.tool_caller(super::bearer(&headers)).await {
         Ok(caller) => caller,
         Err(err) => return ags_error(err),
@@ -478,7 +478,7 @@ pub async fn register_with_platform(
     let pairs = pairs(query.unwrap_or_default().as_bytes());
     let configuration = first(&pairs, "openid_configuration");
     let token = first(&pairs, "registration_token");
-    let lti = state.gateway.lti();
+    let lti = state.app.lti.lti();
     match lti.register_with_platform(&link, configuration.as_deref(), token.as_deref()).await {
         Ok(done) => html_no_store(registration::done_page(&done).into_string()),
         Err(err) => {
@@ -497,14 +497,14 @@ pub async fn register_with_platform(
 
 /// The gateway's OpenID configuration as the platform of publishers' tools.
 pub async fn platform_configuration(State(state): State<AppState>) -> Response {
-    ([(header::CACHE_CONTROL, "public, max-age=300")], Json(state.gateway.lti().platform_configuration()))
+    ([(header::CACHE_CONTROL, "public, max-age=300")], Json(state.app.lti.lti().platform_configuration()))
         .into_response()
 }
 
 /// `POST /lti/platform/register`: a publisher's tool registers itself with its registration
 /// token as bearer (LTI Dynamic Registration).
 pub async fn register_tool(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    match state.gateway.lti().register_tool_dynamically(super::bearer(&headers), &body).await {
+    match state.app.lti.lti().register_tool_dynamically(super::bearer(&headers), &body).await {
         Ok(registration) => ([(header::CACHE_CONTROL, "no-store")], Json(registration)).into_response(),
         Err(err) => {
             let status = StatusCode::from_u16(err.status).unwrap_or(StatusCode::BAD_REQUEST);

@@ -14,6 +14,7 @@ pub mod login;
 pub mod picker;
 pub mod platform;
 pub mod registration;
+pub mod service;
 pub mod storage;
 
 use std::sync::Arc;
@@ -76,6 +77,12 @@ impl HasErrorCode for LtiError {
             LtiError::Registry(err) => err.error_code(),
             LtiError::Keys(err) => err.error_code(),
         }
+    }
+}
+
+impl From<LtiError> for crate::error::AppError {
+    fn from(err: LtiError) -> Self {
+        crate::error::AppError::from_coded(err)
     }
 }
 
