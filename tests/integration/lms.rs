@@ -67,6 +67,9 @@ impl RsaKey {
     }
 }
 
+/// A registration posted to the simulated LMS: its bearer token and body.
+type PostedRegistration = (Option<String>, Value);
+
 #[derive(Clone, Default)]
 struct LmsState {
     jwks: Arc<Mutex<Value>>,
@@ -82,7 +85,7 @@ struct LmsState {
     /// registrations posted (bearer, body), and how the registration endpoint answers.
     configuration: Arc<Mutex<Value>>,
     configuration_fetches: Arc<std::sync::atomic::AtomicUsize>,
-    registrations: Arc<Mutex<Vec<(Option<String>, Value)>>>,
+    registrations: Arc<Mutex<Vec<PostedRegistration>>>,
     registration_answer: Arc<Mutex<RegistrationAnswer>>,
     issuer: Arc<Mutex<String>>,
     /// The LMS's signing key, for its authorization endpoint.
