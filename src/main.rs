@@ -111,6 +111,21 @@ enum PlatformCommand {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Print a single-use LTI Dynamic Registration link to paste into the LMS ("add tool by
+    /// URL"); works while the gateway runs
+    RegisterLink {
+        #[command(flatten)]
+        settings: SettingsArgs,
+        /// A display name for the LMS [default: its product name and version]
+        #[arg(long)]
+        name: Option<String>,
+        /// Ask the LMS for users' names and email (for publishers' tools allowed to receive them)
+        #[arg(long = "personal-data")]
+        personal_data: bool,
+        /// Hours until the link expires
+        #[arg(long, default_value_t = resource_gateway::lti::registration::DEFAULT_LINK_HOURS)]
+        hours: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -145,6 +160,27 @@ enum ToolCommand {
         share_personal_data: bool,
         #[arg(long)]
         name: Option<String>,
+    },
+    /// Start an LTI Dynamic Registration of a publisher's tool: prints the registration token,
+    /// the gateway's configuration URL and, with --url, the URL that lets the tool register
+    RegisterLink {
+        #[command(flatten)]
+        settings: SettingsArgs,
+        /// The publisher the tool belongs to
+        #[arg(long)]
+        publisher: String,
+        /// The tool's Dynamic Registration (initiation) URL
+        #[arg(long)]
+        url: Option<String>,
+        /// A name for the tool, when it sends none
+        #[arg(long)]
+        name: Option<String>,
+        /// Let name, email and picture reach the tool
+        #[arg(long = "share-personal-data")]
+        share_personal_data: bool,
+        /// Hours until the token expires
+        #[arg(long, default_value_t = resource_gateway::lti::registration::DEFAULT_LINK_HOURS)]
+        hours: i64,
     },
 }
 
@@ -228,6 +264,18 @@ fn main() -> anyhow::Result<()> {
                 name,
             };
             runtime()?.block_on(add_platform(config, input))
+        }
+        Command::Platform { command: PlatformCommand::RegisterLink { settings, name, personal_data, hours } } => {
+            init_logging(false);
+            let config = Config::load(&settings)?;
+            runtime()?.block_on(platform_register_link(config, name, personal_data, hours))
+        }
+        Command::Tool {
+            command: ToolCommand::RegisterLink { settings, publisher, url, name, share_personal_data, hours },
+        } => {
+            init_logging(false);
+            let config = Config::load(&settings)?;
+            runtime()?.block_on(tool_register_link(config, publisher, url, name, share_personal_data, hours))
         }
         Command::Tool {
             command:
@@ -430,5 +478,47 @@ async fn add_tool(config: Config, publisher: String, input: ToolInput) -> anyhow
     println!("  OIDC authorization URL: {}", lti.platform_auth_url());
     println!("  token URL: {}", lti.platform_token_url());
     println!("  public keys (JWKS) URL: {}", lti.jwks_url());
+    Ok(())
+}
+
+async fn platform_register_link(
+    config: Config,
+    name: Option<String>,
+    personal_data: bool,
+    hours: i64,
+) -> anyhow::Result<()> {
+    let (_, lti) = offline_lti(&config).await?;
+    let link = lti.create_registration_link(name, personal_data, chrono::Duration::hours(hours)).await?;
+    println!("{}", link.url);
+    eprintln!(
+        "Paste this URL into the LMS (Moodle: Manage tools → Tool URL → Add LTI Advantage). It works once, until {}.",
+        link.expires_at.to_rfc3339()
+    );
+    Ok(())
+}
+
+async fn tool_register_link(
+    config: Config,
+    publisher: String,
+    url: Option<String>,
+    name: Option<String>,
+    share_personal_data: bool,
+    hours: i64,
+) -> anyhow::Result<()> {
+    let publisher = PublisherId::parse(&publisher)?;
+    let (registry, lti) = offline_lti(&config).await?;
+    if registry.publisher(&publisher).await?.is_none() {
+        bail!("no publisher '{publisher}': add it first with `publisher add`");
+    }
+    let link = lti
+        .create_tool_registration(&publisher, name, share_personal_data, url.as_deref(), chrono::Duration::hours(hours))
+        .await?;
+    if let Some(url) = &link.url {
+        println!("{url}");
+        eprintln!("Open this URL in a browser: the tool registers itself with the gateway.");
+    }
+    println!("openid_configuration: {}", link.openid_configuration);
+    println!("registration_token: {}", link.registration_token);
+    eprintln!("The token works once, until {}.", link.expires_at.to_rfc3339());
     Ok(())
 }

@@ -3,11 +3,13 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, InputObject, Json, Object, Result, SimpleObject, ID};
+use chrono::{DateTime, Utc};
 
 use crate::app::App;
 use crate::auth::Principal;
 use crate::lti::broker::tools::ToolInput;
 use crate::lti::platform::PlatformInput;
+use crate::lti::service::ToolRegistrationOptions;
 use crate::registry;
 
 /// An LMS registration (from the LMS's developer key / tool registration page).
@@ -55,6 +57,41 @@ impl Platform {
     }
 }
 
+/// An LTI Dynamic Registration link: the LMS admin pastes `url` into the LMS ("add a tool by
+/// URL"). Single use; it stops working at `expiresAt`.
+#[derive(SimpleObject)]
+pub struct RegistrationLink {
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A Dynamic Registration of a publisher's tool with the gateway.
+#[derive(SimpleObject)]
+pub struct ToolRegistrationLink {
+    /// The tool's registration URL with `openid_configuration` and `registration_token` added:
+    /// open it in a browser to let the tool register itself (when `registrationUrl` was given).
+    pub url: Option<String>,
+    /// The gateway's platform configuration (OpenID configuration) URL.
+    pub openid_configuration: String,
+    /// The single-use token the tool sends as bearer to the registration endpoint.
+    pub registration_token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Starts a Dynamic Registration of a publisher's tool.
+#[derive(InputObject)]
+pub struct CreateToolRegistrationInput {
+    /// Needed with the admin token; a publisher key acts for its own publisher.
+    pub publisher: Option<ID>,
+    /// The tool's Dynamic Registration (initiation) URL, as its documentation gives it.
+    pub registration_url: Option<String>,
+    /// A name for the tool, when it sends none.
+    pub name: Option<String>,
+    /// Whether name, email, picture and `lis` claims reach this tool.
+    #[graphql(default = false)]
+    pub share_personal_data: bool,
+}
+
 /// A signed `LtiDeepLinkingResponse`: form-POST `jwt` as the field `JWT` to `returnUrl`.
 #[derive(SimpleObject)]
 pub struct DeepLinkingResponse {
@@ -96,6 +133,22 @@ impl LtiMutation {
             name: input.name,
         };
         Ok(Platform(app.lti.register_platform(principal, input).await?))
+    }
+
+    /// Creates a single-use LTI Dynamic Registration link (admin) that an LMS admin pastes into
+    /// the LMS; the LMS then registers the gateway and shows in `platforms`. It expires after 24
+    /// hours. `requestPersonalData` asks the LMS for users' names and email (for publishers'
+    /// tools allowed to receive them); by default the LMS sends neither.
+    async fn create_platform_registration(
+        &self,
+        ctx: &Context<'_>,
+        name: Option<String>,
+        #[graphql(default = false)] request_personal_data: bool,
+    ) -> Result<RegistrationLink> {
+        let app = ctx.data::<Arc<App>>()?;
+        let principal = ctx.data::<Principal>()?;
+        let link = app.lti.create_platform_registration(principal, name, request_personal_data).await?;
+        Ok(RegistrationLink { url: link.url, expires_at: link.expires_at })
     }
 
     /// Answers a deep-linking launch with the chosen resources (an empty list cancels). The
@@ -221,6 +274,33 @@ impl BrokerMutation {
         let saved =
             app.lti.register_publisher_tool(principal, input.publisher.as_deref().map(|p| p.as_str()), tool).await?;
         Ok(PublisherTool(saved, app.public_url.clone()))
+    }
+
+    /// Starts an LTI Dynamic Registration of a publisher's tool (its key, or the admin naming
+    /// `publisher`): the tool registers itself with the gateway, which issues its client id.
+    /// The token is single use and expires after 24 hours.
+    async fn create_tool_registration(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateToolRegistrationInput,
+    ) -> Result<ToolRegistrationLink> {
+        let app = ctx.data::<Arc<App>>()?;
+        let principal = ctx.data::<Principal>()?;
+        let options = ToolRegistrationOptions {
+            name: input.name,
+            registration_url: input.registration_url,
+            share_personal_data: input.share_personal_data,
+        };
+        let link = app
+            .lti
+            .create_tool_registration(principal, input.publisher.as_deref().map(|p| p.as_str()), options)
+            .await?;
+        Ok(ToolRegistrationLink {
+            url: link.url,
+            openid_configuration: link.openid_configuration,
+            registration_token: link.registration_token,
+            expires_at: link.expires_at,
+        })
     }
 
     /// Removes a publisher's LTI tool (its key, or the admin) and answers the registration it

@@ -7,36 +7,42 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Json;
 use chrono::Duration;
+use serde::Deserialize;
+use serde_json::json;
 
 use super::AppState;
 use crate::error::{AppError, ErrorCode};
 use crate::lti::broker::ags::Relayed;
 use crate::lti::broker::launch::{AuthOutcome, AuthRequest};
 use crate::lti::keys::DEFAULT_GRACE_DAYS;
-use crate::lti::login::LoginRequest;
+use crate::lti::login::{LoginAnswer, LoginRequest};
 use crate::lti::picker::{self, PickerFacetValue, PickerResult, PickerView};
 use crate::lti::service::LinkTarget;
-use crate::lti::{claims, LtiError};
+use crate::lti::{claims, registration, storage, LtiError};
 use crate::resource::{grade_label, ResourceKind};
 use crate::search::{Dimension, Filter, SearchRequest};
 
 /// Results per picker page.
 const PICKER_PAGE_SIZE: usize = 20;
 
-fn refusal(err: &AppError) -> Response {
-    let status = match err.code {
+fn refusal_status(err: &AppError) -> StatusCode {
+    match err.code {
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
         ErrorCode::Forbidden => StatusCode::FORBIDDEN,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         ErrorCode::Unavailable => StatusCode::BAD_GATEWAY,
         _ => StatusCode::BAD_REQUEST,
-    };
-    (status, Html(picker::error_page("The launch was refused", &err.message).into_string())).into_response()
+    }
 }
 
-fn lti_error(err: LtiError) -> AppError {
-    AppError::from(err)
+fn refusal(err: &AppError) -> Response {
+    let page = picker::error_page("The launch was refused", &err.message).into_string();
+    (refusal_status(err), Html(page)).into_response()
+}
+
+fn lti_error<E: crate::error::HasErrorCode + std::fmt::Display>(err: E) -> AppError {
+    AppError::from_coded(err)
 }
 
 /// Parses `a=1&b=2&b=3` keeping repeated keys.
@@ -60,12 +66,14 @@ fn login_request(pairs: &[(String, String)]) -> LoginRequest {
         lti_message_hint: first(pairs, "lti_message_hint"),
         lti_deployment_id: first(pairs, "lti_deployment_id"),
         client_id: first(pairs, "client_id"),
+        lti_storage_target: first(pairs, "lti_storage_target"),
     }
 }
 
 async fn login(state: &AppState, request: LoginRequest) -> Response {
     match state.app.lti.lti().initiate_login(request).await {
-        Ok(url) => Redirect::to(&url).into_response(),
+        Ok(LoginAnswer::Redirect(url)) => Redirect::to(&url).into_response(),
+        Ok(LoginAnswer::StoreThenRedirect(login)) => html_no_store(storage::login_page(&login).into_string()),
         Err(err) => refusal(&lti_error(err)),
     }
 }
@@ -81,6 +89,8 @@ pub async fn login_post(State(state): State<AppState>, body: Bytes) -> Response 
 }
 
 /// The redirect URI: validates the id_token, then opens the picker or follows an inserted link.
+/// A login that kept its proof in the platform's storage is first answered with the page that
+/// reads it back in this browser and confirms at [`launch_bound`].
 pub async fn launch(State(state): State<AppState>, body: Bytes) -> Response {
     let pairs = pairs(&body);
     let (Some(id_token), Some(login_state)) = (first(&pairs, "id_token"), first(&pairs, "state")) else {
@@ -88,26 +98,81 @@ pub async fn launch(State(state): State<AppState>, body: Bytes) -> Response {
         return refusal(&err);
     };
     let lti = state.app.lti.lti();
-    let validated = match lti.validate_launch(&id_token, &login_state).await {
-        Ok(validated) => validated,
-        Err(err) => return refusal(&lti_error(err)),
-    };
-    if validated.message_type == claims::DEEP_LINKING_REQUEST {
-        return match lti.begin_deep_linking(&validated).await {
-            Ok(launch_id) => {
-                let target = format!("/lti/picker?launch={}", urlencode(&launch_id));
-                (StatusCode::SEE_OTHER, [(header::LOCATION, target)]).into_response()
+    match lti.login_state(&login_state) {
+        Err(err) => {
+            tracing::warn!(reason = %err, "LTI launch refused");
+            return refusal(&lti_error(err));
+        }
+        Ok(login) => {
+            if let Some(storage) = &login.storage {
+                let confirm = format!("{}/lti/launch/bound", state.app.public_url.as_str());
+                let page = storage::launch_page(storage, &id_token, &login_state, &confirm);
+                return html_no_store(page.into_string());
             }
-            Err(err) => refusal(&lti_error(err)),
-        };
+        }
     }
-    match state.app.lti.link_target(&validated).await {
-        Ok(LinkTarget::Redirect(url)) => (StatusCode::SEE_OTHER, [(header::LOCATION, url)]).into_response(),
-        Ok(LinkTarget::Tool(record)) => match state.app.lti.brokered_launch_url(&validated, &record).await {
-            Ok(url) => (StatusCode::SEE_OTHER, [(header::LOCATION, url)]).into_response(),
-            Err(err) => refusal(&err),
-        },
+    match launch_location(&state, &id_token, &login_state, None).await {
+        Ok(location) => (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response(),
         Err(err) => refusal(&err),
+    }
+}
+
+/// Where a valid launch leads: the picker, a web resource, or a publisher's tool.
+async fn launch_location(
+    state: &AppState,
+    id_token: &str,
+    login_state: &str,
+    proof: Option<&str>,
+) -> Result<String, AppError> {
+    let lti = state.app.lti.lti();
+    let validated = lti.validate_launch(id_token, login_state, proof).await.map_err(lti_error)?;
+    if validated.message_type == claims::DEEP_LINKING_REQUEST {
+        let launch_id = lti.begin_deep_linking(&validated).await.map_err(lti_error)?;
+        return Ok(format!("/lti/picker?launch={}", urlencode(&launch_id)));
+    }
+    match state.app.lti.link_target(&validated).await? {
+        LinkTarget::Redirect(url) => Ok(url),
+        LinkTarget::Tool(record) => state.app.lti.brokered_launch_url(&validated, &record).await,
+    }
+}
+
+/// What the launch page sends once it has read the login's proof from the platform's storage.
+#[derive(Deserialize)]
+pub struct BoundLaunch {
+    id_token: String,
+    state: String,
+    proof: Option<String>,
+}
+
+/// `POST /lti/launch/bound` (JSON, from the gateway's own launch page): the launch of a login
+/// whose proof the browser read back from the platform's storage. Answers `{"location"}` or
+/// `{"error"}`. Only JSON from the gateway's own origin is taken, so no other site can post it.
+pub async fn launch_bound(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let refuse = |status: StatusCode, message: String| (status, Json(json!({ "error": message }))).into_response();
+    let json_body = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().to_ascii_lowercase().starts_with("application/json"));
+    if !json_body {
+        return refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "a launch is confirmed with JSON from the launch page".into(),
+        );
+    }
+    let public_origin = url::Url::parse(state.app.public_url.as_str()).map(|u| u.origin().ascii_serialization());
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    if let (Some(origin), Ok(public_origin)) = (origin, public_origin) {
+        if origin != public_origin {
+            return refuse(StatusCode::FORBIDDEN, format!("a launch cannot be confirmed from {origin}"));
+        }
+    }
+    let launch: BoundLaunch = match serde_json::from_slice(&body) {
+        Ok(launch) => launch,
+        Err(err) => return refuse(StatusCode::BAD_REQUEST, format!("not a launch confirmation: {err}")),
+    };
+    match launch_location(&state, &launch.id_token, &launch.state, Some(launch.proof.as_deref().unwrap_or(""))).await {
+        Ok(location) => ([(header::CACHE_CONTROL, "no-store")], Json(json!({ "location": location }))).into_response(),
+        Err(err) => refuse(refusal_status(&err), err.message),
     }
 }
 
@@ -398,4 +463,56 @@ pub async fn ags_lineitem(State(state): State<AppState>, Path(grant): Path<Strin
         Ok(answer) => relayed(answer),
         Err(err) => ags_error(err),
     }
+}
+
+/// `GET /lti/register/{link}?openid_configuration=…&registration_token=…`: an LMS opened a
+/// registration link (LTI Dynamic Registration). Answers the page that closes the LMS's
+/// registration window, or one that names the problem.
+pub async fn register_with_platform(
+    State(state): State<AppState>,
+    Path(link): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let pairs = pairs(query.unwrap_or_default().as_bytes());
+    let configuration = first(&pairs, "openid_configuration");
+    let token = first(&pairs, "registration_token");
+    let lti = state.app.lti.lti();
+    match lti.register_with_platform(&link, configuration.as_deref(), token.as_deref()).await {
+        Ok(done) => html_no_store(registration::done_page(&done).into_string()),
+        Err(err) => {
+            let err = lti_error(err);
+            let status = match err.code {
+                ErrorCode::NotFound => StatusCode::NOT_FOUND,
+                ErrorCode::Unavailable => StatusCode::BAD_GATEWAY,
+                ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            let page = picker::registration_error_page(&err.message).into_string();
+            (status, [(header::CACHE_CONTROL, "no-store")], Html(page)).into_response()
+        }
+    }
+}
+
+/// The gateway's OpenID configuration as the platform of publishers' tools.
+pub async fn platform_configuration(State(state): State<AppState>) -> Response {
+    ([(header::CACHE_CONTROL, "public, max-age=300")], Json(state.app.lti.lti().platform_configuration()))
+        .into_response()
+}
+
+/// `POST /lti/platform/register`: a publisher's tool registers itself with its registration
+/// token as bearer (LTI Dynamic Registration).
+pub async fn register_tool(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    match state.app.lti.lti().register_tool_dynamically(super::bearer(&headers), &body).await {
+        Ok(registration) => ([(header::CACHE_CONTROL, "no-store")], Json(registration)).into_response(),
+        Err(err) => {
+            let status = StatusCode::from_u16(err.status).unwrap_or(StatusCode::BAD_REQUEST);
+            (status, [(header::CACHE_CONTROL, "no-store")], Json(err.body())).into_response()
+        }
+    }
+}
+
+/// The gateway's icon, for LMS tool lists and editor buttons.
+pub async fn icon() -> Response {
+    const ICON: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64" role="img" aria-label="Resource Gateway"><rect width="64" height="64" rx="12" fill="#1a5fb4"/><circle cx="28" cy="28" r="13" fill="none" stroke="#fff" stroke-width="6"/><path d="M38 38l14 14" stroke="#fff" stroke-width="7" stroke-linecap="round"/></svg>"##;
+    ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=86400")], ICON).into_response()
 }

@@ -19,16 +19,19 @@ pub const LAUNCH_LIFETIME_MINUTES: i64 = 60;
 /// Lifetime of the signed response.
 const RESPONSE_LIFETIME_SECONDS: i64 = 600;
 
-/// The request's `deep_linking_settings`, read leniently where platforms differ.
+/// The request's `deep_linking_settings`, read leniently where platforms differ: lists may
+/// come as arrays or comma-separated strings (the spec's `accept_media_types` is a string,
+/// Moodle's claim mapping makes it an array), flags as booleans or strings, and empty `title`
+/// and `text` (Moodle sends both) count as absent.
 #[derive(Debug, Clone, Deserialize)]
 pub struct DeepLinkingSettings {
     pub deep_link_return_url: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_list")]
     pub accept_types: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_list")]
     pub accept_presentation_document_targets: Vec<String>,
-    #[serde(default)]
-    pub accept_media_types: Option<String>,
+    #[serde(default, deserialize_with = "lenient_list")]
+    pub accept_media_types: Vec<String>,
     #[serde(default)]
     accept_multiple: Option<Value>,
     #[serde(default)]
@@ -40,6 +43,20 @@ pub struct DeepLinkingSettings {
     /// Opaque; echoed exactly as received.
     #[serde(default)]
     pub data: Option<Box<RawValue>>,
+}
+
+/// A list as an array of strings or one comma-separated string; `null` is empty.
+fn lenient_list<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    let value = Option::<Value>::deserialize(deserializer)?;
+    let items: Vec<String> = match value {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::String(text)) => text.split(',').map(|item| item.trim().to_string()).collect(),
+        Some(Value::Array(items)) => {
+            items.into_iter().filter_map(|item| item.as_str().map(|s| s.trim().to_string())).collect()
+        }
+        Some(other) => return Err(serde::de::Error::custom(format!("expected a list, found {other}"))),
+    };
+    Ok(items.into_iter().filter(|item| !item.is_empty()).collect())
 }
 
 /// `true`, `"true"` (ltijs sends strings) or absent-as-default.
@@ -269,11 +286,12 @@ fn through_gateway(record: &ResourceRecord, launch_url: &str) -> Value {
 }
 
 fn check_media_type(settings: &DeepLinkingSettings, record: &ResourceRecord) -> Result<(), LtiError> {
-    let Some(accepted) = settings.accept_media_types.as_deref().filter(|m| !m.trim().is_empty()) else {
+    let accepted = &settings.accept_media_types;
+    if accepted.is_empty() {
         return Ok(());
-    };
+    }
     let media_type = record.resource.media_type.as_deref().unwrap_or("application/octet-stream");
-    let matches = accepted.split(',').map(str::trim).any(|pattern| {
+    let matches = accepted.iter().map(String::as_str).any(|pattern| {
         pattern == "*/*"
             || pattern.eq_ignore_ascii_case(media_type)
             || pattern.strip_suffix("/*").is_some_and(|prefix| media_type.starts_with(&format!("{prefix}/")))
@@ -282,14 +300,19 @@ fn check_media_type(settings: &DeepLinkingSettings, record: &ResourceRecord) -> 
         Ok(())
     } else {
         Err(LtiError::NotAccepted(format!(
-            "{} is {media_type}, which the platform does not accept ({accepted})",
-            record.id()
+            "{} is {media_type}, which the platform does not accept ({})",
+            record.id(),
+            accepted.join(",")
         )))
     }
 }
 
 fn parse_settings(raw: &str) -> Result<DeepLinkingSettings, LtiError> {
-    serde_json::from_str(raw).map_err(|err| LtiError::InvalidToken(format!("deep_linking_settings unreadable: {err}")))
+    let mut settings: DeepLinkingSettings = serde_json::from_str(raw)
+        .map_err(|err| LtiError::InvalidToken(format!("deep_linking_settings unreadable: {err}")))?;
+    settings.title = settings.title.filter(|t| !t.trim().is_empty());
+    settings.text = settings.text.filter(|t| !t.trim().is_empty());
+    Ok(settings)
 }
 
 /// Launch ids are credentials: never echo one whole.
@@ -319,5 +342,22 @@ mod tests {
             settings(r#"{"deep_link_return_url":"https://lms/x","accept_types":["link"],"accept_multiple":false}"#);
         assert!(!links_only.accept_multiple());
         assert_eq!(links_only.returnable_kinds(), vec![ResourceKind::Link]);
+    }
+
+    #[test]
+    fn test_lists_come_as_arrays_or_strings_and_empty_texts_are_absent() {
+        let moodle = settings(
+            r#"{"deep_link_return_url":"https://lms/x","accept_types":"ltiResourceLink","accept_media_types":["image/*","text/html"],
+                "accept_presentation_document_targets":"frame, iframe,window","title":"","text":" "}"#,
+        );
+        assert_eq!(moodle.accept_types, vec!["ltiResourceLink"]);
+        assert_eq!(moodle.accept_media_types, vec!["image/*", "text/html"]);
+        assert_eq!(moodle.accept_presentation_document_targets, vec!["frame", "iframe", "window"]);
+        assert_eq!((moodle.title, moodle.text), (None, None));
+        let canvas = settings(
+            r#"{"deep_link_return_url":"https://lms/x","accept_types":["ltiResourceLink"],"accept_media_types":"application/vnd.ims.lti.v1.ltilink"}"#,
+        );
+        assert_eq!(canvas.accept_media_types, vec!["application/vnd.ims.lti.v1.ltilink"]);
+        assert!(parse_settings(r#"{"deep_link_return_url":"https://lms/x","accept_types":7}"#).is_err());
     }
 }

@@ -1,6 +1,7 @@
 //! Validation of the id_token a platform posts to `/lti/launch`, exactly as LTI 1.3 asks:
 //! state, RS256 signature against the platform's JWKS, iss, aud/azp, exp/iat, nonce,
-//! deployment, version and message type.
+//! deployment, version and message type; then the nonce is recorded, so a launch is accepted
+//! once. Nothing is written before the platform's signature has been verified.
 
 use base64::Engine;
 use chrono::Utc;
@@ -27,23 +28,33 @@ pub struct ValidatedLaunch {
 }
 
 impl Lti {
-    /// Validates the form post of a launch. Consumes the state whether or not the token passes.
-    pub async fn validate_launch(&self, id_token: &str, state: &str) -> Result<ValidatedLaunch, LtiError> {
-        let result = self.validate_launch_inner(id_token, state).await;
+    /// Validates the form post of a launch. `proof` is what the browser read back from the
+    /// platform's storage, for a login that stored one there.
+    pub async fn validate_launch(
+        &self,
+        id_token: &str,
+        state: &str,
+        proof: Option<&str>,
+    ) -> Result<ValidatedLaunch, LtiError> {
+        let result = self.validate_launch_inner(id_token, state, proof).await;
         if let Err(err) = &result {
             tracing::warn!(reason = %err, "LTI launch refused");
         }
         result
     }
 
-    async fn validate_launch_inner(&self, id_token: &str, state: &str) -> Result<ValidatedLaunch, LtiError> {
-        let state = state.trim();
-        if state.is_empty() {
-            return Err(LtiError::BadState);
-        }
-        let login = self.store.take_login_state(state).await?.ok_or(LtiError::BadState)?;
-        if login.expires_at < Utc::now() {
-            return Err(LtiError::BadState);
+    async fn validate_launch_inner(
+        &self,
+        id_token: &str,
+        state: &str,
+        proof: Option<&str>,
+    ) -> Result<ValidatedLaunch, LtiError> {
+        let login = self.login_state(state)?;
+        if let Some(storage) = &login.storage {
+            let held = proof.is_some_and(|proof| crate::auth::secrets_equal(proof, &storage.value));
+            if !held {
+                return Err(LtiError::OtherBrowser);
+            }
         }
         let platform = self.store.platform(&login.platform_id).await?.ok_or(LtiError::BadState)?;
 
@@ -91,7 +102,8 @@ impl Lti {
             Some(_) => {}
         }
         let deployment_id = string_claim(&claims, claims::DEPLOYMENT_ID)?;
-        if !platform.deployment_ids.contains(&deployment_id) {
+        let new_deployment = !platform.deployment_ids.contains(&deployment_id);
+        if new_deployment && !platform.deployments_open {
             return Err(LtiError::InvalidToken(format!("deployment_id '{deployment_id}' is not registered")));
         }
         let version = string_claim(&claims, claims::VERSION)?;
@@ -105,6 +117,21 @@ impl Lti {
         let has_sub = claims.get("sub").and_then(Value::as_str).is_some_and(|sub| !sub.is_empty());
         if message_type == claims::RESOURCE_LINK_REQUEST && !has_sub {
             return Err(LtiError::InvalidToken("sub is missing: a resource link launch must name its user".into()));
+        }
+
+        // Every check passed: only now is anything written. The nonce is kept until the state
+        // would have expired anyway, so the same launch cannot be accepted twice.
+        let keep_until = login.expires_at + chrono::Duration::seconds(LEEWAY_SECONDS as i64);
+        if !self.store.record_nonce(&login.nonce, keep_until).await? {
+            return Err(LtiError::BadState);
+        }
+        if new_deployment {
+            self.store.add_deployment(&platform.id, &deployment_id).await?;
+            self.platforms.invalidate();
+            tracing::info!(platform = %platform.id, deployment = %deployment_id, "new deployment recorded");
+        }
+        if let Err(err) = self.store.purge_expired(Utc::now()).await {
+            tracing::warn!(error = %err, "cannot purge expired LTI state");
         }
         Ok(ValidatedLaunch { platform, deployment_id, message_type, claims, payload_json })
     }

@@ -13,16 +13,19 @@ pub mod launch;
 pub mod login;
 pub mod picker;
 pub mod platform;
+pub mod registration;
 pub mod service;
+pub mod storage;
 
 use std::sync::Arc;
 
 use crate::error::{ErrorCode, HasErrorCode};
 use crate::outbound::{AddressGuard, Outbound};
-use crate::registry::{BrokerStore, LtiStore, RegistryError};
+use crate::registry::{BrokerStore, LtiStore, RegistrationStore, RegistryError};
 use broker::ags;
 use jwks::JwksCache;
 use keys::{KeyError, ToolKeys};
+use login::StateSigner;
 
 /// Why an LTI message or request was refused. Messages name the claim or parameter at fault.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +38,9 @@ pub enum LtiError {
     InvalidToken(String),
     #[error("state is unknown, expired or already used: start the launch again from the LMS")]
     BadState,
+    /// The login stored its proof in the platform's storage, and this browser's storage lacks it.
+    #[error("this launch was not started in this browser (the LMS's storage holds no proof of its login): start it again from the LMS")]
+    OtherBrowser,
     #[error("launch '{0}' is unknown, expired or already used")]
     LaunchNotFound(String),
     #[error("{0}")]
@@ -60,9 +66,10 @@ impl HasErrorCode for LtiError {
     fn error_code(&self) -> ErrorCode {
         match self {
             LtiError::BadRequest(_) | LtiError::NotAccepted(_) => ErrorCode::BadUserInput,
-            LtiError::UnknownPlatform { .. } | LtiError::InvalidToken(_) | LtiError::BadState => {
-                ErrorCode::Unauthenticated
-            }
+            LtiError::UnknownPlatform { .. }
+            | LtiError::InvalidToken(_)
+            | LtiError::BadState
+            | LtiError::OtherBrowser => ErrorCode::Unauthenticated,
             LtiError::LaunchNotFound(_) | LtiError::NotFound(_) => ErrorCode::NotFound,
             LtiError::Forbidden(_) => ErrorCode::Forbidden,
             LtiError::Upstream(_) => ErrorCode::Unavailable,
@@ -83,6 +90,8 @@ impl From<LtiError> for crate::error::AppError {
 pub struct Lti {
     pub(crate) store: Arc<dyn LtiStore>,
     pub(crate) broker: Arc<dyn BrokerStore>,
+    /// Dynamic Registration grants, both directions.
+    pub(crate) registrations: Arc<dyn RegistrationStore>,
     pub(crate) keys: ToolKeys,
     pub(crate) jwks: JwksCache,
     pub(crate) outbound: Outbound,
@@ -91,23 +100,31 @@ pub struct Lti {
     pub(crate) guard: AddressGuard,
     /// `<public URL>`, without trailing slash.
     pub(crate) public_url: String,
+    /// Signs the login states that travel through the browser instead of being stored.
+    pub(crate) state_signer: StateSigner,
+    /// The registered platforms as login initiations see them.
+    pub(crate) platforms: platform::PlatformDirectory,
 }
 
 impl Lti {
     pub fn new<S>(store: Arc<S>, keys: ToolKeys, outbound: Outbound, public_url: String) -> Self
     where
-        S: LtiStore + BrokerStore + 'static,
+        S: LtiStore + BrokerStore + RegistrationStore + 'static,
     {
         let guard = outbound.guard().clone();
+        let state_signer = StateSigner::new(&keys.derived_secret(login::STATE_KEY_PURPOSE));
         Self {
             store: store.clone(),
-            broker: store,
+            broker: store.clone(),
+            registrations: store,
             keys,
             jwks: JwksCache::new(outbound.clone()),
             lms_tokens: ags::LmsTokens::new(),
             outbound,
             guard,
             public_url,
+            state_signer,
+            platforms: platform::PlatformDirectory::new(),
         }
     }
 

@@ -64,7 +64,8 @@ button:focus, input:focus, a:focus { outline: 3px solid #1a5fb4; outline-offset:
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 "#;
 
-fn page(title: &str, body: Markup) -> Markup {
+/// The shell of every LTI page (title, viewport, the shared style).
+pub(crate) fn page(title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -187,6 +188,20 @@ pub fn error_page(title: &str, reason: &str) -> Markup {
                 h1 { (title) }
                 p { (reason) }
                 p { "Close this window and start again from your course. If it happens again, give your district admin the message above." }
+            }
+        },
+    )
+}
+
+/// Explains why an LMS's Dynamic Registration did not complete (nothing was stored).
+pub fn registration_error_page(reason: &str) -> Markup {
+    page(
+        "The registration did not complete",
+        html! {
+            main {
+                h1 { "The registration did not complete" }
+                p { (reason) }
+                p { "Nothing was stored. Close this window; once the problem is fixed, register again with the same link (or a new one if it was used or expired)." }
             }
         },
     )

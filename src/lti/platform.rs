@@ -1,10 +1,35 @@
 //! Registering LMS platforms, and finding the one a message comes from.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use chrono::Utc;
+use moka::future::Cache;
 use sha2::{Digest, Sha256};
 
 use super::{Lti, LtiError};
 use crate::registry::Platform;
+
+/// How long login initiations use one read of the registered platforms. Registrations made
+/// in this process show at once; one made by the CLI while the gateway runs, within this.
+const DIRECTORY_SECONDS: u64 = 5;
+
+/// The registered platforms, read at most once per [`DIRECTORY_SECONDS`]: anyone can start a
+/// login, so a flood of initiations must not queue for the registry ahead of real launches.
+pub(crate) struct PlatformDirectory {
+    snapshot: Cache<(), Arc<Vec<Platform>>>,
+}
+
+impl PlatformDirectory {
+    pub(crate) fn new() -> Self {
+        Self { snapshot: Cache::builder().max_capacity(1).time_to_live(Duration::from_secs(DIRECTORY_SECONDS)).build() }
+    }
+
+    /// Forgets the snapshot after a registration changed.
+    pub(crate) fn invalidate(&self) {
+        self.snapshot.invalidate_all();
+    }
+}
 
 /// What the district admin enters for an LMS (from its developer-key / tool registration page).
 #[derive(Debug, Clone, Default)]
@@ -54,8 +79,11 @@ impl Lti {
             token_url: input.token_url.map(|t| t.trim().to_string()),
             name: input.name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()),
             created_at: Utc::now(),
+            // The admin named the deployments: only those launch.
+            deployments_open: false,
         };
         let saved = self.store.upsert_platform(&platform).await?;
+        self.platforms.invalidate();
         tracing::info!(platform = %saved.id, issuer = %saved.issuer, client_id = %saved.client_id, "LMS platform registered");
         Ok(saved)
     }
@@ -64,9 +92,17 @@ impl Lti {
         Ok(self.store.platforms().await?)
     }
 
-    /// The platform of an issuer (and client id, needed when the issuer has several).
+    /// The platform of an issuer (and client id, needed when the issuer has several), from the
+    /// directory snapshot.
     pub async fn find_platform(&self, issuer: &str, client_id: Option<&str>) -> Result<Platform, LtiError> {
-        let candidates = self.store.platforms_by_issuer(issuer).await?;
+        let store = self.store.clone();
+        let all = self
+            .platforms
+            .snapshot
+            .try_get_with((), async move { store.platforms().await.map(Arc::new) })
+            .await
+            .map_err(|err| LtiError::Busy(format!("cannot read the registered platforms: {err}")))?;
+        let candidates: Vec<Platform> = all.iter().filter(|p| p.issuer == issuer).cloned().collect();
         let unknown =
             || LtiError::UnknownPlatform { issuer: issuer.to_string(), client_id: client_id.map(str::to_string) };
         match client_id {
@@ -79,7 +115,7 @@ impl Lti {
     }
 
     /// An https URL, or http to a host the outbound allow-list permits.
-    fn check_platform_url(&self, raw: &str, what: &str, outbound: bool) -> Result<(), LtiError> {
+    pub(crate) fn check_platform_url(&self, raw: &str, what: &str, outbound: bool) -> Result<(), LtiError> {
         let url = url::Url::parse(raw.trim()).map_err(|_| LtiError::BadRequest(format!("{what} must be a URL")))?;
         match url.scheme() {
             "https" if !outbound => Ok(()),

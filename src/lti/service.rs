@@ -6,11 +6,13 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::broker::registration::ToolRegistrationLink;
 use super::broker::tools::ToolInput;
 use super::content_item::RESOURCE_ID_PARAM;
 use super::deep_link::SignedResponse;
 use super::launch::ValidatedLaunch;
 use super::platform::PlatformInput;
+use super::registration::{RegistrationLink, DEFAULT_LINK_HOURS};
 use super::{claims, Lti, LtiError};
 use crate::auth::Principal;
 use crate::error::AppError;
@@ -18,6 +20,15 @@ use crate::publishers::PublisherService;
 use crate::registry::{Platform, PublisherTool};
 use crate::resource::{PublisherId, ResourceKind, ResourceRecord};
 use crate::search::SearchService;
+
+/// What a publisher says about a tool it asks to register itself.
+#[derive(Debug, Clone, Default)]
+pub struct ToolRegistrationOptions {
+    pub name: Option<String>,
+    /// The tool's own registration (initiation) URL, to which the answer adds the parameters.
+    pub registration_url: Option<String>,
+    pub share_personal_data: bool,
+}
 
 /// Where an LMS launch of an inserted link leads.
 #[derive(Debug)]
@@ -48,6 +59,19 @@ impl LtiService {
     pub async fn register_platform(&self, principal: &Principal, input: PlatformInput) -> Result<Platform, AppError> {
         principal.require_admin()?;
         self.lti.register_platform(input).await.map_err(AppError::from)
+    }
+
+    /// Creates a registration link an LMS admin pastes into the LMS (LTI Dynamic Registration);
+    /// admin only.
+    pub async fn create_platform_registration(
+        &self,
+        principal: &Principal,
+        name: Option<String>,
+        personal_data: bool,
+    ) -> Result<RegistrationLink, AppError> {
+        principal.require_admin()?;
+        let lifetime = chrono::Duration::hours(DEFAULT_LINK_HOURS);
+        self.lti.create_registration_link(name, personal_data, lifetime).await.map_err(AppError::from)
     }
 
     /// Every registered platform; admin only.
@@ -98,19 +122,46 @@ impl LtiService {
         publisher: Option<&str>,
         input: ToolInput,
     ) -> Result<PublisherTool, AppError> {
+        let publisher = self.tool_publisher(principal, publisher).await?;
+        self.lti.register_tool(&publisher, input).await.map_err(AppError::from)
+    }
+
+    /// Starts a Dynamic Registration of a publisher's tool: its own key, or the admin naming it.
+    pub async fn create_tool_registration(
+        &self,
+        principal: &Principal,
+        publisher: Option<&str>,
+        options: ToolRegistrationOptions,
+    ) -> Result<ToolRegistrationLink, AppError> {
+        let publisher = self.tool_publisher(principal, publisher).await?;
+        let lifetime = chrono::Duration::hours(DEFAULT_LINK_HOURS);
+        self.lti
+            .create_tool_registration(
+                &publisher,
+                options.name,
+                options.share_personal_data,
+                options.registration_url.as_deref(),
+                lifetime,
+            )
+            .await
+            .map_err(AppError::from)
+    }
+
+    /// The publisher a tool operation acts for: the key's own, or the one the admin names.
+    async fn tool_publisher(&self, principal: &Principal, publisher: Option<&str>) -> Result<PublisherId, AppError> {
         let publisher = match (publisher, principal) {
             (Some(id), _) => PublisherId::parse(id).map_err(|err| AppError::bad_input(err.to_string()))?,
             (None, Principal::Publisher(own)) => own.clone(),
             (None, Principal::Admin) => return Err(AppError::bad_input("name the publisher the tool belongs to")),
             (None, Principal::Anonymous) => {
-                return Err(AppError::unauthenticated("registering a tool needs a publisher key or the admin token"))
+                return Err(AppError::unauthenticated("a publisher's tool needs its publisher key or the admin token"))
             }
         };
         principal.require_for(&publisher)?;
         if self.publishers.get_fresh(&publisher).await?.is_none() {
             return Err(AppError::not_found(format!("no publisher '{publisher}'")));
         }
-        self.lti.register_tool(&publisher, input).await.map_err(AppError::from)
+        Ok(publisher)
     }
 
     /// Removes a publisher's tool: its own key or the admin. Another publisher's tool reads

@@ -1,6 +1,8 @@
-//! LTI state in the registry: platforms (LMS registrations), OIDC login states and
-//! deep-linking launches. Kept in the database rather than in memory or cookies, so a launch
-//! works inside an LMS iframe without third-party cookies and across gateway replicas.
+//! LTI state in the registry: platforms (LMS registrations), the nonces valid launches used and
+//! deep-linking launches. Login initiations store nothing (their state travels signed through
+//! the browser); what is stored here is written only after a platform-signed id_token passed,
+//! so anonymous callers cannot fill it. Kept in the database rather than in memory or cookies,
+//! so a launch works inside an LMS iframe without third-party cookies and across replicas.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -20,16 +22,9 @@ pub struct Platform {
     pub token_url: Option<String>,
     pub name: Option<String>,
     pub created_at: DateTime<Utc>,
-}
-
-/// What a login initiation promised: the `state` and `nonce` the id_token must come back with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoginState {
-    pub state: String,
-    pub nonce: String,
-    pub platform_id: String,
-    pub created_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
+    /// Registered dynamically without a deployment id (Canvas creates deployments when an admin
+    /// installs the key): every deployment a valid launch names is accepted and recorded.
+    pub deployments_open: bool,
 }
 
 /// A validated deep-linking request waiting for the teacher's choice. Its id is the single-use
@@ -54,15 +49,15 @@ pub trait LtiStore: Send + Sync {
     async fn platforms(&self) -> Result<Vec<Platform>, RegistryError>;
     async fn platform(&self, id: &str) -> Result<Option<Platform>, RegistryError>;
     async fn platforms_by_issuer(&self, issuer: &str) -> Result<Vec<Platform>, RegistryError>;
-    /// Stores a login state unless `max_pending` unexpired ones are already waiting; answers
-    /// whether it was stored. Anyone can start a login, so their number is bounded.
-    async fn insert_login_state(&self, state: &LoginState, max_pending: usize) -> Result<bool, RegistryError>;
-    /// Removes and answers a login state: each can be used once.
-    async fn take_login_state(&self, state: &str) -> Result<Option<LoginState>, RegistryError>;
+    /// Adds a deployment id to a platform's list (a deployment of an open platform launched).
+    async fn add_deployment(&self, platform_id: &str, deployment_id: &str) -> Result<(), RegistryError>;
+    /// Records the nonce of a launch whose id_token passed every check; answers false when it
+    /// was recorded before (a replay). Kept until `expires_at`, when its state expires anyway.
+    async fn record_nonce(&self, nonce: &str, expires_at: DateTime<Utc>) -> Result<bool, RegistryError>;
     async fn insert_launch(&self, launch: &DeepLinkLaunch) -> Result<(), RegistryError>;
     async fn launch(&self, id: &str) -> Result<Option<DeepLinkLaunch>, RegistryError>;
     /// Marks a launch used if it is unused and unexpired; answers whether it was.
     async fn consume_launch(&self, id: &str, now: DateTime<Utc>) -> Result<bool, RegistryError>;
-    /// Forgets login states, deep-linking launches and brokered launches that expired before `now`.
+    /// Forgets used nonces, deep-linking launches and brokered launches that expired before `now`.
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<usize, RegistryError>;
 }

@@ -2,7 +2,8 @@
 //! their key hashes, ingest history, catalog sources and harvest runs, LMS platforms, LTI and
 //! broker state.
 //!
-//! Behind async store traits ([`Registry`], [`HarvestStore`], [`LtiStore`], [`BrokerStore`])
+//! Behind async store traits ([`Registry`], [`HarvestStore`], [`LtiStore`], [`BrokerStore`],
+//! [`RegistrationStore`])
 //! whose errors name no database, so that the embedded SQLite of a data folder and a PostgreSQL
 //! shared by several replicas are interchangeable ([`sql::SqlRegistry`] serves both). Every write
 //! is one transaction, committed durably before it returns.
@@ -11,6 +12,7 @@ pub mod broker_store;
 pub mod live_hits;
 pub mod log;
 pub mod lti_store;
+pub mod registration_store;
 pub mod sealing;
 pub mod secrets;
 mod sources;
@@ -23,7 +25,8 @@ use serde::{Deserialize, Serialize};
 pub use broker_store::{AgsGrant, BrokerStore, BrokeredLaunch, PublisherTool, ToolToken};
 pub use live_hits::LiveHitStore;
 pub use log::{CatalogLog, LogEntry, LogKind, LoggedRemoval, NewIngest};
-pub use lti_store::{DeepLinkLaunch, LoginState, LtiStore, Platform};
+pub use lti_store::{DeepLinkLaunch, LtiStore, Platform};
+pub use registration_store::{RegistrationGrant, RegistrationKind, RegistrationStore};
 pub use secrets::{SecretStore, SigningKeyRecord};
 pub use sources::{
     CatalogSourceRecord, HarvestCursor, HarvestRunRecord, HarvestStatus, HarvestStore, HarvestTrigger,

@@ -17,14 +17,14 @@ const LINEITEM_READ: &str = "https://purl.imsglobal.org/spec/lti-ags/scope/linei
 const LINEITEM: &str = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem";
 
 /// A publisher's LTI tool: its key, its JWKS, its URLs.
-struct Tool {
-    addr: SocketAddr,
-    key: RsaKey,
-    client_id: String,
+pub struct Tool {
+    pub addr: SocketAddr,
+    pub key: RsaKey,
+    pub client_id: String,
 }
 
 impl Tool {
-    async fn start(client_id: &str) -> Self {
+    pub async fn start(client_id: &str) -> Self {
         let key = RsaKey::generate(&format!("{client_id}-key"));
         let jwks = json!({ "keys": [key.jwk()] });
         let app = Router::new().route("/jwks", get(move || async move { Json(jwks.clone()) }));
@@ -36,12 +36,12 @@ impl Tool {
         Self { addr, key, client_id: client_id.to_string() }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
 
     /// Registers the tool for `publisher` with `token` (publisher key or admin).
-    async fn register(&self, gateway: &TestServer, token: &str, publisher: Option<&str>, share: bool) -> Value {
+    pub async fn register(&self, gateway: &TestServer, token: &str, publisher: Option<&str>, share: bool) -> Value {
         let data = gateway
             .graphql_ok(
                 "mutation($input: RegisterPublisherToolInput!) { registerPublisherTool(input: $input) {
@@ -56,40 +56,22 @@ impl Tool {
     }
 
     /// The tool's authorization request to the gateway; answers (status, body).
-    async fn authorize(
+    pub async fn authorize(
         &self,
         gateway: &TestServer,
         login: &HashMap<String, String>,
         redirect_uri: &str,
     ) -> (u16, String) {
-        let response = gateway
-            .client
-            .get(gateway.url("/lti/platform/auth"))
-            .query(&[
-                ("scope", "openid"),
-                ("response_type", "id_token"),
-                ("response_mode", "form_post"),
-                ("prompt", "none"),
-                ("client_id", self.client_id.as_str()),
-                ("redirect_uri", redirect_uri),
-                ("login_hint", login["login_hint"].as_str()),
-                ("lti_message_hint", login["lti_message_hint"].as_str()),
-                ("state", "tool-state-1"),
-                ("nonce", "tool-nonce-1"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        (response.status().as_u16(), response.text().await.unwrap())
+        authorize_as(gateway, &self.client_id, login, redirect_uri).await
     }
 
-    fn assertion(&self, gateway: &TestServer, jti: &str, exp_offset: i64) -> String {
+    pub fn assertion(&self, gateway: &TestServer, jti: &str, exp_offset: i64) -> String {
         let now = chrono::Utc::now().timestamp();
         self.key.sign(&json!({ "iss": self.client_id, "sub": self.client_id, "aud": gateway.url("/lti/platform/token"),
                                 "iat": now, "exp": now + exp_offset, "jti": jti }))
     }
 
-    async fn token(&self, gateway: &TestServer, assertion: &str, scope: &str) -> (u16, Value) {
+    pub async fn token(&self, gateway: &TestServer, assertion: &str, scope: &str) -> (u16, Value) {
         let response = gateway
             .client
             .post(gateway.url("/lti/platform/token"))
@@ -106,21 +88,49 @@ impl Tool {
     }
 }
 
-fn field(html: &str, name: &str) -> Option<String> {
+/// A tool's authorization request to the gateway as client `client_id`; answers (status, body).
+pub async fn authorize_as(
+    gateway: &TestServer,
+    client_id: &str,
+    login: &HashMap<String, String>,
+    redirect_uri: &str,
+) -> (u16, String) {
+    let response = gateway
+        .client
+        .get(gateway.url("/lti/platform/auth"))
+        .query(&[
+            ("scope", "openid"),
+            ("response_type", "id_token"),
+            ("response_mode", "form_post"),
+            ("prompt", "none"),
+            ("client_id", client_id),
+            ("redirect_uri", redirect_uri),
+            ("login_hint", login["login_hint"].as_str()),
+            ("lti_message_hint", login["lti_message_hint"].as_str()),
+            ("state", "tool-state-1"),
+            ("nonce", "tool-nonce-1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+pub fn field(html: &str, name: &str) -> Option<String> {
     let marker = format!("name=\"{name}\" value=\"");
     let from = html.find(&marker)? + marker.len();
     let to = html[from..].find('"')? + from;
     Some(html[from..to].replace("&amp;", "&"))
 }
 
-fn decode(jwt: &str) -> Value {
+pub fn decode(jwt: &str) -> Value {
     use base64::Engine;
     let payload = jwt.split('.').nth(1).unwrap();
     serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
 /// A publisher with one gradable LTI resource served by `tool`.
-async fn quiz_publisher(gateway: &TestServer, id: &str, tool: &Tool) -> String {
+pub async fn quiz_publisher(gateway: &TestServer, id: &str, tool: &Tool) -> String {
     let key = gateway.register_publisher(id, &format!("{id} publisher")).await;
     let catalog = json!({ "resources": [{
         "id": "Q-7", "name": "Quiz 7: Fractions", "learningResourceType": ["Assessment/Item"], "publisher": id,
@@ -135,7 +145,7 @@ async fn quiz_publisher(gateway: &TestServer, id: &str, tool: &Tool) -> String {
 }
 
 /// A student's LMS launch of an inserted link; answers (status, location, body).
-async fn student_launch(
+pub async fn student_launch(
     gateway: &TestServer,
     lms: &Lms,
     item: &Value,
@@ -164,7 +174,7 @@ async fn student_launch(
     lms.post_launch(gateway, &lms.key.sign(&claims), auth.state()).await
 }
 
-fn query(location: &str) -> HashMap<String, String> {
+pub fn query(location: &str) -> HashMap<String, String> {
     url::Url::parse(location).unwrap().query_pairs().into_owned().collect()
 }
 
@@ -297,7 +307,7 @@ async fn test_a_whole_lesson_with_grade_passback() {
     assert_eq!(body["label"], "Quiz 7");
 }
 
-fn form_post_action(html: &str) -> String {
+pub fn form_post_action(html: &str) -> String {
     let from = html.find("action=\"").unwrap() + 8;
     let to = html[from..].find('"').unwrap() + from;
     html[from..to].replace("&amp;", "&")

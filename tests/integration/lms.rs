@@ -21,6 +21,8 @@ use crate::common::{TestServer, ADMIN_TOKEN};
 
 pub const CLIENT_ID: &str = "gateway-client-1";
 pub const DEPLOYMENT_ID: &str = "deployment-1";
+/// The registration token the LMS hands the gateway when it opens a registration link.
+pub const REGISTRATION_TOKEN: &str = "lms-registration-token-1";
 
 pub fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
@@ -65,6 +67,9 @@ impl RsaKey {
     }
 }
 
+/// A registration posted to the simulated LMS: its bearer token and body.
+type PostedRegistration = (Option<String>, Value);
+
 #[derive(Clone, Default)]
 struct LmsState {
     jwks: Arc<Mutex<Value>>,
@@ -76,6 +81,193 @@ struct LmsState {
     assertions: Arc<Mutex<Vec<Value>>>,
     scores: Arc<Mutex<Vec<Value>>>,
     fail_scores: Arc<std::sync::atomic::AtomicBool>,
+    /// Dynamic Registration: the OpenID configuration served, how often it was fetched, the
+    /// registrations posted (bearer, body), and how the registration endpoint answers.
+    configuration: Arc<Mutex<Value>>,
+    configuration_fetches: Arc<std::sync::atomic::AtomicUsize>,
+    registrations: Arc<Mutex<Vec<PostedRegistration>>>,
+    registration_answer: Arc<Mutex<RegistrationAnswer>>,
+    issuer: Arc<Mutex<String>>,
+    /// The LMS's signing key, for its authorization endpoint.
+    signing: Arc<Mutex<Option<(String, EncodingKey)>>>,
+    /// What its storage frame (`post_message_forwarding`) reported doing.
+    storage_log: Arc<Mutex<Vec<Value>>>,
+    /// Whether a registration frame sent `org.imsglobal.lti.close`.
+    closed: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// Moodle's "Add LTI Advantage": the registration link in a frame (with the LMS's two
+/// parameters), closed when the frame posts `org.imsglobal.lti.close`.
+async fn lms_tool_registration(
+    State(s): State<LmsState>,
+    axum::extract::Query(params): axum::extract::Query<HashMap<String, String>>,
+) -> axum::response::Html<String> {
+    let issuer = s.issuer.lock().unwrap().clone();
+    let mut link = url::Url::parse(&params["link"]).unwrap();
+    link.query_pairs_mut()
+        .append_pair("openid_configuration", &format!("{issuer}/mod/lti/openid-configuration.php"))
+        .append_pair("registration_token", REGISTRATION_TOKEN);
+    axum::response::Html(format!(
+        r#"<!doctype html><title>Manage tools</title><iframe id="registration" src="{}"></iframe><script>
+window.addEventListener('message', function (e) {{
+  if (e.data && e.data.subject === 'org.imsglobal.lti.close') {{
+    document.getElementById('registration').remove();
+    fetch('/closed', {{ method: 'POST' }});
+  }}
+}});</script>"#,
+        link.as_str().replace('&', "&amp;")
+    ))
+}
+
+/// The authorization endpoint a browser reaches from the gateway's login: signs a
+/// deep-linking request for the nonce and form-posts it with the state to the redirect URI.
+async fn lms_auth(
+    State(s): State<LmsState>,
+    axum::extract::Query(params): axum::extract::Query<HashMap<String, String>>,
+) -> axum::response::Html<String> {
+    let issuer = s.issuer.lock().unwrap().clone();
+    let claims = deep_linking_claims(&issuer, &params["nonce"], json!({}));
+    let (kid, key) = s.signing.lock().unwrap().clone().expect("signing key");
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some(kid);
+    let id_token = jsonwebtoken::encode(&header, &claims, &key).expect("sign");
+    let escape = |v: &str| v.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;");
+    axum::response::Html(format!(
+        r#"<!doctype html><form id="f" method="post" action="{}"><input type="hidden" name="id_token" value="{}"><input type="hidden" name="state" value="{}"></form><script>document.getElementById('f').submit()</script>"#,
+        escape(&params["redirect_uri"]),
+        escape(&id_token),
+        escape(&params["state"])
+    ))
+}
+
+/// A course page as Canvas builds it for an LTI launch: the tool in one frame, the platform's
+/// storage frame (`post_message_forwarding`) beside it.
+async fn lms_course(
+    State(s): State<LmsState>,
+    axum::extract::Query(params): axum::extract::Query<HashMap<String, String>>,
+) -> axum::response::Html<String> {
+    let issuer = s.issuer.lock().unwrap().clone();
+    let gateway = &params["gateway"];
+    let mut login = url::Url::parse(&format!("{gateway}/lti/login")).unwrap();
+    login
+        .query_pairs_mut()
+        .append_pair("iss", &issuer)
+        .append_pair("login_hint", "teacher-7")
+        .append_pair("target_link_uri", &format!("{gateway}/lti/launch"))
+        .append_pair("client_id", CLIENT_ID)
+        .append_pair("lti_deployment_id", DEPLOYMENT_ID)
+        .append_pair("lti_storage_target", "post_message_forwarding");
+    axum::response::Html(format!(
+        r#"<!doctype html><title>Course</title><iframe name="post_message_forwarding" src="/storage" style="display:none"></iframe><iframe id="tool" name="tool" style="width:900px;height:600px" src="{}"></iframe>"#,
+        login.as_str().replace('&', "&amp;")
+    ))
+}
+
+/// The platform's storage frame: keeps values per tool origin, answers `lti.put_data` and
+/// `lti.get_data` to the frame that asked, and reports each operation to the LMS.
+const STORAGE_FRAME: &str = r#"<!doctype html><script>
+var stored = {};
+window.addEventListener('message', function (event) {
+  var data = event.data || {};
+  var slot = event.origin + ' ' + data.key;
+  var answer = { subject: data.subject + '.response', message_id: data.message_id, key: data.key };
+  if (data.subject === 'lti.put_data') { stored[slot] = data.value; answer.value = data.value; }
+  else if (data.subject === 'lti.get_data') { answer.value = stored[slot]; }
+  else { return; }
+  fetch('/storage-log', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ op: data.subject, origin: event.origin, key: data.key, value: answer.value || null }) });
+  event.source.postMessage(answer, event.origin);
+});
+</script>"#;
+
+/// How the simulated LMS's registration endpoint answers.
+#[derive(Clone, Debug)]
+pub enum RegistrationAnswer {
+    /// The registration echoed with `client_id`, and this deployment id when some.
+    Accept { client_id: String, deployment_id: Option<String> },
+    /// An error status and body.
+    Refuse(u16, String),
+}
+
+impl Default for RegistrationAnswer {
+    fn default() -> Self {
+        RegistrationAnswer::Accept { client_id: CLIENT_ID.into(), deployment_id: Some(DEPLOYMENT_ID.into()) }
+    }
+}
+
+fn bearer_of(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_string)
+}
+
+/// The host (and port) of a URL, as Moodle compares a registration's domain with its target.
+fn url_domain(raw: &str) -> Option<String> {
+    let url = url::Url::parse(raw).ok()?;
+    Some(match url.port() {
+        Some(port) => format!("{}:{port}", url.host_str()?),
+        None => url.host_str()?.to_string(),
+    })
+}
+
+async fn lms_configuration(State(s): State<LmsState>) -> Json<Value> {
+    s.configuration_fetches.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    Json(s.configuration.lock().unwrap().clone())
+}
+
+/// The registration endpoint: checks the token and what Moodle checks (required fields,
+/// `private_key_jwt`, `id_token`, a domain that matches the target link URI), then answers.
+async fn lms_register(
+    State(s): State<LmsState>,
+    headers: axum::http::HeaderMap,
+    body: String,
+) -> axum::response::Response {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    let bearer = bearer_of(&headers);
+    let request: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    s.registrations.lock().unwrap().push((bearer.clone(), request.clone()));
+    if bearer.as_deref() != Some(REGISTRATION_TOKEN) {
+        return (StatusCode::UNAUTHORIZED, "missing_registration_token").into_response();
+    }
+    let tool = &request["https://purl.imsglobal.org/spec/lti-tool-configuration"];
+    for field in ["initiate_login_uri", "client_name", "jwks_uri"] {
+        if !request[field].is_string() {
+            return (StatusCode::BAD_REQUEST, format!("missing required attribute {field}")).into_response();
+        }
+    }
+    if request["token_endpoint_auth_method"] != "private_key_jwt" {
+        return (StatusCode::BAD_REQUEST, "invalid_token_endpoint_auth_method").into_response();
+    }
+    if !request["response_types"].as_array().is_some_and(|t| t.contains(&json!("id_token"))) {
+        return (StatusCode::BAD_REQUEST, "invalid_response_types").into_response();
+    }
+    if !request["redirect_uris"].is_array() {
+        return (StatusCode::BAD_REQUEST, "invalid_redirect_uris").into_response();
+    }
+    let domain = tool["domain"].as_str().unwrap_or_default();
+    if domain.is_empty() {
+        return (StatusCode::BAD_REQUEST, "missing_domain").into_response();
+    }
+    if url_domain(tool["target_link_uri"].as_str().unwrap_or_default()).as_deref() != Some(domain) {
+        return (StatusCode::BAD_REQUEST, "domain_targetlinkuri_mismatch").into_response();
+    }
+    let answer = s.registration_answer.lock().unwrap().clone();
+    match answer {
+        RegistrationAnswer::Refuse(status, body) => {
+            (StatusCode::from_u16(status).unwrap(), [("content-type", "application/json")], body).into_response()
+        }
+        RegistrationAnswer::Accept { client_id, deployment_id } => {
+            let mut answered = request.clone();
+            answered["client_id"] = json!(client_id);
+            if let Some(deployment) = deployment_id {
+                answered["https://purl.imsglobal.org/spec/lti-tool-configuration"]["deployment_id"] = json!(deployment);
+            }
+            Json(answered).into_response()
+        }
+    }
 }
 
 const LMS_ACCESS_TOKEN: &str = "lms-access-token-123";
@@ -169,6 +361,26 @@ impl Lms {
                 }),
             )
             .route("/token", post(lms_token))
+            .route("/mod/lti/openid-configuration.php", get(lms_configuration))
+            .route("/auth", get(lms_auth))
+            .route("/course", get(lms_course))
+            .route("/tool-registration", get(lms_tool_registration))
+            .route(
+                "/closed",
+                post(|State(s): State<LmsState>| async move {
+                    s.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+                    "closed"
+                }),
+            )
+            .route("/storage", get(|| async { axum::response::Html(STORAGE_FRAME) }))
+            .route(
+                "/storage-log",
+                post(|State(s): State<LmsState>, Json(entry): Json<Value>| async move {
+                    s.storage_log.lock().unwrap().push(entry);
+                    "logged"
+                }),
+            )
+            .route("/mod/lti/openid-registration.php", post(lms_register))
             .route("/lineitems/7/scores", post(lms_scores))
             .route(
                 "/lineitems/7",
@@ -178,6 +390,11 @@ impl Lms {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind lms");
         let addr = listener.local_addr().expect("addr");
         *state.token_url.lock().unwrap() = format!("http://{addr}/token");
+        *state.configuration.lock().unwrap() = moodle_configuration(&format!("http://{addr}"));
+        *state.issuer.lock().unwrap() = format!("http://{addr}");
+        let pem = key.private.to_pkcs1_pem(rsa::pkcs8::LineEnding::LF).expect("pem");
+        *state.signing.lock().unwrap() =
+            Some((key.kid.clone(), EncodingKey::from_rsa_pem(pem.as_bytes()).expect("encoding key")));
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -222,6 +439,39 @@ impl Lms {
         *self.state.jwks.lock().unwrap() = json!({ "keys": keys.iter().map(|k| k.jwk()).collect::<Vec<_>>() });
     }
 
+    /// Where this LMS serves its OpenID configuration (Moodle's path).
+    pub fn configuration_url(&self) -> String {
+        format!("{}/mod/lti/openid-configuration.php", self.issuer())
+    }
+
+    /// Changes the OpenID configuration it serves.
+    pub fn edit_configuration(&self, edit: impl FnOnce(&mut Value)) {
+        edit(&mut self.state.configuration.lock().unwrap());
+    }
+
+    pub fn configuration_fetches(&self) -> usize {
+        self.state.configuration_fetches.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The registrations posted to it: (bearer token, body).
+    pub fn registrations(&self) -> Vec<(Option<String>, Value)> {
+        self.state.registrations.lock().unwrap().clone()
+    }
+
+    pub fn answer_registrations(&self, answer: RegistrationAnswer) {
+        *self.state.registration_answer.lock().unwrap() = answer;
+    }
+
+    /// Opens a registration link the way Moodle's "Add LTI Advantage" does; answers (status, body).
+    pub async fn open_registration_link(&self, gateway: &TestServer, link: &str) -> (u16, String) {
+        let mut url = url::Url::parse(link).unwrap();
+        url.query_pairs_mut()
+            .append_pair("openid_configuration", &self.configuration_url())
+            .append_pair("registration_token", REGISTRATION_TOKEN);
+        let response = gateway.client.get(url).send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
     /// Registers this LMS with the gateway (admin GraphQL).
     pub async fn register(&self, gateway: &TestServer) {
         let data = gateway
@@ -263,32 +513,69 @@ impl Lms {
 
     /// The claims of a valid deep-linking request answering `auth`.
     pub fn deep_linking_claims(&self, auth: &AuthRequest, settings: Value) -> Value {
-        let now = chrono::Utc::now().timestamp();
-        let mut dl = json!({
-            "deep_link_return_url": self.return_url(),
-            "accept_types": ["ltiResourceLink", "link", "file", "html", "image"],
-            "accept_presentation_document_targets": ["iframe", "window"],
-            "accept_multiple": true,
-            "accept_lineitem": true,
-            "data": "opaque-data-\u{e9}-42",
-        });
-        if let (Some(target), Some(extra)) = (dl.as_object_mut(), settings.as_object()) {
-            for (k, v) in extra {
-                target.insert(k.clone(), v.clone());
-            }
-        }
-        json!({
-            "iss": self.issuer(), "aud": CLIENT_ID, "sub": "teacher-7", "iat": now, "exp": now + 300,
-            "nonce": auth.nonce(),
-            "https://purl.imsglobal.org/spec/lti/claim/deployment_id": DEPLOYMENT_ID,
-            "https://purl.imsglobal.org/spec/lti/claim/message_type": "LtiDeepLinkingRequest",
-            "https://purl.imsglobal.org/spec/lti/claim/version": "1.3.0",
-            "https://purl.imsglobal.org/spec/lti/claim/roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"],
-            "https://purl.imsglobal.org/spec/lti/claim/target_link_uri": format!("http://{}/lti/launch", "gateway"),
-            "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings": dl,
-        })
+        deep_linking_claims(&self.issuer(), auth.nonce(), settings)
     }
 
+    /// Starts a login the way Canvas does when it offers its storage frame
+    /// (`lti_storage_target`); answers the gateway's page.
+    pub async fn login_with_storage(&self, gateway: &TestServer) -> String {
+        let response = gateway
+            .client
+            .post(gateway.url("/lti/login"))
+            .form(&[
+                ("iss", self.issuer()),
+                ("login_hint", "teacher-7".to_string()),
+                ("target_link_uri", gateway.url("/lti/launch")),
+                ("client_id", CLIENT_ID.to_string()),
+                ("lti_storage_target", "post_message_forwarding".to_string()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.text().await.unwrap()
+    }
+
+    /// Whether a registration frame asked the LMS to close it.
+    pub fn closed(&self) -> bool {
+        self.state.closed.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// What the storage frame did: (operation, key, value) as it reported them.
+    pub fn storage_log(&self) -> Vec<Value> {
+        self.state.storage_log.lock().unwrap().clone()
+    }
+}
+
+/// The claims of a valid deep-linking request from the LMS at `issuer` answering `nonce`.
+pub fn deep_linking_claims(issuer: &str, nonce: &str, settings: Value) -> Value {
+    let now = chrono::Utc::now().timestamp();
+    let mut dl = json!({
+        "deep_link_return_url": format!("{issuer}/return?course=42"),
+        "accept_types": ["ltiResourceLink", "link", "file", "html", "image"],
+        "accept_presentation_document_targets": ["iframe", "window"],
+        "accept_multiple": true,
+        "accept_lineitem": true,
+        "data": "opaque-data-\u{e9}-42",
+    });
+    if let (Some(target), Some(extra)) = (dl.as_object_mut(), settings.as_object()) {
+        for (k, v) in extra {
+            target.insert(k.clone(), v.clone());
+        }
+    }
+    json!({
+        "iss": issuer, "aud": CLIENT_ID, "sub": "teacher-7", "iat": now, "exp": now + 300,
+        "nonce": nonce,
+        "https://purl.imsglobal.org/spec/lti/claim/deployment_id": DEPLOYMENT_ID,
+        "https://purl.imsglobal.org/spec/lti/claim/message_type": "LtiDeepLinkingRequest",
+        "https://purl.imsglobal.org/spec/lti/claim/version": "1.3.0",
+        "https://purl.imsglobal.org/spec/lti/claim/roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"],
+        "https://purl.imsglobal.org/spec/lti/claim/target_link_uri": format!("http://{}/lti/launch", "gateway"),
+        "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings": dl,
+    })
+}
+
+impl Lms {
     /// Posts an id_token to the gateway's launch endpoint; answers (status, location, body).
     pub async fn post_launch(
         &self,
@@ -352,4 +639,83 @@ fn between(text: &str, start: &str, end: &str) -> Option<String> {
     let from = text.find(start)? + start.len();
     let to = text[from..].find(end)? + from;
     Some(text[from..to].to_string())
+}
+
+/// An OpenID configuration shaped like Moodle 4.5's `mod/lti/openid-configuration.php`
+/// (fields, scopes and messages as that file builds them), for an LMS at `issuer`.
+pub fn moodle_configuration(issuer: &str) -> Value {
+    json!({
+        "issuer": issuer,
+        "token_endpoint": format!("{issuer}/token"),
+        "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256"],
+        "jwks_uri": format!("{issuer}/jwks"),
+        "authorization_endpoint": format!("{issuer}/auth"),
+        "registration_endpoint": format!("{issuer}/mod/lti/openid-registration.php"),
+        "scopes_supported": [
+            "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
+            "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly",
+            "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly",
+            "https://purl.imsglobal.org/spec/lti-ags/scope/score",
+            "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly",
+            "https://purl.imsglobal.org/spec/lti-ts/scope/toolsetting",
+            "openid"
+        ],
+        "response_types_supported": ["id_token"],
+        "subject_types_supported": ["public", "pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "claims_supported": ["sub", "iss", "name", "given_name", "family_name", "email"],
+        "https://purl.imsglobal.org/spec/lti-platform-configuration": {
+            "product_family_code": "moodle",
+            "version": "4.5.6 (Build: 20250811)",
+            "messages_supported": [
+                { "type": "LtiResourceLinkRequest" },
+                { "type": "LtiDeepLinkingRequest", "placements": ["ContentArea"] }
+            ],
+            "variables": ["basic-lti-launch-request", "Context.id", "ResourceLink.id", "User.id"]
+        }
+    })
+}
+
+/// An OpenID configuration shaped like Canvas's (its `doc/api/registration.md` example):
+/// product `canvas`, its deep-linking placements, and its own platform-configuration keys.
+pub fn canvas_configuration(issuer: &str) -> Value {
+    json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/auth"),
+        "registration_endpoint": format!("{issuer}/mod/lti/openid-registration.php"),
+        "jwks_uri": format!("{issuer}/jwks"),
+        "token_endpoint": format!("{issuer}/token"),
+        "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256"],
+        "scopes_supported": [
+            "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
+            "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly",
+            "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly",
+            "https://purl.imsglobal.org/spec/lti-ags/scope/score",
+            "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly",
+            "https://canvas.instructure.com/lti/public_jwk/scope/update",
+            "https://canvas.instructure.com/lti/account_lookup/scope/show"
+        ],
+        "response_types_supported": ["id_token"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "claims_supported": ["sub", "picture", "email", "name", "given_name", "family_name", "locale"],
+        "subject_types_supported": ["public"],
+        "authorization_server": "canvas.instructure.com",
+        "https://purl.imsglobal.org/spec/lti-platform-configuration": {
+            "product_family_code": "canvas",
+            "version": "vCloud",
+            "messages_supported": [
+                { "type": "LtiResourceLinkRequest",
+                  "placements": ["account_navigation", "course_navigation", "link_selection", "wiki_page_menu"] },
+                { "type": "LtiDeepLinkingRequest",
+                  "placements": ["assignment_selection", "collaboration", "conference_selection", "course_assignments_menu",
+                                 "editor_button", "homework_submission", "link_selection", "migration_selection",
+                                 "module_index_menu_modal", "module_menu_modal", "submission_type_selection"] }
+            ],
+            "variables": ["ResourceLink.id", "Canvas.environment.test"],
+            "https://canvas.instructure.com/lti/account_name": "Test University",
+            "https://canvas.instructure.com/lti/account_lti_guid": "pNu5F9EoIATW6XqZ33C5tiqomb7bFJ4IGWFoCFy6:canvas-lms"
+        }
+    })
 }

@@ -418,3 +418,80 @@ async fn launch_as(gateway: &TestServer, lms: &Lms, resource: &str, with_sub: bo
         .insert("https://purl.imsglobal.org/spec/lti/claim/custom".into(), json!({ "gateway_resource_id": resource }));
     lms.post_launch(gateway, &lms.key.sign(&claims), auth.state()).await
 }
+
+/// A `data-` attribute of the gateway's storage pages, unescaped.
+fn data_attribute(html: &str, name: &str) -> String {
+    let marker = format!("{name}=\"");
+    let from = html.find(&marker).unwrap_or_else(|| panic!("{name} in {html}")) + marker.len();
+    let to = html[from..].find('"').unwrap() + from;
+    html[from..to].replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+}
+
+#[tokio::test]
+async fn test_a_login_bound_to_platform_storage_launches_only_with_its_proof() {
+    let gateway = gateway_with_samples().await;
+    let lms = Lms::start().await;
+    lms.register(&gateway).await;
+
+    // The platform offers its storage frame: the answer is a page that stores the login's proof
+    // there (addressed to the platform's origin only), then goes on to the authorization endpoint.
+    let page = lms.login_with_storage(&gateway).await;
+    assert!(page.contains("lti.put_data"), "{page}");
+    assert_eq!(data_attribute(&page, "data-frame"), "post_message_forwarding");
+    assert_eq!(data_attribute(&page, "data-origin"), lms.issuer());
+    let proof = data_attribute(&page, "data-value");
+    assert_eq!(data_attribute(&page, "data-key"), format!("lti_state_{proof}"));
+    let next = url::Url::parse(&data_attribute(&page, "data-next")).unwrap();
+    assert!(next.as_str().starts_with(&format!("{}/auth?", lms.issuer())));
+    let auth = crate::lms::AuthRequest { params: next.query_pairs().into_owned().collect() };
+    assert!(!auth.state().contains(&proof), "the proof is not readable from the state");
+    // Without storage, the same login starts again as a plain redirect.
+    let restart = data_attribute(&page, "data-restart");
+    assert!(!restart.contains("lti_storage_target"), "{restart}");
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let plain = client.get(&restart).send().await.unwrap();
+    assert!(plain.status().is_redirection(), "{}", plain.status());
+
+    // The id_token comes back: the first answer reads the proof back from the platform's storage.
+    let token = lms.key.sign(&lms.deep_linking_claims(&auth, json!({})));
+    let (status, location, body) = lms.post_launch(&gateway, &token, auth.state()).await;
+    assert_eq!((status, location), (200, None), "no picker before the browser proved the login: {body}");
+    assert!(body.contains("lti.get_data") && !body.contains("name=\"resource\""), "{body}");
+    assert_eq!(data_attribute(&body, "data-key"), format!("lti_state_{proof}"));
+    let confirm = data_attribute(&body, "data-confirm");
+    assert_eq!(confirm, gateway.url("/lti/launch/bound"));
+
+    let confirm_with = |proof: Option<&str>, origin: Option<&str>| {
+        let mut request =
+            gateway.client.post(&confirm).json(&json!({ "id_token": token, "state": auth.state(), "proof": proof }));
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.json::<Value>().await.unwrap())
+        }
+    };
+    // Another browser (its platform storage lacks the proof) cannot complete it.
+    let (status, answer) = confirm_with(Some("a-guess"), None).await;
+    assert_eq!(status, 401, "{answer}");
+    assert!(answer["error"].as_str().unwrap().contains("not started in this browser"), "{answer}");
+    assert_eq!(confirm_with(None, None).await.0, 401);
+    // Only the gateway's own page may confirm: no form posts, no other origins.
+    let form = gateway
+        .client
+        .post(&confirm)
+        .form(&[("id_token", token.as_str()), ("state", auth.state()), ("proof", proof.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 415);
+    assert_eq!(confirm_with(Some(&proof), Some("https://evil.example.com")).await.0, 403);
+    // The browser that started the login completes it, once.
+    let (status, answer) = confirm_with(Some(&proof), Some(&gateway.url(""))).await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer["location"].as_str().unwrap().starts_with("/lti/picker?launch="), "{answer}");
+    let (status, answer) = confirm_with(Some(&proof), None).await;
+    assert_eq!(status, 401, "replayed: {answer}");
+    assert!(answer["error"].as_str().unwrap().contains("state"));
+}

@@ -39,37 +39,50 @@ impl Drop for ChromeDriver {
     }
 }
 
-#[tokio::test]
-async fn test_teacher_picks_two_resources_in_headless_chromium() {
-    let gateway = gateway_with_samples().await;
-    let lms = Lms::start().await;
-    lms.register(&gateway).await;
-    let launch = lms.deep_link(&gateway, json!({})).await;
+/// Headless Chromium driven over WebDriver, with its own profile.
+pub struct Browser {
+    pub client: fantoccini::Client,
+    _driver: ChromeDriver,
+    _profile: tempfile::TempDir,
+}
 
-    let driver = ChromeDriver::start();
-    let profile = tempfile::tempdir().unwrap();
-    let chromium = std::env::var("CHROMIUM_BIN").unwrap_or_else(|_| "/usr/bin/chromium".to_string());
-    let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
+impl Browser {
+    pub async fn start() -> Self {
+        let driver = ChromeDriver::start();
+        let profile = tempfile::tempdir().unwrap();
+        let chromium = std::env::var("CHROMIUM_BIN").unwrap_or_else(|_| "/usr/bin/chromium".to_string());
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
         "goog:chromeOptions".into(),
         json!({ "binary": chromium, "args": [
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
             "--no-first-run", "--disable-background-networking", "--window-size=1024,768", "--disable-component-update", "--disable-sync",
             format!("--user-data-dir={}", profile.path().display()) ] }),
     );
-    let mut client = None;
-    let started = Instant::now();
-    while client.is_none() && started.elapsed() < Duration::from_secs(20) {
-        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(capabilities.clone())
-            .connect(&format!("http://127.0.0.1:{}", driver.port))
-            .await
-        {
-            Ok(connected) => client = Some(connected),
-            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        let mut client = None;
+        let started = Instant::now();
+        while client.is_none() && started.elapsed() < Duration::from_secs(20) {
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(capabilities.clone())
+                .connect(&format!("http://127.0.0.1:{}", driver.port))
+                .await
+            {
+                Ok(connected) => client = Some(connected),
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
         }
+        Self { client: client.expect("chromedriver answers"), _driver: driver, _profile: profile }
     }
-    let browser = client.expect("chromedriver answers");
+}
+
+#[tokio::test]
+async fn test_teacher_picks_two_resources_in_headless_chromium() {
+    let gateway = gateway_with_samples().await;
+    let lms = Lms::start().await;
+    lms.register(&gateway).await;
+    let launch = lms.deep_link(&gateway, json!({})).await;
+    let started = Browser::start().await;
+    let browser = started.client.clone();
 
     browser.goto(&gateway.url(&format!("/lti/picker?launch={launch}"))).await.unwrap();
     let search = browser.find(Locator::Css("input#q")).await.unwrap();
@@ -118,4 +131,75 @@ async fn test_teacher_picks_two_resources_in_headless_chromium() {
         let matched = ids.contains(id) || ids.iter().any(|i| Some(i.as_str()) == record["resource"]["url"].as_str());
         assert!(matched, "{id} is in the response: {ids:?}");
     }
+}
+
+/// Waits until `done` holds, for at most 20 s.
+async fn eventually(mut done: impl FnMut() -> bool) -> bool {
+    let started = Instant::now();
+    while !done() {
+        if started.elapsed() > Duration::from_secs(20) {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    true
+}
+
+/// A Canvas-style launch in a real browser: the LMS's course page frames the gateway beside its
+/// storage frame (`lti_storage_target=post_message_forwarding`); the gateway's login stores its
+/// proof there, the launch reads it back in the same browser, and the teacher reaches the
+/// picker without a cookie.
+#[tokio::test]
+async fn test_a_launch_is_bound_to_the_browser_through_the_platforms_storage_frame() {
+    let gateway = gateway_with_samples().await;
+    let lms = Lms::start().await;
+    lms.register(&gateway).await;
+    let started = Browser::start().await;
+    let browser = started.client.clone();
+
+    let course = format!("{}/course?gateway={}", lms.issuer(), url_encoded(&gateway.url("")));
+    browser.goto(&course).await.unwrap();
+    let stored_and_read = eventually(|| {
+        lms.storage_log().iter().any(|entry| entry["op"] == "lti.get_data" && entry["value"].is_string())
+    })
+    .await;
+    let log = lms.storage_log();
+    assert!(stored_and_read, "the gateway stored and read back its proof: {log:?}");
+    assert_eq!(log[0]["op"], "lti.put_data");
+    assert_eq!(log[0]["origin"], gateway.url(""), "kept under the gateway's origin");
+    assert_eq!(log[1]["key"], log[0]["key"], "read back under the key it was stored with");
+
+    // The tool frame ends on the picker.
+    let frame = browser.find(Locator::Css("iframe#tool")).await.unwrap();
+    frame.enter_frame().await.unwrap();
+    let search = browser.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("input#q")).await;
+    let url = browser.execute("return location.href;", vec![]).await.unwrap();
+    let _ = browser.close().await;
+    assert!(search.is_ok(), "the picker opened in the tool frame (at {url})");
+    assert!(url.as_str().unwrap().starts_with(&gateway.url("/lti/picker?launch=")), "{url}");
+}
+
+/// An LMS admin's registration in a real browser: the LMS frames the gateway's registration
+/// link; the gateway registers and its page tells the LMS to close the frame.
+#[tokio::test]
+async fn test_the_registration_page_closes_the_lms_frame() {
+    let gateway = gateway_with_samples().await;
+    let lms = Lms::start().await;
+    let link = gateway
+        .graphql_ok("mutation { createPlatformRegistration { url } }", json!({}), Some(crate::common::ADMIN_TOKEN))
+        .await["createPlatformRegistration"]["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let started = Browser::start().await;
+    let browser = started.client.clone();
+    browser.goto(&format!("{}/tool-registration?link={}", lms.issuer(), url_encoded(&link))).await.unwrap();
+    let closed = eventually(|| lms.closed()).await;
+    let _ = browser.close().await;
+    assert!(closed, "the LMS received org.imsglobal.lti.close from the registration frame");
+    assert_eq!(lms.registrations().len(), 1);
+}
+
+fn url_encoded(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }

@@ -3,6 +3,8 @@
 //! flow back to the LMS gradebook through the gateway's AGS relay.
 //!
 //! - [`tools`]: publishers register their tools; the gateway shows what they enter on their side.
+//! - [`registration`]: or their tools register themselves (LTI Dynamic Registration), and the
+//!   gateway issues the client id.
 //! - [`launch`]: third-party login initiation toward the tool, the tool's authorization request
 //!   to `/lti/platform/auth`, and the signed `LtiResourceLinkRequest`.
 //! - [`token`]: OAuth 2 client credentials with a JWT assertion signed by the tool.
@@ -10,6 +12,7 @@
 
 pub mod ags;
 pub mod launch;
+pub mod registration;
 pub mod token;
 pub mod tools;
 

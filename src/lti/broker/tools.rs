@@ -107,7 +107,7 @@ impl Lti {
         &self.public_url
     }
 
-    fn check_tool_url(&self, raw: &str, what: &str) -> Result<(), LtiError> {
+    pub(crate) fn check_tool_url(&self, raw: &str, what: &str) -> Result<(), LtiError> {
         let url = url::Url::parse(raw.trim()).map_err(|_| LtiError::BadRequest(format!("{what} must be a URL")))?;
         match url.scheme() {
             "https" => self

@@ -1,15 +1,16 @@
-//! LMS platforms, OIDC login states and deep-linking launches (migration `0010_lti`).
+//! LMS platforms, used launch nonces and deep-linking launches (migrations `0010_lti`,
+//! `0040_stateless_logins`).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 
-use super::{count, get, optional_time, parse_time, to_json, ts, SqlRegistry};
-use crate::registry::lti_store::{DeepLinkLaunch, LoginState, LtiStore, Platform};
+use super::{get, optional_time, parse_time, to_json, ts, SqlRegistry};
+use crate::registry::lti_store::{DeepLinkLaunch, LtiStore, Platform};
 use crate::registry::RegistryError;
 
 const PLATFORM_COLUMNS: &str =
-    "id, issuer, client_id, deployment_ids, auth_login_url, jwks_url, token_url, name, created_at";
+    "id, issuer, client_id, deployment_ids, auth_login_url, jwks_url, token_url, name, created_at, deployments_open";
 
 fn to_platform(row: &AnyRow) -> Result<Platform, RegistryError> {
     let deployments: String = get(row, "deployment_ids")?;
@@ -24,6 +25,7 @@ fn to_platform(row: &AnyRow) -> Result<Platform, RegistryError> {
         token_url: get(row, "token_url")?,
         name: get(row, "name")?,
         created_at: parse_time(&get::<String>(row, "created_at")?)?,
+        deployments_open: get::<i64>(row, "deployments_open")? != 0,
     })
 }
 
@@ -50,11 +52,12 @@ impl LtiStore for SqlRegistry {
         self.db
             .timed(async {
                 sqlx::query(
-                    "INSERT INTO lti_platforms (id, issuer, client_id, deployment_ids, auth_login_url, jwks_url, token_url, name, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                    "INSERT INTO lti_platforms (id, issuer, client_id, deployment_ids, auth_login_url, jwks_url, token_url, name, created_at, deployments_open)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
                      ON CONFLICT (issuer, client_id) DO UPDATE SET
                        deployment_ids = excluded.deployment_ids, auth_login_url = excluded.auth_login_url,
-                       jwks_url = excluded.jwks_url, token_url = excluded.token_url, name = excluded.name",
+                       jwks_url = excluded.jwks_url, token_url = excluded.token_url, name = excluded.name,
+                       deployments_open = excluded.deployments_open",
                 )
                 .bind(&platform.id)
                 .bind(&platform.issuer)
@@ -65,6 +68,7 @@ impl LtiStore for SqlRegistry {
                 .bind(&platform.token_url)
                 .bind(&platform.name)
                 .bind(ts(platform.created_at))
+                .bind(i64::from(platform.deployments_open))
                 .execute(self.db.pool())
                 .await?;
                 Ok(())
@@ -89,52 +93,44 @@ impl LtiStore for SqlRegistry {
         self.query_platforms("WHERE issuer = $1", &[issuer]).await
     }
 
-    async fn insert_login_state(&self, state: &LoginState, max_pending: usize) -> Result<bool, RegistryError> {
+    async fn add_deployment(&self, platform_id: &str, deployment_id: &str) -> Result<(), RegistryError> {
         self.db
             .timed(async {
-                let pending: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM (SELECT 1 FROM lti_login_states WHERE expires_at >= $1 LIMIT $2) AS waiting",
-                )
-                .bind(ts(state.created_at))
-                .bind(count(max_pending))
-                .fetch_one(self.db.pool())
-                .await?;
-                if usize::try_from(pending).unwrap_or(usize::MAX) >= max_pending {
-                    return Ok(false);
+                let mut tx = self.db.begin_write().await?;
+                let listed: Option<String> =
+                    sqlx::query_scalar("SELECT deployment_ids FROM lti_platforms WHERE id = $1")
+                        .bind(platform_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let Some(listed) = listed else { return Ok(()) };
+                let mut deployments: Vec<String> = serde_json::from_str(&listed)
+                    .map_err(|err| RegistryError::Corrupt(format!("deployment ids: {err}")))?;
+                if !deployments.iter().any(|d| d == deployment_id) {
+                    deployments.push(deployment_id.to_string());
+                    sqlx::query("UPDATE lti_platforms SET deployment_ids = $2 WHERE id = $1")
+                        .bind(platform_id)
+                        .bind(to_json(&deployments)?)
+                        .execute(&mut *tx)
+                        .await?;
                 }
-                sqlx::query(
-                    "INSERT INTO lti_login_states (state, nonce, platform_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(&state.state)
-                .bind(&state.nonce)
-                .bind(&state.platform_id)
-                .bind(ts(state.created_at))
-                .bind(ts(state.expires_at))
-                .execute(self.db.pool())
-                .await?;
-                Ok(true)
+                tx.commit().await?;
+                Ok(())
             })
             .await
     }
 
-    async fn take_login_state(&self, state: &str) -> Result<Option<LoginState>, RegistryError> {
+    async fn record_nonce(&self, nonce: &str, expires_at: DateTime<Utc>) -> Result<bool, RegistryError> {
         self.db
             .timed(async {
-                // Deleting answers the row: of two requests with the same state, one gets it.
-                let row = sqlx::query(
-                    "DELETE FROM lti_login_states WHERE state = $1 RETURNING state, nonce, platform_id, created_at, expires_at",
+                let inserted = sqlx::query(
+                    "INSERT INTO lti_used_nonces (nonce, expires_at) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING",
                 )
-                .bind(state)
-                .fetch_optional(self.db.pool())
-                .await?;
-                let Some(row) = row else { return Ok(None) };
-                Ok(Some(LoginState {
-                    state: get(&row, "state")?,
-                    nonce: get(&row, "nonce")?,
-                    platform_id: get(&row, "platform_id")?,
-                    created_at: parse_time(&get::<String>(&row, "created_at")?)?,
-                    expires_at: parse_time(&get::<String>(&row, "expires_at")?)?,
-                }))
+                .bind(nonce)
+                .bind(ts(expires_at))
+                .execute(self.db.pool())
+                .await?
+                .rows_affected();
+                Ok(inserted == 1)
             })
             .await
     }
@@ -204,7 +200,7 @@ impl LtiStore for SqlRegistry {
                 let now = ts(now);
                 let mut purged = 0;
                 // Brokered launches carry personal claims: they go as soon as they expire too.
-                for table in ["lti_login_states", "lti_launches", "brokered_launches"] {
+                for table in ["lti_used_nonces", "lti_launches", "brokered_launches"] {
                     purged += sqlx::query(&format!("DELETE FROM {table} WHERE expires_at < $1"))
                         .bind(&now)
                         .execute(self.db.pool())
@@ -222,29 +218,15 @@ mod tests {
     use super::super::testing::registries;
     use super::*;
 
-    fn state(name: &str, expires_in_minutes: i64) -> LoginState {
-        let now = Utc::now();
-        LoginState {
-            state: name.to_string(),
-            nonce: format!("nonce-{name}"),
-            platform_id: "platform-1".to_string(),
-            created_at: now,
-            expires_at: now + chrono::Duration::minutes(expires_in_minutes),
-        }
-    }
-
     #[tokio::test]
-    async fn test_pending_login_states_are_bounded_and_single_use() {
+    async fn test_nonces_are_recorded_once_and_forgotten_when_expired() {
         for registry in registries().await {
-            assert!(registry.insert_login_state(&state("old", -1), 2).await.unwrap(), "stored, already expired");
-            assert!(registry.insert_login_state(&state("a", 10), 2).await.unwrap());
-            assert!(registry.insert_login_state(&state("b", 10), 2).await.unwrap(), "an expired state does not count");
-            assert!(!registry.insert_login_state(&state("c", 10), 2).await.unwrap(), "two are waiting: full");
-            assert!(registry.take_login_state("c").await.unwrap().is_none());
-            assert_eq!(registry.take_login_state("a").await.unwrap().map(|s| s.nonce).as_deref(), Some("nonce-a"));
-            assert!(registry.take_login_state("a").await.unwrap().is_none(), "each state is used once");
-            assert!(registry.insert_login_state(&state("c", 10), 2).await.unwrap(), "room again");
-            assert_eq!(registry.purge_expired(Utc::now()).await.unwrap(), 1, "the expired one");
+            let later = Utc::now() + chrono::Duration::minutes(10);
+            assert!(registry.record_nonce("n1", later).await.unwrap());
+            assert!(!registry.record_nonce("n1", later).await.unwrap(), "a nonce is used once");
+            assert!(registry.record_nonce("old", Utc::now() - chrono::Duration::minutes(1)).await.unwrap());
+            assert_eq!(registry.purge_expired(Utc::now()).await.unwrap(), 1, "only the expired one goes");
+            assert!(!registry.record_nonce("n1", later).await.unwrap(), "an unexpired nonce stays");
         }
     }
 
@@ -261,6 +243,7 @@ mod tests {
                 token_url: None,
                 name: Some("LMS".into()),
                 created_at: Utc::now(),
+                deployments_open: false,
             };
             registry.upsert_platform(&platform).await.unwrap();
             let again = Platform { id: "other-id".into(), deployment_ids: vec!["d1".into(), "d2".into()], ..platform };
@@ -270,6 +253,15 @@ mod tests {
             assert_eq!(registry.platforms().await.unwrap().len(), 1);
             assert_eq!(registry.platforms_by_issuer("https://lms.example").await.unwrap().len(), 1);
             assert!(registry.platform("p1").await.unwrap().is_some());
+
+            // An open platform records the deployments that launch, each once.
+            let open = Platform { deployment_ids: vec![], deployments_open: true, ..saved };
+            assert!(registry.upsert_platform(&open).await.unwrap().deployments_open);
+            registry.add_deployment("p1", "d7").await.unwrap();
+            registry.add_deployment("p1", "d7").await.unwrap();
+            registry.add_deployment("p1", "d8").await.unwrap();
+            registry.add_deployment("unknown", "d9").await.unwrap();
+            assert_eq!(registry.platform("p1").await.unwrap().unwrap().deployment_ids, vec!["d7", "d8"]);
         }
     }
 

@@ -215,6 +215,56 @@ INSERT INTO catalog_log_head (id, seq) VALUES (1, 0);
     Migration { name: "0031_harvest_leases", sqlite: HARVEST_LEASES, postgres: HARVEST_LEASES },
     Migration { name: "0032_live_hits", sqlite: LIVE_HITS, postgres: LIVE_HITS },
     Migration { name: "0033_secrets", sqlite: SECRETS, postgres: SECRETS },
+    Migration {
+        name: "0040_stateless_logins",
+        sqlite: r#"
+DROP INDEX IF EXISTS lti_login_states_expiry;
+DROP TABLE IF EXISTS lti_login_states;
+CREATE TABLE lti_used_nonces (nonce TEXT PRIMARY KEY, expires_at TEXT NOT NULL);
+CREATE INDEX lti_used_nonces_expiry ON lti_used_nonces(expires_at);
+ALTER TABLE lti_platforms ADD COLUMN deployments_open INTEGER NOT NULL DEFAULT 0;
+"#,
+        postgres: r#"
+DROP INDEX IF EXISTS lti_login_states_expiry;
+DROP TABLE IF EXISTS lti_login_states;
+CREATE TABLE lti_used_nonces (nonce TEXT PRIMARY KEY, expires_at TEXT NOT NULL);
+CREATE INDEX lti_used_nonces_expiry ON lti_used_nonces(expires_at);
+ALTER TABLE lti_platforms ADD COLUMN deployments_open BIGINT NOT NULL DEFAULT 0;
+"#,
+    },
+    Migration {
+        name: "0041_lti_dynamic_registration",
+        sqlite: r#"
+CREATE TABLE lti_registrations (
+    token_hash TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    publisher TEXT,
+    name TEXT,
+    personal_data INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    claimed_at TEXT,
+    completed_at TEXT,
+    registered_id TEXT
+);
+CREATE INDEX lti_registrations_by_publisher ON lti_registrations(publisher);
+"#,
+        postgres: r#"
+CREATE TABLE lti_registrations (
+    token_hash TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    publisher TEXT,
+    name TEXT,
+    personal_data BIGINT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    claimed_at TEXT,
+    completed_at TEXT,
+    registered_id TEXT
+);
+CREATE INDEX lti_registrations_by_publisher ON lti_registrations(publisher);
+"#,
+    },
 ];
 
 /// The gateway's signing keys and named secrets, sealed (text) as the registry's sealer wrote them.

@@ -15,6 +15,7 @@ mod lti;
 mod migrations;
 mod publishers;
 mod secrets;
+mod registration;
 mod sources;
 
 use std::future::Future;

@@ -114,6 +114,7 @@ impl Registry for SqlRegistry {
                     .await?
                     .rows_affected();
                 sqlx::query("DELETE FROM ingests WHERE publisher = $1").bind(id).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM lti_registrations WHERE publisher = $1").bind(id).execute(&mut *tx).await?;
                 let existed = sqlx::query("DELETE FROM publishers WHERE id = $1")
                     .bind(id)
                     .execute(&mut *tx)
