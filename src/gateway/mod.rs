@@ -108,8 +108,10 @@ pub struct Gateway {
     harvester: Harvester,
     /// Live fan-out to publishers' Resource Search endpoints, with its caches.
     live: LiveSearch,
-    /// Searches running at once ([`search_slots`]); the others wait their turn in order.
-    search_slots: tokio::sync::Semaphore,
+    /// Searches running at once ([`search_slots`]); the others wait their turn in order. A
+    /// running search keeps its slot until the index is done with it, even when its caller
+    /// has gone away; a waiting one gives its place up when its caller goes away.
+    search_slots: Arc<tokio::sync::Semaphore>,
     /// Ingests commit under a shared guard and removing a publisher takes it exclusively, so an
     /// ingest that was already parsing when its publisher was removed cannot commit afterwards.
     removals: tokio::sync::RwLock<()>,
@@ -158,7 +160,7 @@ impl Gateway {
             publisher_cache: RwLock::new(HashMap::new()),
             harvester,
             live,
-            search_slots: tokio::sync::Semaphore::new(search_slots()),
+            search_slots: Arc::new(tokio::sync::Semaphore::new(search_slots())),
             removals: tokio::sync::RwLock::new(()),
             config,
         };
@@ -533,8 +535,14 @@ impl Gateway {
         }
         let index = self.index.clone();
         let timer = self.metrics.search_seconds.start_timer();
-        let _slot = self.search_slots.acquire().await.map_err(AppError::internal)?;
-        let results = blocking(move || index.search(&request)).await;
+        let slot = self.search_slots.clone().acquire_owned().await.map_err(AppError::internal)?;
+        let searches = self.metrics.searches.clone();
+        let results = blocking(move || {
+            let _slot = slot;
+            searches.inc();
+            index.search(&request)
+        })
+        .await;
         timer.observe_duration();
         results
     }
