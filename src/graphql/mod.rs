@@ -113,6 +113,11 @@ async fn execute_one(schema: &GatewaySchema, mut request: Request, deadline: Ins
         // without the report of what changed.
         return schema.execute(request).await;
     }
+    // A query the deadline has already passed does not start (a timeout would first poll it,
+    // and polling is what starts its searches).
+    if Instant::now() >= deadline {
+        return Response::from_errors(vec![coded_error(&LimitError::Deadline(deadline_ms).into())]);
+    }
     match tokio::time::timeout_at(deadline, schema.execute(request)).await {
         Ok(response) => response,
         Err(_) => Response::from_errors(vec![coded_error(&LimitError::Deadline(deadline_ms).into())]),
