@@ -7,6 +7,7 @@ mod bench_smoke;
 mod broker;
 mod cli;
 mod federation;
+mod graphiql_browser;
 mod graphql_limits;
 mod ingest;
 mod lms;
