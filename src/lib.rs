@@ -79,7 +79,7 @@ pub async fn serve(
     let scheduler = harvest::scheduler::spawn(gateway.clone());
     let stop_harvests = gateway.harvester().cancellation();
     tracing::info!(address = %bound, public_url = gateway.public_url(), data_dir = %data_dir.display(), "resource-gateway listening");
-    let served = axum::serve(listener, router)
+    let served = axum::serve(http::LingeringListener(listener), router)
         .with_graceful_shutdown(async move {
             shutdown.await;
             // Harvests stop with the server: no new run starts, running ones wind down.

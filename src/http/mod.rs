@@ -2,7 +2,10 @@
 //! Handlers translate HTTP to gateway calls and back; they decide nothing themselves.
 
 mod graphiql;
+mod linger;
 mod lti;
+
+pub use linger::LingeringListener;
 
 use std::sync::Arc;
 
@@ -69,10 +72,24 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .layer(middleware::from_fn(limit_headers))
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
         .layer(CatchPanicLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The most header bytes (names and values) one request may carry; more answers `431`. Beyond
+/// about 400 KiB the HTTP layer itself answers `431` before the request reaches the router.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+async fn limit_headers(request: Request, next: Next) -> Response {
+    let size: usize = request.headers().iter().map(|(name, value)| name.as_str().len() + value.len() + 4).sum();
+    if size > MAX_HEADER_BYTES {
+        let message = format!("request headers are larger than {MAX_HEADER_BYTES} bytes");
+        return AppError::new(ErrorCode::HeadersTooLarge, message).into_response();
+    }
+    next.run(request).await
 }
 
 async fn count_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {

@@ -9,6 +9,7 @@ mod cli;
 mod federation;
 mod graphiql_browser;
 mod graphql_limits;
+mod http_limits;
 mod ingest;
 mod lms;
 mod lti;

@@ -1,0 +1,41 @@
+//! Limits of the HTTP layer: oversized request heads answer 431, and the client reads that
+//! answer even while it is still sending.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::common::TestServer;
+
+/// Sends a request whose one header holds `size` bytes over a raw connection, writing and
+/// reading at once as a client does; answers the status line.
+async fn status_for_header_of(server: &TestServer, size: usize) -> String {
+    let stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let head = format!("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: {}\r\n\r\n", "a".repeat(size));
+    let send = tokio::spawn(async move { writer.write_all(head.as_bytes()).await });
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(20), reader.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the gateway answered and closed");
+    let sent = send.await.unwrap();
+    assert!(sent.is_ok(), "the whole request could be sent ({size} bytes): {sent:?}");
+    String::from_utf8_lossy(&answer).lines().next().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn test_huge_request_headers_answer_431_instead_of_a_closed_connection() {
+    let server = TestServer::empty().await;
+    let fine = server.client.get(server.url("/healthz")).header("x-some", "a".repeat(8 * 1024)).send().await.unwrap();
+    assert_eq!(fine.status(), 200);
+    let large = server.client.get(server.url("/healthz")).header("x-big", "a".repeat(100 * 1024)).send().await.unwrap();
+    assert_eq!(large.status(), 431);
+    let body: serde_json::Value = large.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "HEADERS_TOO_LARGE", "{body}");
+    for size in [1024 * 1024, 8 * 1024 * 1024] {
+        let status = status_for_header_of(&server, size).await;
+        assert!(status.starts_with("HTTP/1.1 431"), "{size}: {status}");
+    }
+    // The gateway keeps serving.
+    let after = server.client.get(server.url("/healthz")).send().await.unwrap();
+    assert_eq!(after.status(), 200);
+}
