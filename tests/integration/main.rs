@@ -9,7 +9,7 @@ mod cli;
 mod federation;
 mod graphiql_browser;
 mod graphql_limits;
-mod http_limits;
+mod hardening;
 mod ingest;
 mod lms;
 mod lti;

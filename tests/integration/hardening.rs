@@ -1,8 +1,9 @@
-//! Limits of the HTTP layer: oversized request heads answer 431, and the client reads that
-//! answer even while it is still sending.
+//! What an outsider tried at the edges: oversized request heads answer 431 (and the client reads
+//! that answer even while still sending), addresses refused at registration, status codes.
 
 use std::time::Duration;
 
+use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::common::TestServer;
@@ -38,4 +39,18 @@ async fn test_huge_request_headers_answer_431_instead_of_a_closed_connection() {
     // The gateway keeps serving.
     let after = server.client.get(server.url("/healthz")).send().await.unwrap();
     assert_eq!(after.status(), 200);
+}
+
+#[tokio::test]
+async fn test_loopback_names_are_refused_when_a_source_is_registered() {
+    let server = TestServer::empty().await;
+    let key = server.register_publisher("acme", "Acme").await;
+    let add = "mutation($input: CatalogSourceInput!) { addCatalogSource(input: $input) { id } }";
+    for url in ["http://localhost.:9/catalog.json", "http://LOCALHOST../catalog.json", "https://feeds.localhost/catalog.json"] {
+        let response = server.graphql(add, json!({ "input": { "url": url, "format": "LRMI" } }), Some(&key)).await;
+        assert_eq!(response["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{url}: {response}");
+        assert!(response["errors"][0]["message"].as_str().unwrap().contains("localhost"), "{url}: {response}");
+    }
+    let sources = server.graphql_ok(r#"{ publisher(id: "acme") { sources { id } } }"#, json!({}), Some(&key)).await;
+    assert_eq!(sources["publisher"]["sources"], json!([]), "nothing was registered");
 }
