@@ -151,9 +151,7 @@ impl Lti {
         };
         let id = record.id.clone();
         let store = self.store.clone();
-        tokio::task::spawn_blocking(move || store.insert_launch(&record))
-            .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??;
+        tokio::task::spawn_blocking(move || store.insert_launch(&record)).await.map_err(LtiError::from)??;
         Ok(id)
     }
 
@@ -167,7 +165,7 @@ impl Lti {
             Ok(platform.map(|p| (launch, p)))
         })
         .await
-        .map_err(|err| LtiError::BadRequest(err.to_string()))??;
+        .map_err(LtiError::from)??;
         let not_found = || LtiError::LaunchNotFound(short(launch_id));
         let (launch, platform) = found.ok_or_else(not_found)?;
         if launch.used_at.is_some() || launch.expires_at <= Utc::now() {
@@ -190,7 +188,7 @@ impl Lti {
         let id = context.launch.id.clone();
         let consumed = tokio::task::spawn_blocking(move || store.consume_launch(&id, Utc::now()))
             .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??;
+            .map_err(LtiError::from)??;
         if !consumed {
             return Err(LtiError::LaunchNotFound(short(&context.launch.id)));
         }

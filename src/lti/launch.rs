@@ -45,7 +45,7 @@ impl Lti {
         let lookup = state.to_string();
         let login = tokio::task::spawn_blocking(move || store.take_login_state(&lookup))
             .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??
+            .map_err(LtiError::from)??
             .ok_or(LtiError::BadState)?;
         if login.expires_at < Utc::now() {
             return Err(LtiError::BadState);
@@ -54,7 +54,7 @@ impl Lti {
         let platform_id = login.platform_id.clone();
         let platform = tokio::task::spawn_blocking(move || store.platform(&platform_id))
             .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??
+            .map_err(LtiError::from)??
             .ok_or(LtiError::BadState)?;
 
         let header = jsonwebtoken::decode_header(id_token)

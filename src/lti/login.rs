@@ -72,7 +72,7 @@ impl Lti {
             store.insert_login_state(&stored, MAX_PENDING_LOGINS)
         })
         .await
-        .map_err(|err| LtiError::BadRequest(err.to_string()))??;
+        .map_err(LtiError::from)??;
         if !stored {
             return Err(LtiError::Busy(format!(
                 "{MAX_PENDING_LOGINS} LTI logins are already waiting for the LMS; try again in a few minutes"

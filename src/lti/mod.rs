@@ -49,6 +49,9 @@ pub enum LtiError {
     /// Too much is in progress; the caller may try again later.
     #[error("{0}")]
     Busy(String),
+    /// A task of the gateway's own failed (a blocking task panicked): nothing the caller did.
+    #[error("{0}")]
+    Internal(String),
     #[error(transparent)]
     Registry(#[from] RegistryError),
     #[error(transparent)]
@@ -66,9 +69,16 @@ impl HasErrorCode for LtiError {
             LtiError::Forbidden(_) => ErrorCode::Forbidden,
             LtiError::Upstream(_) => ErrorCode::Unavailable,
             LtiError::Jwks(_) | LtiError::Busy(_) => ErrorCode::Unavailable,
+            LtiError::Internal(_) => ErrorCode::Internal,
             LtiError::Registry(err) => err.error_code(),
             LtiError::Keys(err) => err.error_code(),
         }
+    }
+}
+
+impl From<tokio::task::JoinError> for LtiError {
+    fn from(err: tokio::task::JoinError) -> Self {
+        LtiError::Internal(format!("a blocking task failed: {err}"))
     }
 }
 

@@ -46,7 +46,9 @@ async fn test_loopback_names_are_refused_when_a_source_is_registered() {
     let server = TestServer::empty().await;
     let key = server.register_publisher("acme", "Acme").await;
     let add = "mutation($input: CatalogSourceInput!) { addCatalogSource(input: $input) { id } }";
-    for url in ["http://localhost.:9/catalog.json", "http://LOCALHOST../catalog.json", "https://feeds.localhost/catalog.json"] {
+    for url in
+        ["http://localhost.:9/catalog.json", "http://LOCALHOST../catalog.json", "https://feeds.localhost/catalog.json"]
+    {
         let response = server.graphql(add, json!({ "input": { "url": url, "format": "LRMI" } }), Some(&key)).await;
         assert_eq!(response["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{url}: {response}");
         assert!(response["errors"][0]["message"].as_str().unwrap().contains("localhost"), "{url}: {response}");

@@ -116,9 +116,7 @@ impl Lti {
         };
         let id = launch.id.clone();
         let store = self.broker.clone();
-        tokio::task::spawn_blocking(move || store.insert_brokered_launch(&launch))
-            .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??;
+        tokio::task::spawn_blocking(move || store.insert_brokered_launch(&launch)).await.map_err(LtiError::from)??;
 
         let mut url = url::Url::parse(&tool.login_url)
             .map_err(|_| LtiError::BadRequest("the tool's login URL is not a URL".into()))?;
@@ -156,6 +154,10 @@ impl Lti {
         if scopes.is_empty() || lms_sub.is_empty() {
             return Ok(None);
         }
+        if !super::ags::issued_by(&lms_launch.platform, lineitem) {
+            tracing::warn!(platform = %lms_launch.platform.id, lineitem, "the launch's line item is not on the platform's hosts: the tool gets no grade service");
+            return Ok(None);
+        }
         let grant = AgsGrant {
             id: random_secret(),
             tool_id: tool.id.clone(),
@@ -167,9 +169,7 @@ impl Lti {
             created_at: Utc::now(),
         };
         let store = self.broker.clone();
-        let grant = tokio::task::spawn_blocking(move || store.upsert_grant(&grant))
-            .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??;
+        let grant = tokio::task::spawn_blocking(move || store.upsert_grant(&grant)).await.map_err(LtiError::from)??;
         Ok(Some(json!({
             "scope": grant.scopes,
             "lineitem": format!("{}/lti/platform/ags/{}/lineitem", self.public_url, grant.id),
@@ -184,7 +184,7 @@ impl Lti {
         let lookup = client_id.clone();
         let tool = tokio::task::spawn_blocking(move || store.tool_by_client_id(&lookup))
             .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??
+            .map_err(LtiError::from)??
             .ok_or_else(|| LtiError::BadRequest(format!("unknown client_id '{client_id}'")))?;
         let redirect_uri = request.redirect_uri.clone().unwrap_or_default();
         if !tool.redirect_uris.contains(&redirect_uri) {
@@ -215,9 +215,8 @@ impl Lti {
         }
         let store = self.broker.clone();
         let hint = login_hint.clone();
-        let launch = tokio::task::spawn_blocking(move || store.brokered_launch(&hint))
-            .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??;
+        let launch =
+            tokio::task::spawn_blocking(move || store.brokered_launch(&hint)).await.map_err(LtiError::from)??;
         let Some(launch) = launch else {
             return fail("login_required", "this launch is unknown; start it again from the course".into());
         };
@@ -228,7 +227,7 @@ impl Lti {
         let id = launch.id.clone();
         let consumed = tokio::task::spawn_blocking(move || store.consume_brokered_launch(&id, Utc::now()))
             .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??;
+            .map_err(LtiError::from)??;
         if !consumed {
             return fail(
                 "login_required",

@@ -155,7 +155,7 @@ impl Lti {
             Ok(tool.map(|tool| (token, tool)))
         })
         .await
-        .map_err(|err| LtiError::BadRequest(err.to_string()))??;
+        .map_err(LtiError::from)??;
         let (token, tool) = found.ok_or_else(|| LtiError::InvalidToken("unknown access token".into()))?;
         if token.expires_at <= Utc::now() {
             return Err(LtiError::InvalidToken("access token expired".into()));

@@ -61,9 +61,7 @@ impl Lti {
             created_at: Utc::now(),
         };
         let store = self.broker.clone();
-        let saved = tokio::task::spawn_blocking(move || store.upsert_tool(&tool))
-            .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??;
+        let saved = tokio::task::spawn_blocking(move || store.upsert_tool(&tool)).await.map_err(LtiError::from)??;
         tracing::info!(tool = %saved.id, publisher = %saved.publisher, "publisher tool registered");
         Ok(saved)
     }
@@ -72,18 +70,15 @@ impl Lti {
     pub async fn tool(&self, id: &str) -> Result<Option<PublisherTool>, LtiError> {
         let store = self.broker.clone();
         let id = id.to_string();
-        Ok(tokio::task::spawn_blocking(move || store.tool(&id))
-            .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??)
+        Ok(tokio::task::spawn_blocking(move || store.tool(&id)).await.map_err(LtiError::from)??)
     }
 
     /// Forgets a tool: launches to it stop, its tokens and grade grants go.
     pub async fn remove_tool(&self, id: &str) -> Result<bool, LtiError> {
         let store = self.broker.clone();
         let lookup = id.to_string();
-        let removed = tokio::task::spawn_blocking(move || store.delete_tool(&lookup))
-            .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??;
+        let removed =
+            tokio::task::spawn_blocking(move || store.delete_tool(&lookup)).await.map_err(LtiError::from)??;
         if removed {
             tracing::info!(tool = id, "publisher tool removed");
         }
@@ -93,9 +88,7 @@ impl Lti {
     pub async fn tools_of(&self, publisher: &PublisherId) -> Result<Vec<PublisherTool>, LtiError> {
         let store = self.broker.clone();
         let publisher = publisher.clone();
-        Ok(tokio::task::spawn_blocking(move || store.tools_of(&publisher))
-            .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??)
+        Ok(tokio::task::spawn_blocking(move || store.tools_of(&publisher)).await.map_err(LtiError::from)??)
     }
 
     /// The tool of the resource's own publisher that serves its launch URL: same scheme, host
