@@ -131,3 +131,18 @@ impl Lti {
         &self.keys
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn test_a_panicking_blocking_task_is_internal_not_the_callers_fault() {
+        let join_error = tokio::task::spawn_blocking(|| panic!("store exploded")).await.unwrap_err();
+        let err = LtiError::from(join_error);
+        assert_eq!(err.error_code(), ErrorCode::Internal);
+        let app = crate::gateway::to_app_error(err);
+        assert_eq!(app.code.http_status(), axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!app.message.contains("exploded"), "the cause is logged, not echoed: {}", app.message);
+    }
+}

@@ -56,3 +56,26 @@ async fn test_loopback_names_are_refused_when_a_source_is_registered() {
     let sources = server.graphql_ok(r#"{ publisher(id: "acme") { sources { id } } }"#, json!({}), Some(&key)).await;
     assert_eq!(sources["publisher"]["sources"], json!([]), "nothing was registered");
 }
+
+#[tokio::test]
+async fn test_an_lms_whose_keys_cannot_be_fetched_gets_503_like_every_unavailable() {
+    use crate::lms::{Lms, CLIENT_ID, DEPLOYMENT_ID};
+    let gateway = crate::lti::gateway_with_samples().await;
+    let lms = Lms::start().await;
+    // Registered with a JWKS URL nothing answers on.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    gateway
+        .graphql_ok(
+            "mutation($input: RegisterPlatformInput!) { registerPlatform(input: $input) { id } }",
+            json!({ "input": {
+                "issuer": lms.issuer(), "clientId": CLIENT_ID, "deploymentIds": [DEPLOYMENT_ID],
+                "authLoginUrl": format!("{}/auth", lms.issuer()), "jwksUrl": format!("http://{dead}/jwks") } }),
+            Some(crate::common::ADMIN_TOKEN),
+        )
+        .await;
+    let auth = lms.login(&gateway).await;
+    let token = lms.key.sign(&lms.deep_linking_claims(&auth, json!({})));
+    let (status, _, body) = lms.post_launch(&gateway, &token, auth.state()).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("keys"), "the page names the reason: {body}");
+}
