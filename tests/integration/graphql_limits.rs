@@ -273,3 +273,216 @@ async fn test_statuses_are_enums_and_the_string_fields_stay_with_a_deprecation()
     assert_eq!(field("diagnostic", "severity")["isDeprecated"], true);
     assert_eq!(field("diagnostic", "level")["type"]["ofType"]["name"], "DiagnosticSeverity");
 }
+
+/// Random GraphQL documents from the schema's own vocabulary, mostly well-formed, sometimes
+/// not: deep and wide selections, aliases, arguments of every kind, fragments (some cyclic),
+/// directives, introspection, batches.
+struct Fuzzer {
+    rng: rand::rngs::StdRng,
+}
+
+const FIELDS: [&str; 34] = [
+    "search",
+    "resource",
+    "publishers",
+    "publisher",
+    "contentItems",
+    "edges",
+    "node",
+    "publisher",
+    "sources",
+    "lastRun",
+    "runs",
+    "diagnostics",
+    "facets",
+    "subject",
+    "value",
+    "count",
+    "totalCount",
+    "pageInfo",
+    "id",
+    "title",
+    "__typename",
+    "__schema",
+    "__type",
+    "types",
+    "fields",
+    "type",
+    "ofType",
+    "name",
+    "kind",
+    "interfaces",
+    "possibleTypes",
+    "args",
+    "ingests",
+    "highlights",
+];
+
+impl Fuzzer {
+    fn pick<'a>(&mut self, options: &[&'a str]) -> &'a str {
+        use rand::Rng;
+        options[self.rng.gen_range(0..options.len())]
+    }
+
+    fn chance(&mut self, percent: u32) -> bool {
+        use rand::Rng;
+        self.rng.gen_range(0..100) < percent
+    }
+
+    fn argument(&mut self) -> String {
+        use rand::Rng;
+        let name = self.pick(&["first", "query", "id", "name", "live", "after", "filter", "resourceIds", "nope"]);
+        let value = match self.rng.gen_range(0..8) {
+            0 => self.rng.gen_range(-5_i64..5_000_000_000).to_string(),
+            1 => format!("\"{}\"", self.pick(&["fractions", "QueryRoot", "", "\\u0000", "x".repeat(50).as_str()])),
+            2 => self.pick(&["true", "false", "null", "RELEVANCE"]).to_string(),
+            3 => "$v".to_string(),
+            4 => "[\"a\", \"b\"]".to_string(),
+            5 => "{ subjects: [\"Math\"], gradeMin: 3 }".to_string(),
+            6 => format!("{}", self.rng.gen_range(0..200)),
+            _ => "1.5".to_string(),
+        };
+        format!("{name}: {value}")
+    }
+
+    fn selection(&mut self, depth: usize, out: &mut String, budget: &mut usize) {
+        use rand::Rng;
+        let width = self.rng.gen_range(1..if depth < 3 { 12 } else { 4 });
+        for n in 0..width {
+            if *budget == 0 {
+                return;
+            }
+            *budget -= 1;
+            if self.chance(25) {
+                out.push_str(&format!("a{n}{}: ", self.rng.gen_range(0..1000)));
+            }
+            match self.rng.gen_range(0..20) {
+                0 => out.push_str(&format!("...F{} ", self.rng.gen_range(0..4))),
+                1 => {
+                    out.push_str("... on QueryRoot { ");
+                    self.selection(depth + 1, out, budget);
+                    out.push_str("} ");
+                    continue;
+                }
+                _ => out.push_str(self.pick(&FIELDS)),
+            }
+            if self.chance(30) {
+                let count = self.rng.gen_range(1..3);
+                let arguments: Vec<String> = (0..count).map(|_| self.argument()).collect();
+                out.push_str(&format!("({})", arguments.join(", ")));
+            }
+            if self.chance(5) {
+                out.push_str(self.pick(&[" @skip(if: false)", " @include(if: true)", " @nope"]));
+            }
+            if depth < 40 && self.chance(if depth < 4 { 60 } else { 45 }) {
+                out.push_str(" { ");
+                self.selection(depth + 1, out, budget);
+                out.push_str("} ");
+            } else {
+                out.push(' ');
+            }
+        }
+    }
+
+    /// A well-formed document against the schema, with random sizes: it gets executed (or
+    /// refused for its cost).
+    fn valid_document(&mut self) -> String {
+        use rand::Rng;
+        let count = self.rng.gen_range(1..16);
+        let mut out = String::from("query($v: Int) { ");
+        for n in 0..count {
+            let selection = self.pick(&[
+                "totalCount",
+                "totalCount edges { cursor node { id title publisher { name } } }",
+                "edges { node { id kind subjects alignments { code } } highlights { field snippet } }",
+                "facets { subject { value count } gradeLevel { label count } } pageInfo { hasNextPage }",
+            ]);
+            match self.rng.gen_range(0..6) {
+                0 => out.push_str(&format!("p{n}: publishers {{ id name resourceCount }} ")),
+                1 => out.push_str(&format!(
+                    "t{n}: __type(name: \"Resource\") {{ fields {{ name type {{ kind ofType {{ name }} }} }} }} "
+                )),
+                2 => out.push_str(&format!("v{n}: search(first: $v) {{ {selection} }} ")),
+                _ => {
+                    let first = self.rng.gen_range(1..=100);
+                    let query = self.pick(&["fractions", "photosynthsis", "\"water cycle\"", "3.NF.A.1", "zzz"]);
+                    out.push_str(&format!("s{n}: search(query: \"{query}\", first: {first}) {{ {selection} }} "));
+                }
+            }
+        }
+        out.push('}');
+        out
+    }
+
+    fn document(&mut self) -> String {
+        use rand::Rng;
+        if self.chance(40) {
+            return self.valid_document();
+        }
+        let mut budget = self.rng.gen_range(5..600);
+        let mut out = String::new();
+        let operations = if self.chance(15) { self.rng.gen_range(2..4) } else { 1 };
+        for n in 0..operations {
+            let keyword = if self.chance(10) { "mutation" } else { "query" };
+            out.push_str(&format!("{keyword} Op{n}($v: Int) {{ "));
+            self.selection(0, &mut out, &mut budget);
+            out.push_str("} ");
+        }
+        for n in 0..self.rng.gen_range(0..4) {
+            out.push_str(&format!("fragment F{n} on {} {{ ", self.pick(&["QueryRoot", "Resource", "__Type"])));
+            self.selection(1, &mut out, &mut budget);
+            out.push_str("} ");
+        }
+        if self.chance(8) {
+            // Garbage: cut the text somewhere or add a stray token.
+            let cut = self.rng.gen_range(0..out.len().max(1));
+            out.truncate(cut);
+            out.push_str(self.pick(&["{", "}", "(", "$", "\"", "...", "@"]));
+        }
+        out.truncate(60 * 1024);
+        out
+    }
+}
+
+#[tokio::test]
+async fn test_random_documents_within_the_size_cap_do_bounded_work_and_never_fail_the_server() {
+    use rand::SeedableRng;
+    let server = TestServer::with_samples().await;
+    let mut fuzzer = Fuzzer { rng: rand::rngs::StdRng::seed_from_u64(16) };
+    let most_searches = (ANONYMOUS_BUDGET / SEARCH_COST) as u64;
+    let mut answered_data = 0;
+    for round in 0..300 {
+        let body = if fuzzer.chance(10) {
+            let count = rand::Rng::gen_range(&mut fuzzer.rng, 2..6);
+            Value::Array((0..count).map(|_| json!({ "query": fuzzer.document(), "variables": { "v": 3 } })).collect())
+        } else {
+            json!({ "query": fuzzer.document(), "variables": { "v": 3 } })
+        };
+        let before = searches_run(&server).await;
+        let started = std::time::Instant::now();
+        let response = server.client.post(server.url("/graphql")).json(&body).send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        let took = started.elapsed();
+        assert!(status < 500, "round {round}: {status} for {body}: {text}");
+        assert!(took < Duration::from_secs(10), "round {round} took {took:?}: {body}");
+        assert!(text.len() < 4 * 1024 * 1024, "round {round}: a {} byte answer for {body}", text.len());
+        let answer: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("round {round}: not JSON: {text}"));
+        let ran = searches_run(&server).await - before;
+        assert!(ran <= most_searches, "round {round}: {ran} searches for one anonymous request: {body}");
+        let answers = answer.as_array().cloned().unwrap_or_else(|| vec![answer.clone()]);
+        for single in &answers {
+            for error in single["errors"].as_array().into_iter().flatten() {
+                let code = error["extensions"]["code"].as_str().unwrap_or_default();
+                assert!(
+                    ["BAD_USER_INPUT", "QUERY_TOO_COMPLEX", "NOT_FOUND", "UNAUTHENTICATED", "FORBIDDEN"]
+                        .contains(&code),
+                    "round {round}: code {code:?} in {single} for {body}"
+                );
+            }
+            answered_data += usize::from(single["data"].is_object());
+        }
+    }
+    assert!(answered_data > 20, "the fuzzer also reaches execution, not only refusals ({answered_data})");
+    assert_eq!(server.client.get(server.url("/healthz")).send().await.unwrap().status(), 200);
+}
