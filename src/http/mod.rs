@@ -203,6 +203,7 @@ async fn upload_catalog(
         _ => StatusCode::OK,
     };
     let body = serde_json::json!({
+        "outcome": report.status.as_str(),
         "status": report.status.as_str(),
         "sourceId": report.source_id,
         "added": report.added,
