@@ -254,11 +254,16 @@ fn field_path(path: Path, name: &str) -> Result<Path, LimitError> {
     Ok(inner)
 }
 
-/// The cost of a `search` field: its base cost, and its page times what each result selects.
+/// How many resolved fields of a result page cost one unit: resolving a field of a hit is
+/// in-memory work, a small fraction of what the search itself costs.
+pub const FIELDS_PER_UNIT: usize = 10;
+
+/// The cost of a `search` field: its base cost, and its page times what each result selects
+/// (so one search of 100 fully selected results still fits an anonymous budget).
 pub fn search_cost(first: i32, live: bool, child_complexity: usize) -> usize {
     let page = usize::try_from(first.clamp(1, 100)).unwrap_or(100);
     let live_extra = if live { LIVE_SEARCH_EXTRA_COST } else { 0 };
-    SEARCH_COST + live_extra + page.saturating_mul(child_complexity) / 4
+    SEARCH_COST + live_extra + page.saturating_mul(child_complexity) / FIELDS_PER_UNIT
 }
 
 /// What one HTTP request may still spend; shared by the operations of a batch.
@@ -394,8 +399,9 @@ mod tests {
         assert!(matches!(refused, LimitError::OverBudget { cost: 1_100, limit: ANONYMOUS_BUDGET, anonymous: true }));
         assert!(budget.charge(0).is_ok(), "a refusal charged nothing");
         assert!(Budget::for_principal(&Principal::Admin).charge(KEYED_BUDGET).is_ok());
-        assert_eq!(search_cost(20, false, 4), SEARCH_COST + 20);
-        assert_eq!(search_cost(20, true, 4), SEARCH_COST + LIVE_SEARCH_EXTRA_COST + 20);
+        assert_eq!(search_cost(20, false, 5), SEARCH_COST + 10);
+        assert_eq!(search_cost(20, true, 5), SEARCH_COST + LIVE_SEARCH_EXTRA_COST + 10);
+        assert_eq!(search_cost(1_000, false, 5), SEARCH_COST + 50, "first counts as at most 100");
         assert!(matches!(parse("{ search("), Err(AppError { code: ErrorCode::BadUserInput, .. })));
         let nested = "{ a ".repeat(200) + &"}".repeat(200);
         assert!(matches!(parse(&nested), Err(AppError { code: ErrorCode::QueryTooComplex, .. })));

@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::extract::Query;
 use axum::routing::get;
 use axum::{Json, Router};
-use resource_gateway::graphql::limits::{ANONYMOUS_BUDGET, KEYED_BUDGET, SEARCH_COST};
+use resource_gateway::graphql::limits::{search_cost, ANONYMOUS_BUDGET, KEYED_BUDGET, SEARCH_COST};
 use serde_json::{json, Value};
 
 use crate::common::{TestServer, ADMIN_TOKEN};
@@ -154,7 +154,7 @@ async fn test_one_budget_covers_every_operation_of_a_batch_counted_as_searches_r
 
     // Three searches per operation: the budget admits operations until it is spent, whatever
     // the batch; the rest are refused without running.
-    let per_search = SEARCH_COST + 1; // a page of 4 selecting one field
+    let per_search = search_cost(4, false, 1); // a page of 4 selecting one field
     let per_operation = 3 * per_search;
     for (token, budget) in [(None, ANONYMOUS_BUDGET), (Some(ADMIN_TOKEN), KEYED_BUDGET)] {
         let admitted = (budget / per_operation).min(10);
@@ -172,6 +172,9 @@ async fn test_one_budget_covers_every_operation_of_a_batch_counted_as_searches_r
         assert_eq!(searches_run(&server).await - before, (admitted * 3) as u64, "token {token:?}");
     }
     assert!(ANONYMOUS_BUDGET / per_operation < 10, "anonymous callers get less than a key");
+    // One teacher's search of a full page, every field and facet selected, fits anonymously.
+    let page = server.search(json!({ "query": "fractions", "first": 100 })).await;
+    assert!(page["totalCount"].as_i64().unwrap() > 0);
 }
 
 /// A Resource Search endpoint that answers harvests at once and live searches never (within
