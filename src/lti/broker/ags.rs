@@ -51,16 +51,10 @@ impl Lti {
         grant_id: &str,
         scope: &str,
     ) -> Result<(AgsGrant, Platform), LtiError> {
-        let store = self.broker.clone();
-        let platforms = self.store.clone();
-        let id = grant_id.to_string();
-        let found = tokio::task::spawn_blocking(move || -> Result<_, LtiError> {
-            let Some(grant) = store.grant(&id)? else { return Ok(None) };
-            let platform = platforms.platform(&grant.platform_id)?;
-            Ok(platform.map(|p| (grant, p)))
-        })
-        .await
-        .map_err(LtiError::from)??;
+        let found = match self.broker.grant(grant_id).await? {
+            Some(grant) => self.store.platform(&grant.platform_id).await?.map(|p| (grant, p)),
+            None => None,
+        };
         let (grant, platform) = found.ok_or_else(|| LtiError::NotFound("no such line item".into()))?;
         if !issued_by(&platform, &grant.lineitem_url) {
             return Err(LtiError::Forbidden("the line item is not on the hosts of the LMS that issued it".into()));
