@@ -37,6 +37,10 @@ pub struct SettingsArgs {
     /// [default: 10000]
     #[arg(long = "query-deadline-ms", env = "GATEWAY_QUERY_DEADLINE_MS")]
     pub query_deadline_ms: Option<u64>,
+    /// Milliseconds a harvest lease lasts unless renewed: how long the sources of a replica
+    /// that died wait before another takes them over [default: 30000]
+    #[arg(long = "harvest-lease-ms", env = "GATEWAY_HARVEST_LEASE_MS")]
+    pub harvest_lease_ms: Option<u64>,
     /// Largest GraphQL request body in bytes [default: 16 MiB]
     #[arg(long = "max-graphql-bytes", env = "GATEWAY_MAX_GRAPHQL_BYTES")]
     pub max_graphql_bytes: Option<usize>,
@@ -63,6 +67,7 @@ struct FileSettings {
     live_deadline_ms: Option<u64>,
     live_retry_ms: Option<u64>,
     query_deadline_ms: Option<u64>,
+    harvest_lease_ms: Option<u64>,
     max_graphql_bytes: Option<usize>,
     max_upload_bytes: Option<usize>,
     load_samples: Option<bool>,
@@ -93,6 +98,8 @@ pub struct Config {
     pub live_retry_after: Duration,
     /// How long the queries of one GraphQL request may run (mutations run to the end).
     pub query_deadline: Duration,
+    /// How long a harvest lease lasts unless renewed.
+    pub harvest_lease: Duration,
     pub max_graphql_bytes: usize,
     pub max_upload_bytes: usize,
     pub load_samples: bool,
@@ -110,6 +117,7 @@ impl Config {
             live_deadline: Duration::from_millis(800),
             live_retry_after: Duration::from_secs(10),
             query_deadline: Duration::from_secs(10),
+            harvest_lease: Duration::from_secs(30),
             max_graphql_bytes: 16 * 1024 * 1024,
             max_upload_bytes: 256 * 1024 * 1024,
             load_samples: true,
@@ -156,6 +164,9 @@ impl Config {
         }
         if let Some(ms) = args.query_deadline_ms.or(file.query_deadline_ms) {
             config.query_deadline = milliseconds(ms, 600_000, "GATEWAY_QUERY_DEADLINE_MS")?;
+        }
+        if let Some(ms) = args.harvest_lease_ms.or(file.harvest_lease_ms) {
+            config.harvest_lease = milliseconds(ms, 3_600_000, "GATEWAY_HARVEST_LEASE_MS")?;
         }
         if let Some(bytes) = args.max_graphql_bytes.or(file.max_graphql_bytes) {
             config.max_graphql_bytes = positive(bytes, "GATEWAY_MAX_GRAPHQL_BYTES")?;

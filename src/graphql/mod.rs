@@ -18,9 +18,9 @@ use async_graphql::{
 };
 use tokio::time::Instant;
 
+use crate::app::App;
 use crate::auth::Principal;
 use crate::error::{AppError, ErrorCode};
-use crate::gateway::Gateway;
 use limits::{Budget, LimitError};
 use lti::{BrokerMutation, LtiMutation, LtiQuery};
 use mutation::CatalogMutation;
@@ -36,16 +36,16 @@ pub struct MutationRoot(CatalogMutation, LtiMutation, BrokerMutation);
 
 pub type GatewaySchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
-/// Builds the served schema; `gateway` is `None` only for printing the SDL. Depth and cost are
+/// Builds the served schema; `app` is `None` only for printing the SDL. Depth and cost are
 /// limited by [`limits`] (per request, not per operation); async-graphql's own recursion limit
 /// stays as a backstop above [`limits::MAX_NESTING`].
-pub fn build_schema(gateway: Option<Arc<Gateway>>) -> GatewaySchema {
+pub fn build_schema(app: Option<Arc<App>>) -> GatewaySchema {
     let mut builder = Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
         .extension(limits::CostLimit)
         .limit_recursive_depth(limits::MAX_NESTING + 2)
         .limit_directives(20);
-    if let Some(gateway) = gateway {
-        builder = builder.data(gateway);
+    if let Some(app) = app {
+        builder = builder.data(app);
     }
     builder.finish()
 }

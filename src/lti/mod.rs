@@ -13,6 +13,7 @@ pub mod launch;
 pub mod login;
 pub mod picker;
 pub mod platform;
+pub mod service;
 
 use std::sync::Arc;
 
@@ -82,6 +83,12 @@ impl From<tokio::task::JoinError> for LtiError {
     }
 }
 
+impl From<LtiError> for crate::error::AppError {
+    fn from(err: LtiError) -> Self {
+        crate::error::AppError::from_coded(err)
+    }
+}
+
 /// The LTI service: what a launch needs besides the search itself.
 pub struct Lti {
     pub(crate) store: Arc<dyn LtiStore>,
@@ -141,7 +148,7 @@ mod tests {
         let join_error = tokio::task::spawn_blocking(|| panic!("store exploded")).await.unwrap_err();
         let err = LtiError::from(join_error);
         assert_eq!(err.error_code(), ErrorCode::Internal);
-        let app = crate::gateway::to_app_error(err);
+        let app = crate::error::AppError::from(err);
         assert_eq!(app.code.http_status(), axum::http::StatusCode::INTERNAL_SERVER_ERROR);
         assert!(!app.message.contains("exploded"), "the cause is logged, not echoed: {}", app.message);
     }
