@@ -89,12 +89,14 @@ impl App {
         std::fs::create_dir_all(&data_dir).map_err(io_err)?;
         let registry = Arc::new(open_registry(&config).await?);
         let index_dir = data_dir.join("tantivy");
-        let backend = tokio::task::spawn_blocking(move || TantivyBackend::open(&index_dir))
-            .await
-            .map_err(|err| StartError::Other(err.to_string()))??;
+        let metrics = Arc::new(Metrics::new());
+        let searches = metrics.searches.clone();
+        let backend =
+            tokio::task::spawn_blocking(move || TantivyBackend::open(&index_dir).map(|b| b.counting(searches)))
+                .await
+                .map_err(|err| StartError::Other(err.to_string()))??;
         let keys = ToolKeys::open(registry.clone(), &data_dir).await?;
         let backend: Arc<dyn SearchBackend> = Arc::new(backend);
-        let metrics = Arc::new(Metrics::new());
         let publishers =
             Arc::new(PublisherService::open(registry.clone(), &data_dir, config.admin_token.as_deref()).await?);
         let outbound =

@@ -33,6 +33,10 @@ pub struct SettingsArgs {
     /// again in the background (doubling per failed check) [default: 10000]
     #[arg(long = "live-retry-ms", env = "GATEWAY_LIVE_RETRY_MS")]
     pub live_retry_ms: Option<u64>,
+    /// Milliseconds a GraphQL query may run before it answers UNAVAILABLE and stops
+    /// [default: 10000]
+    #[arg(long = "query-deadline-ms", env = "GATEWAY_QUERY_DEADLINE_MS")]
+    pub query_deadline_ms: Option<u64>,
     /// Milliseconds a harvest lease lasts unless renewed: how long the sources of a replica
     /// that died wait before another takes them over [default: 30000]
     #[arg(long = "harvest-lease-ms", env = "GATEWAY_HARVEST_LEASE_MS")]
@@ -70,6 +74,7 @@ struct FileSettings {
     allow_networks: Option<Vec<String>>,
     live_deadline_ms: Option<u64>,
     live_retry_ms: Option<u64>,
+    query_deadline_ms: Option<u64>,
     harvest_lease_ms: Option<u64>,
     max_graphql_bytes: Option<usize>,
     max_upload_bytes: Option<usize>,
@@ -103,6 +108,8 @@ pub struct Config {
     pub live_deadline: Duration,
     /// First wait before a live source that missed the deadline is checked again.
     pub live_retry_after: Duration,
+    /// How long the queries of one GraphQL request may run (mutations run to the end).
+    pub query_deadline: Duration,
     /// How long a harvest lease lasts unless renewed.
     pub harvest_lease: Duration,
     pub max_graphql_bytes: usize,
@@ -125,6 +132,7 @@ impl Config {
             allow_networks: Vec::new(),
             live_deadline: Duration::from_millis(800),
             live_retry_after: Duration::from_secs(10),
+            query_deadline: Duration::from_secs(10),
             harvest_lease: Duration::from_secs(30),
             max_graphql_bytes: 16 * 1024 * 1024,
             max_upload_bytes: 256 * 1024 * 1024,
@@ -171,6 +179,9 @@ impl Config {
         }
         if let Some(ms) = args.live_retry_ms.or(file.live_retry_ms) {
             config.live_retry_after = milliseconds(ms, 3_600_000, "GATEWAY_LIVE_RETRY_MS")?;
+        }
+        if let Some(ms) = args.query_deadline_ms.or(file.query_deadline_ms) {
+            config.query_deadline = milliseconds(ms, 600_000, "GATEWAY_QUERY_DEADLINE_MS")?;
         }
         if let Some(ms) = args.harvest_lease_ms.or(file.harvest_lease_ms) {
             config.harvest_lease = milliseconds(ms, 3_600_000, "GATEWAY_HARVEST_LEASE_MS")?;

@@ -83,7 +83,7 @@ pub async fn serve(
     let scheduler = harvest::scheduler::spawn(app.harvest.clone());
     let stop_harvests = app.harvest.cancellation();
     tracing::info!(address = %bound, public_url = %app.public_url, data_dir = %data_dir.display(), replica = app.harvest.replica(), "resource-gateway listening");
-    let served = axum::serve(listener, router)
+    let served = axum::serve(http::LingeringListener(listener), router)
         .with_graceful_shutdown(async move {
             shutdown.await;
             // Harvests stop with the server: no new run starts, running ones wind down.

@@ -92,8 +92,11 @@ impl AddressGuard {
                 return Err(OutboundError::Forbidden(ip.to_string()));
             }
         }
-        if url.host_str() == Some("localhost") && !self.permits(IpAddr::from([127, 0, 0, 1])) {
-            return Err(OutboundError::Forbidden("localhost".to_string()));
+        // `localhost`, `localhost.` (the same name, fully qualified) and every name under it
+        // resolve to loopback (RFC 6761), whatever DNS says.
+        let name = url.host_str().unwrap_or_default().trim_end_matches('.').to_ascii_lowercase();
+        if (name == "localhost" || name.ends_with(".localhost")) && !self.permits(IpAddr::from([127, 0, 0, 1])) {
+            return Err(OutboundError::Forbidden(name));
         }
         Ok(())
     }
@@ -291,6 +294,9 @@ mod tests {
             "http://[fd00::1]/",
             "http://[::ffff:127.0.0.1]/",
             "http://localhost:8080/",
+            "http://localhost.:8080/",
+            "http://LocalHost../",
+            "http://tenant.localhost/",
             "http://0.0.0.0/",
             "http://[64:ff9b::a00:1]/",
             "http://[2002:c0a8:101::1]/",

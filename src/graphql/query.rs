@@ -22,7 +22,7 @@ pub struct CatalogQuery;
 #[Object]
 impl CatalogQuery {
     /// Full-text search across every publisher, with filters, facets and highlights.
-    #[graphql(complexity = "first.clamp(1, 100) as usize * child_complexity / 4 + 10")]
+    #[graphql(complexity = "super::limits::search_cost(first, live, child_complexity)")]
     #[expect(clippy::too_many_arguments, reason = "the contract's search arguments")]
     async fn search(
         &self,

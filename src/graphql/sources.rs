@@ -186,12 +186,8 @@ impl HarvestRun {
     async fn requests(&self) -> i32 {
         count(self.0.requests)
     }
-    async fn diagnostics(&self) -> Vec<Diagnostic> {
-        self.0
-            .diagnostics
-            .iter()
-            .map(|d| Diagnostic { item: d.item.clone(), severity: d.severity.clone(), message: d.message.clone() })
-            .collect()
+    async fn diagnostics(&self) -> Result<Vec<Diagnostic>> {
+        Ok(Diagnostic::from_stored(&self.0.diagnostics)?)
     }
 }
 

@@ -4,7 +4,8 @@ use async_graphql::{Context, Enum, InputObject, Json, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
 use crate::app::App;
-use crate::catalog::{self, Severity};
+use crate::catalog;
+use crate::error::AppError;
 use crate::ingest::IngestReport as DomainIngestReport;
 use crate::registry::{self, IngestRecord};
 use crate::resource::{self, ResourceRecord};
@@ -94,7 +95,7 @@ pub const MAX_FILTER_VALUES: usize = 50;
 
 impl ResourceFilter {
     /// Refuses filter lists longer than [`MAX_FILTER_VALUES`].
-    pub fn check(&self) -> Result<(), crate::error::AppError> {
+    pub fn check(&self) -> Result<(), AppError> {
         let lengths = [
             ("publishers", self.publishers.as_ref().map(Vec::len)),
             ("subjects", self.subjects.as_ref().map(Vec::len)),
@@ -106,9 +107,7 @@ impl ResourceFilter {
         ];
         for (name, length) in lengths {
             if length.unwrap_or(0) > MAX_FILTER_VALUES {
-                return Err(crate::error::AppError::bad_input(format!(
-                    "filter.{name} may hold at most {MAX_FILTER_VALUES} values"
-                )));
+                return Err(AppError::bad_input(format!("filter.{name} may hold at most {MAX_FILTER_VALUES} values")));
             }
         }
         Ok(())
@@ -199,7 +198,12 @@ impl IngestRun {
     async fn format(&self) -> CatalogFormat {
         self.0.format.into()
     }
+    /// How the ingest ended.
+    async fn outcome(&self) -> async_graphql::Result<IngestStatus> {
+        Ok(IngestStatus::parse(&self.0.status)?)
+    }
     /// SUCCEEDED, PARTIAL (some items rejected) or FAILED (nothing changed).
+    #[graphql(deprecation = "Use `outcome`: the same values as the enum `IngestStatus`.")]
     async fn status(&self) -> &str {
         &self.0.status
     }
@@ -221,12 +225,63 @@ impl IngestRun {
     async fn rejected(&self) -> i32 {
         self.0.rejected as i32
     }
-    async fn diagnostics(&self) -> Vec<Diagnostic> {
-        self.0
-            .diagnostics
-            .iter()
-            .map(|d| Diagnostic { item: d.item.clone(), severity: d.severity.clone(), message: d.message.clone() })
-            .collect()
+    async fn diagnostics(&self) -> async_graphql::Result<Vec<Diagnostic>> {
+        Ok(Diagnostic::from_stored(&self.0.diagnostics)?)
+    }
+}
+
+/// How an ingest ended.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::ingest::IngestStatus")]
+pub enum IngestStatus {
+    /// Every item was applied.
+    Succeeded,
+    /// Applied, but some items were rejected (see diagnostics).
+    Partial,
+    /// The document was refused; nothing changed.
+    Failed,
+}
+
+impl IngestStatus {
+    /// From the name stored in the ingest history.
+    fn parse(stored: &str) -> Result<Self, AppError> {
+        match stored {
+            "SUCCEEDED" => Ok(Self::Succeeded),
+            "PARTIAL" => Ok(Self::Partial),
+            "FAILED" => Ok(Self::Failed),
+            other => Err(AppError::internal(format!("unknown ingest status '{other}' in the history"))),
+        }
+    }
+}
+
+/// How bad a diagnostic is.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::catalog::Severity")]
+pub enum DiagnosticSeverity {
+    /// The item (or the whole document) was rejected.
+    Error,
+    /// Applied, but something should be fixed.
+    Warning,
+    Info,
+}
+
+impl DiagnosticSeverity {
+    /// From the name stored in the history.
+    fn parse(stored: &str) -> Result<Self, AppError> {
+        match stored {
+            "ERROR" => Ok(Self::Error),
+            "WARNING" => Ok(Self::Warning),
+            "INFO" => Ok(Self::Info),
+            other => Err(AppError::internal(format!("unknown diagnostic severity '{other}' in the history"))),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Error => "ERROR",
+            Self::Warning => "WARNING",
+            Self::Info => "INFO",
+        }
     }
 }
 
@@ -235,19 +290,31 @@ impl IngestRun {
 pub struct Diagnostic {
     /// The item's identifier or a path such as `resources[1] (SL-9002)`.
     pub item: Option<String>,
+    /// How bad it is: ERROR means the item (or the document) was rejected.
+    pub level: DiagnosticSeverity,
     /// ERROR (the item or document was rejected), WARNING or INFO.
+    #[graphql(deprecation = "Use `level`: the same values as the enum `DiagnosticSeverity`.")]
     pub severity: String,
     pub message: String,
 }
 
+impl Diagnostic {
+    fn new(item: Option<String>, level: DiagnosticSeverity, message: String) -> Self {
+        Self { item, level, severity: level.name().to_string(), message }
+    }
+
+    /// Diagnostics as the history stores them.
+    pub fn from_stored(stored: &[registry::StoredDiagnostic]) -> Result<Vec<Self>, AppError> {
+        stored
+            .iter()
+            .map(|d| Ok(Self::new(d.item.clone(), DiagnosticSeverity::parse(&d.severity)?, d.message.clone())))
+            .collect()
+    }
+}
+
 impl From<&catalog::Diagnostic> for Diagnostic {
     fn from(diagnostic: &catalog::Diagnostic) -> Self {
-        let severity = match diagnostic.severity {
-            Severity::Error => "ERROR",
-            Severity::Warning => "WARNING",
-            Severity::Info => "INFO",
-        };
-        Self { item: diagnostic.item.clone(), severity: severity.to_string(), message: diagnostic.message.clone() }
+        Self::new(diagnostic.item.clone(), diagnostic.severity.into(), diagnostic.message.clone())
     }
 }
 
@@ -259,7 +326,10 @@ pub struct IngestReport {
     pub removed: i32,
     pub rejected: i32,
     pub diagnostics: Vec<Diagnostic>,
+    /// How the ingest ended.
+    pub outcome: IngestStatus,
     /// SUCCEEDED, PARTIAL (some items rejected) or FAILED (the document was refused; nothing changed).
+    #[graphql(deprecation = "Use `outcome`: the same values as the enum `IngestStatus`.")]
     pub status: String,
     /// The catalog source the document replaced or merged into.
     pub source_id: String,
@@ -273,6 +343,7 @@ impl From<DomainIngestReport> for IngestReport {
             removed: report.removed as i32,
             rejected: report.rejected as i32,
             diagnostics: report.diagnostics.iter().map(Diagnostic::from).collect(),
+            outcome: report.status.into(),
             status: report.status.as_str().to_string(),
             source_id: report.source_id,
         }

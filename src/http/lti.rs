@@ -25,15 +25,10 @@ use crate::search::{Dimension, Filter, SearchRequest};
 /// Results per picker page.
 const PICKER_PAGE_SIZE: usize = 20;
 
+/// The status of a refused LTI request: the error table's (`UNAVAILABLE` is 503 here as
+/// everywhere).
 fn refusal_status(err: &AppError) -> StatusCode {
-    match err.code {
-        ErrorCode::NotFound => StatusCode::NOT_FOUND,
-        ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
-        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        ErrorCode::Unavailable => StatusCode::BAD_GATEWAY,
-        _ => StatusCode::BAD_REQUEST,
-    }
+    err.code.http_status()
 }
 
 fn refusal(err: &AppError) -> Response {
@@ -410,7 +405,11 @@ pub async fn platform_token(State(state): State<AppState>, body: Bytes) -> Respo
     match answer {
         Ok(token) => ([(header::CACHE_CONTROL, "no-store")], Json(token)).into_response(),
         Err(err) => {
-            let status = if err.error == "invalid_client" { StatusCode::UNAUTHORIZED } else { StatusCode::BAD_REQUEST };
+            let status = match err.error {
+                "invalid_client" => StatusCode::UNAUTHORIZED,
+                "server_error" => StatusCode::INTERNAL_SERVER_ERROR,
+                _ => StatusCode::BAD_REQUEST,
+            };
             (status, [(header::CACHE_CONTROL, "no-store")], Json(err)).into_response()
         }
     }
@@ -421,7 +420,7 @@ fn ags_error(err: LtiError) -> Response {
         LtiError::InvalidToken(_) => (StatusCode::UNAUTHORIZED, "invalid_token"),
         LtiError::Forbidden(_) => (StatusCode::FORBIDDEN, "insufficient_scope"),
         LtiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-        LtiError::Upstream(_) | LtiError::Jwks(_) => (StatusCode::BAD_GATEWAY, "lms_unavailable"),
+        LtiError::Upstream(_) | LtiError::Jwks(_) => (ErrorCode::Unavailable.http_status(), "lms_unavailable"),
         LtiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
         _ => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
     };

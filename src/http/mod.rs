@@ -1,17 +1,20 @@
 //! The axum router: GraphQL, catalog uploads, packed content, health and metrics.
 //! Handlers translate HTTP to gateway calls and back; they decide nothing themselves.
 
+mod graphiql;
+mod linger;
 mod lti;
+
+pub use linger::LingeringListener;
 
 use std::sync::Arc;
 
-use async_graphql::http::GraphiQLSource;
-use async_graphql::{BatchRequest, BatchResponse, ErrorExtensions, ServerError};
+use async_graphql::BatchRequest;
 use axum::body::{Body, Bytes};
 use axum::extract::{MatchedPath, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -54,7 +57,8 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .service(ServeDir::new(state.app.content_dir()));
     Router::new()
-        .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql", get(graphiql::page).post(graphql))
+        .route("/graphql/assets/{name}", get(graphiql::asset))
         .route("/publishers/{id}/catalog", post(upload_catalog))
         .nest_service("/content", content)
         .route("/lti/login", get(lti::login_get).post(lti::login_post))
@@ -75,10 +79,24 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .layer(middleware::from_fn(limit_headers))
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
         .layer(CatchPanicLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The most header bytes (names and values) one request may carry; more answers `431`. Beyond
+/// about 400 KiB the HTTP layer itself answers `431` before the request reaches the router.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+async fn limit_headers(request: Request, next: Next) -> Response {
+    let size: usize = request.headers().iter().map(|(name, value)| name.as_str().len() + value.len() + 4).sum();
+    if size > MAX_HEADER_BYTES {
+        let message = format!("request headers are larger than {MAX_HEADER_BYTES} bytes");
+        return AppError::new(ErrorCode::HeadersTooLarge, message).into_response();
+    }
+    next.run(request).await
 }
 
 async fn count_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -94,10 +112,6 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then_some(token)
-}
-
-async fn graphiql() -> Html<String> {
-    Html(GraphiQLSource::build().endpoint("/graphql").title("resource-gateway").finish())
 }
 
 /// Reads a body of at most `limit` bytes. Callers authenticate first and choose the limit by
@@ -140,59 +154,18 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Body) 
         Ok(batch) => batch,
         Err(err) => return graphql_error(AppError::bad_input(format!("request is not GraphQL over JSON: {err}"))),
     };
-    let response = match batch {
-        BatchRequest::Single(request) => BatchResponse::Single(state.schema.execute(request.data(principal)).await),
-        BatchRequest::Batch(requests) => {
-            if requests.len() > MAX_BATCH {
-                return graphql_error(AppError::new(
-                    ErrorCode::QueryTooComplex,
-                    format!("at most {MAX_BATCH} operations per batch"),
-                ));
-            }
-            let mut responses = Vec::with_capacity(requests.len());
-            for request in requests {
-                responses.push(state.schema.execute(request.data(principal.clone())).await);
-            }
-            BatchResponse::Batch(responses)
+    if let BatchRequest::Batch(requests) = &batch {
+        if requests.len() > MAX_BATCH {
+            return graphql_error(AppError::new(
+                ErrorCode::QueryTooComplex,
+                format!("at most {MAX_BATCH} operations per batch"),
+            ));
         }
-    };
-    Json(with_error_codes(response)).into_response()
-}
-
-/// Gives every error an `extensions.code`: resolver errors carry theirs; the rest come from
-/// parsing and validation.
-fn with_error_codes(response: BatchResponse) -> BatchResponse {
-    let fix = |mut single: async_graphql::Response| {
-        single.errors = single.errors.into_iter().map(code_error).collect();
-        single
-    };
-    match response {
-        BatchResponse::Single(single) => BatchResponse::Single(fix(single)),
-        BatchResponse::Batch(many) => BatchResponse::Batch(many.into_iter().map(fix).collect()),
     }
-}
-
-fn code_error(error: ServerError) -> ServerError {
-    let has_code = error.extensions.as_ref().is_some_and(|ext| ext.get("code").is_some());
-    if has_code {
-        return error;
-    }
-    let code = if let Some(app_error) = error.source::<AppError>() {
-        app_error.code
-    } else if error.message.contains("nested too deep")
-        || error.message.contains("too complex")
-        || error.message.contains("recursion")
-    {
-        ErrorCode::QueryTooComplex
-    } else {
-        ErrorCode::BadUserInput
-    };
-    let mut coded = async_graphql::Error::new(error.message.clone())
-        .extend_with(|_, ext| ext.set("code", code.as_str()))
-        .into_server_error(async_graphql::Pos::default());
-    coded.locations = error.locations;
-    coded.path = error.path;
-    coded
+    let allowed = state.app.config.query_deadline;
+    let deadline = tokio::time::Instant::now() + allowed;
+    let response = crate::graphql::execute(&state.schema, batch, principal, deadline, allowed.as_millis()).await;
+    Json(response).into_response()
 }
 
 #[derive(Deserialize)]
@@ -237,6 +210,7 @@ async fn upload_catalog(
         _ => StatusCode::OK,
     };
     let body = serde_json::json!({
+        "outcome": report.status.as_str(),
         "status": report.status.as_str(),
         "sourceId": report.source_id,
         "added": report.added,

@@ -25,7 +25,11 @@ fn search_slots() -> usize {
 
 pub struct TantivyBackend {
     index: Arc<SearchIndex>,
-    slots: Semaphore,
+    /// A running search keeps its slot until the index is done with it, even when its caller
+    /// has gone away (a request past its deadline); a waiting one gives its place up.
+    slots: Arc<Semaphore>,
+    /// Counts the searches the index started (`gateway_searches_total`).
+    searches: Option<prometheus::IntCounter>,
     /// The last catalog log position applied ([`NO_POSITION`] for none).
     position: AtomicU64,
 }
@@ -38,7 +42,18 @@ impl TantivyBackend {
 
     pub fn new(index: Arc<SearchIndex>) -> Self {
         let position = index.opened_at_position().unwrap_or(NO_POSITION);
-        Self { index, slots: Semaphore::new(search_slots()), position: AtomicU64::new(position) }
+        Self {
+            index,
+            slots: Arc::new(Semaphore::new(search_slots())),
+            searches: None,
+            position: AtomicU64::new(position),
+        }
+    }
+
+    /// Counts every search the index starts in `counter`.
+    pub fn counting(mut self, counter: prometheus::IntCounter) -> Self {
+        self.searches = Some(counter);
+        self
     }
 
     pub fn index(&self) -> &Arc<SearchIndex> {
@@ -49,9 +64,19 @@ impl TantivyBackend {
         &self,
         work: impl FnOnce(&SearchIndex) -> Result<T, IndexError> + Send + 'static,
     ) -> Result<T, SearchError> {
-        let _slot = self.slots.acquire().await.map_err(|_| SearchError::Unavailable("the index is closing".into()))?;
+        let slot = self
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| SearchError::Unavailable("the index is closing".into()))?;
         let index = self.index.clone();
-        match tokio::task::spawn_blocking(move || work(&index)).await {
+        match tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            work(&index)
+        })
+        .await
+        {
             Ok(result) => result.map_err(SearchError::from),
             Err(join) => Err(SearchError::Internal(format!("a search task failed: {join}"))),
         }
@@ -74,7 +99,14 @@ impl From<IndexError> for SearchError {
 #[async_trait]
 impl SearchBackend for TantivyBackend {
     async fn search(&self, request: SearchRequest) -> Result<SearchResults, SearchError> {
-        self.blocking(move |index| index.search(&request)).await
+        let searches = self.searches.clone();
+        self.blocking(move |index| {
+            if let Some(searches) = searches {
+                searches.inc();
+            }
+            index.search(&request)
+        })
+        .await
     }
 
     async fn get(&self, ids: Vec<ResourceId>) -> Result<Vec<ResourceRecord>, SearchError> {

@@ -56,6 +56,9 @@ pub enum LtiError {
     /// Too much is in progress; the caller may try again later.
     #[error("{0}")]
     Busy(String),
+    /// A task of the gateway's own failed (a blocking task panicked): nothing the caller did.
+    #[error("{0}")]
+    Internal(String),
     #[error(transparent)]
     Registry(#[from] RegistryError),
     #[error(transparent)]
@@ -74,9 +77,16 @@ impl HasErrorCode for LtiError {
             LtiError::Forbidden(_) => ErrorCode::Forbidden,
             LtiError::Upstream(_) => ErrorCode::Unavailable,
             LtiError::Jwks(_) | LtiError::Busy(_) => ErrorCode::Unavailable,
+            LtiError::Internal(_) => ErrorCode::Internal,
             LtiError::Registry(err) => err.error_code(),
             LtiError::Keys(err) => err.error_code(),
         }
+    }
+}
+
+impl From<tokio::task::JoinError> for LtiError {
+    fn from(err: tokio::task::JoinError) -> Self {
+        LtiError::Internal(format!("a blocking task failed: {err}"))
     }
 }
 
@@ -143,5 +153,20 @@ impl Lti {
 
     pub fn keys(&self) -> &ToolKeys {
         &self.keys
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn test_a_panicking_blocking_task_is_internal_not_the_callers_fault() {
+        let join_error = tokio::task::spawn_blocking(|| panic!("store exploded")).await.unwrap_err();
+        let err = LtiError::from(join_error);
+        assert_eq!(err.error_code(), ErrorCode::Internal);
+        let app = crate::error::AppError::from(err);
+        assert_eq!(app.code.http_status(), axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!app.message.contains("exploded"), "the cause is logged, not echoed: {}", app.message);
     }
 }

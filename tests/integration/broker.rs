@@ -151,6 +151,17 @@ pub async fn student_launch(
     item: &Value,
     ags_scopes: &[&str],
 ) -> (u16, Option<String>, String) {
+    student_launch_with_lineitem(gateway, lms, item, ags_scopes, &lms.lineitem_url()).await
+}
+
+/// [`student_launch`] with the line item URL the LMS's AGS claim names.
+async fn student_launch_with_lineitem(
+    gateway: &TestServer,
+    lms: &Lms,
+    item: &Value,
+    ags_scopes: &[&str],
+    lineitem: &str,
+) -> (u16, Option<String>, String) {
     let auth = lms.login(gateway).await;
     let now = chrono::Utc::now().timestamp();
     let mut custom = item["custom"].clone();
@@ -169,7 +180,7 @@ pub async fn student_launch(
         "https://purl.imsglobal.org/spec/lti/claim/context": { "id": "course-1", "title": "Grade 3 Math" },
         "https://purl.imsglobal.org/spec/lti/claim/target_link_uri": gateway.url("/lti/launch"),
         "https://purl.imsglobal.org/spec/lti/claim/custom": custom,
-        "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint": { "scope": ags_scopes, "lineitem": lms.lineitem_url() },
+        "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint": { "scope": ags_scopes, "lineitem": lineitem },
     });
     lms.post_launch(gateway, &lms.key.sign(&claims), auth.state()).await
 }
@@ -470,4 +481,28 @@ async fn test_a_removed_tool_is_launched_no_more_and_its_tokens_end() {
     let (status, _, body) = student_launch(&gateway, &lms, &item, &[SCORE]).await;
     assert_eq!(status, 404, "{body}");
     assert!(body.contains("has not registered an LTI tool"), "{body}");
+}
+
+#[tokio::test]
+async fn test_a_line_item_off_the_platforms_hosts_gives_the_tool_no_grade_service() {
+    let (gateway, lms, tool, item) = setup().await;
+    let elsewhere = lms.lineitem_url().replace("127.0.0.1", "127.0.0.2");
+    for lineitem in ["https://grades.elsewhere.example/lineitems/7", elsewhere.as_str()] {
+        let (status, location, body) =
+            student_launch_with_lineitem(&gateway, &lms, &item, &[SCORE, LINEITEM_READ], lineitem).await;
+        assert_eq!(status, 303, "the launch itself goes on: {body}");
+        let login = query(&location.unwrap());
+        let (status, html) = tool.authorize(&gateway, &login, &tool.url("/launch")).await;
+        assert_eq!(status, 200, "{html}");
+        let claims = decode(&field(&html, "id_token").expect("id_token"));
+        assert!(
+            claims.get("https://purl.imsglobal.org/spec/lti-ags/claim/endpoint").is_none(),
+            "{lineitem}: no AGS claim toward a host the LMS does not own: {claims:#}"
+        );
+    }
+    // The LMS's own line item still gets one.
+    let (_, location, _) = student_launch(&gateway, &lms, &item, &[SCORE]).await;
+    let (_, html) = tool.authorize(&gateway, &query(&location.unwrap()), &tool.url("/launch")).await;
+    let claims = decode(&field(&html, "id_token").unwrap());
+    assert!(claims["https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"]["lineitem"].is_string());
 }

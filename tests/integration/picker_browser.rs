@@ -5,19 +5,19 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::{ClientBuilder, Locator};
+use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
 use crate::lms::{verify_with_gateway_jwks, Lms};
 use crate::lti::gateway_with_samples;
 
-struct ChromeDriver {
+pub(crate) struct ChromeDriver {
     child: Child,
     port: u16,
 }
 
 impl ChromeDriver {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let binary = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".to_string());
         let child = Command::new(&binary)
@@ -39,7 +39,43 @@ impl Drop for ChromeDriver {
     }
 }
 
-/// Headless Chromium driven over WebDriver, with its own profile.
+/// Headless Chromium driven through `driver`, with its profile in `profile` and `extra` flags.
+pub(crate) async fn headless_chromium(driver: &ChromeDriver, profile: &std::path::Path, extra: &[&str]) -> Client {
+    let chromium = std::env::var("CHROMIUM_BIN").unwrap_or_else(|_| "/usr/bin/chromium".to_string());
+    let mut args: Vec<String> = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--window-size=1024,768",
+        "--disable-component-update",
+        "--disable-sync",
+    ]
+    .iter()
+    .chain(extra)
+    .map(|arg| arg.to_string())
+    .collect();
+    args.push(format!("--user-data-dir={}", profile.display()));
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert("goog:chromeOptions".into(), json!({ "binary": chromium, "args": args }));
+    let started = Instant::now();
+    loop {
+        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities.clone())
+            .connect(&format!("http://127.0.0.1:{}", driver.port))
+            .await
+        {
+            Ok(connected) => return connected,
+            Err(err) if started.elapsed() > Duration::from_secs(20) => panic!("chromedriver answers: {err}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+/// Headless Chromium driven over WebDriver, with its own profile (kept while the client lives).
 pub struct Browser {
     pub client: fantoccini::Client,
     _driver: ChromeDriver,
@@ -50,28 +86,8 @@ impl Browser {
     pub async fn start() -> Self {
         let driver = ChromeDriver::start();
         let profile = tempfile::tempdir().unwrap();
-        let chromium = std::env::var("CHROMIUM_BIN").unwrap_or_else(|_| "/usr/bin/chromium".to_string());
-        let mut capabilities = serde_json::Map::new();
-        capabilities.insert(
-        "goog:chromeOptions".into(),
-        json!({ "binary": chromium, "args": [
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-            "--no-first-run", "--disable-background-networking", "--window-size=1024,768", "--disable-component-update", "--disable-sync",
-            format!("--user-data-dir={}", profile.path().display()) ] }),
-    );
-        let mut client = None;
-        let started = Instant::now();
-        while client.is_none() && started.elapsed() < Duration::from_secs(20) {
-            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-                .capabilities(capabilities.clone())
-                .connect(&format!("http://127.0.0.1:{}", driver.port))
-                .await
-            {
-                Ok(connected) => client = Some(connected),
-                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-            }
-        }
-        Self { client: client.expect("chromedriver answers"), _driver: driver, _profile: profile }
+        let client = headless_chromium(&driver, profile.path(), &[]).await;
+        Self { client, _driver: driver, _profile: profile }
     }
 }
 

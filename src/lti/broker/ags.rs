@@ -56,6 +56,9 @@ impl Lti {
             None => None,
         };
         let (grant, platform) = found.ok_or_else(|| LtiError::NotFound("no such line item".into()))?;
+        if !issued_by(&platform, &grant.lineitem_url) {
+            return Err(LtiError::Forbidden("the line item is not on the hosts of the LMS that issued it".into()));
+        }
         if grant.tool_id != caller.tool.id {
             // Another tool's line item: not even its existence is confirmed.
             return Err(LtiError::NotFound("no such line item".into()));
@@ -179,6 +182,29 @@ impl Lti {
     }
 }
 
+/// Whether a line item URL is on the hosts of the platform that sent it: the host of its
+/// issuer, login, JWKS or token URL, or (for names) the same registrable domain as one of them,
+/// since hosted LMSs serve each school on its own subdomain (Canvas: issuer
+/// `canvas.instructure.com`, line items on `school.instructure.com`). Anything else would make
+/// the gateway carry the platform's token, and a tool's requests, to a host of the tool's
+/// choosing.
+pub(crate) fn issued_by(platform: &Platform, lineitem: &str) -> bool {
+    fn host(raw: &str) -> Option<String> {
+        let url = url::Url::parse(raw).ok()?;
+        Some(url.host_str()?.trim_end_matches('.').to_ascii_lowercase())
+    }
+    let Some(target) = host(lineitem) else { return false };
+    let target_domain = psl::domain_str(&target);
+    let platform_urls = [Some(&platform.issuer), Some(&platform.auth_login_url), Some(&platform.jwks_url)]
+        .into_iter()
+        .chain([platform.token_url.as_ref()])
+        .flatten();
+    platform_urls.filter_map(|raw| host(raw)).any(|own| {
+        let is_name = !own.starts_with('[') && own.parse::<std::net::IpAddr>().is_err();
+        own == target || (is_name && target_domain.is_some() && psl::domain_str(&own) == target_domain)
+    })
+}
+
 /// `<lineitem>/scores` keeping the line item URL's query string (AGS: append to the path).
 fn lineitem_subpath(lineitem: &str, sub: &str) -> Result<String, LtiError> {
     let mut url =
@@ -191,6 +217,49 @@ fn lineitem_subpath(lineitem: &str, sub: &str) -> Result<String, LtiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn platform(issuer: &str, auth: &str, token: Option<&str>) -> Platform {
+        Platform {
+            id: "p".into(),
+            issuer: issuer.into(),
+            client_id: "c".into(),
+            deployment_ids: vec!["1".into()],
+            auth_login_url: auth.into(),
+            jwks_url: format!("{auth}/jwks"),
+            token_url: token.map(str::to_string),
+            name: None,
+            created_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn test_line_items_stay_on_the_issuing_platforms_hosts() {
+        let canvas = platform(
+            "https://canvas.instructure.com",
+            "https://sso.canvaslms.com/api/lti/authorize_redirect",
+            Some("https://sso.canvaslms.com/login/oauth2/token"),
+        );
+        assert!(issued_by(&canvas, "https://district.instructure.com/api/lti/courses/1/line_items/7"));
+        assert!(issued_by(&canvas, "https://sso.canvaslms.com/x"));
+        assert!(!issued_by(&canvas, "https://grades.attacker.example/api/lti/courses/1/line_items/7"));
+        assert!(!issued_by(&canvas, "https://instructure.com.attacker.example/li"));
+        let moodle =
+            platform("https://moodle.springfield.edu", "https://moodle.springfield.edu/mod/lti/auth.php", None);
+        assert!(issued_by(
+            &moodle,
+            "https://moodle.springfield.edu/mod/lti/services.php/2/lineitems/5/lineitem?type_id=1"
+        ));
+        assert!(issued_by(&moodle, "https://MOODLE.springfield.edu./li"), "case and a trailing dot do not matter");
+        assert!(issued_by(&moodle, "https://lms.springfield.edu/li"), "the same registrable domain");
+        assert!(!issued_by(&moodle, "https://moodle.shelbyville.edu/li"));
+        // Names under a public suffix shared by strangers are not one platform.
+        let hosted = platform("https://school.github.io", "https://school.github.io/auth", None);
+        assert!(!issued_by(&hosted, "https://attacker.github.io/li"));
+        let local = platform("http://127.0.0.1:9000", "http://127.0.0.1:9000/auth", None);
+        assert!(issued_by(&local, "http://127.0.0.1:9001/lineitems/7"));
+        assert!(!issued_by(&local, "http://127.0.0.2:9000/lineitems/7"));
+        assert!(!issued_by(&local, "not a url"));
+    }
 
     #[test]
     fn test_scores_url_keeps_the_query() {

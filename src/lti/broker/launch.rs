@@ -153,6 +153,10 @@ impl Lti {
         if scopes.is_empty() || lms_sub.is_empty() {
             return Ok(None);
         }
+        if !super::ags::issued_by(&lms_launch.platform, lineitem) {
+            tracing::warn!(platform = %lms_launch.platform.id, lineitem, "the launch's line item is not on the platform's hosts: the tool gets no grade service");
+            return Ok(None);
+        }
         let grant = AgsGrant {
             id: random_secret(),
             tool_id: tool.id.clone(),
