@@ -12,4 +12,5 @@ mod lms;
 mod lti;
 mod operations;
 mod picker_browser;
+mod relevance;
 mod search;
