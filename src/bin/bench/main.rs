@@ -143,6 +143,9 @@ enum ChildCommand {
         /// Judgments to use instead of the compiled-in relevance/judgments.toml
         #[arg(long)]
         judgments: Option<PathBuf>,
+        /// Also print every query's hits with their grades (on standard error)
+        #[arg(long)]
+        show_hits: bool,
     },
     /// (internal) serve a data folder until standard input closes
     #[command(hide = true, name = "serve-child")]
@@ -210,10 +213,11 @@ fn main() -> anyhow::Result<()> {
             runtime.block_on(serve_child(data_dir, live_deadline_ms))
         }
         Some(ChildCommand::ProfileSearch { work_dir, mix }) => profile_search(&work_dir, mix),
-        Some(ChildCommand::Relevance { resources, seed, work_dir, from, check, judgments }) => {
+        Some(ChildCommand::Relevance { resources, seed, work_dir, from, check, judgments, show_hits }) => {
             let runtime = tokio::runtime::Runtime::new()?;
             let judgments = relevance::Judgments::load(judgments.as_deref())?;
-            runtime.block_on(relevance_command(judgments, resources, seed, &work_dir, from.as_deref(), check))
+            let options = RelevanceOptions { num_resources: resources, seed, from, check, show_hits };
+            runtime.block_on(relevance_command(judgments, &work_dir, options))
         }
         Some(ChildCommand::ProfileHttp { work_dir, url, mix, concurrency }) => {
             let runtime = tokio::runtime::Runtime::new()?;
@@ -276,14 +280,21 @@ async fn score_relevance(
     .await?
 }
 
-async fn relevance_command(
-    judgments: relevance::Judgments,
+/// What `bench relevance` was asked.
+struct RelevanceOptions {
     num_resources: usize,
     seed: u64,
-    work_dir: &Path,
-    from: Option<&Path>,
+    from: Option<PathBuf>,
     check: bool,
+    show_hits: bool,
+}
+
+async fn relevance_command(
+    judgments: relevance::Judgments,
+    work_dir: &Path,
+    options: RelevanceOptions,
 ) -> anyhow::Result<()> {
+    let RelevanceOptions { num_resources, seed, from, check, show_hits } = options;
     let judgments = Arc::new(judgments);
     fresh_work_dir(work_dir)?;
     let (corpus_dir, data_dir) = match from {
@@ -300,6 +311,9 @@ async fn relevance_command(
     let index = Arc::new(SearchIndex::open_read_only(&data_dir.join("tantivy"))?);
     let outcome = score_relevance(judgments.clone(), index, &corpus_dir, &work_dir.join("samples")).await?;
     println!("{}", relevance::markdown(&outcome, manifest.num_resources));
+    if show_hits {
+        eprintln!("{}", relevance::hits_text(&outcome));
+    }
     if check {
         let (samples, bench) = (outcome.samples.mean(), outcome.bench.mean());
         if samples < judgments.floors.samples || bench < judgments.floors.bench {

@@ -210,6 +210,8 @@ pub struct QueryScore {
     pub total: usize,
     /// Judged resources (grade ≥ 1) that pass the filter.
     pub num_relevant: usize,
+    /// The ten hits, as `grade id`, for `bench relevance --show-hits`.
+    pub hits: Vec<String>,
 }
 
 /// The outcome of one judged set.
@@ -263,12 +265,14 @@ pub fn score_samples(index: &SearchIndex, queries: &[SampleQuery]) -> anyhow::Re
             .iter()
             .map(|hit| judged.grades.get(&hit.record.id().to_string()).copied().unwrap_or(0))
             .collect();
+        let hits = shown(&results.hits, &ranked);
         score.queries.push(QueryScore {
             query: judged.query.clone(),
             filter: judged.filter.describe(),
             ndcg: ndcg(&ranked, &ideal),
             total: results.total,
             num_relevant: ideal.iter().filter(|g| **g > 0).count(),
+            hits,
         });
     }
     Ok(score)
@@ -308,15 +312,38 @@ pub fn score_bench(index: &SearchIndex, corpus_dir: &Path, queries: &[BenchQuery
         }
         let results = index.search(&request(&judged.query, &judged.filter))?;
         let ranked: Vec<u8> = results.hits.iter().map(|hit| judged.grade(&Content::of(&hit.record))).collect();
+        let hits = shown(&results.hits, &ranked);
         score.queries.push(QueryScore {
             query: judged.query.clone(),
             filter: judged.filter.describe(),
             ndcg: ndcg(&ranked, &ideal),
             total: results.total,
             num_relevant: grade_counts[position].iter().sum(),
+            hits,
         });
     }
     Ok(score)
+}
+
+fn shown(hits: &[resource_gateway::index::SearchHit], grades: &[u8]) -> Vec<String> {
+    hits.iter()
+        .zip(grades)
+        .map(|(hit, grade)| format!("{grade} {:.3} {} ({})", hit.score, hit.record.id(), hit.record.resource.title))
+        .collect()
+}
+
+/// Every query's hits with their grades, for looking into a score.
+pub fn hits_text(outcome: &RelevanceOutcome) -> String {
+    let mut out = String::new();
+    for (set, score) in [("samples", &outcome.samples), ("bench", &outcome.bench)] {
+        for query in &score.queries {
+            out.push_str(&format!("{set} {:?} [{}] NDCG@10 {:.3}\n", query.query, query.filter, query.ndcg));
+            for hit in &query.hits {
+                out.push_str(&format!("    {hit}\n"));
+            }
+        }
+    }
+    out
 }
 
 /// Both sets' outcomes, for the report.
