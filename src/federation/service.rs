@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use super::{LiveReport, LIVE_LIMIT};
 use crate::error::AppError;
 use crate::gateway::{blocking, Gateway};
-use crate::index::{SearchHit, SearchRequest, SearchResults};
+use crate::index::{IndexView, SearchHit, SearchRequest, SearchResults};
 use crate::resource::{CatalogFormat, PublisherId, ResourceId, ResourceRecord};
 
 /// Where one part of the answer came from.
@@ -57,6 +57,10 @@ impl Gateway {
             let sources = self.index_reports(with_sources).await?;
             return Ok(FederatedResults { results, sources });
         }
+        // One index generation for the local page and for telling which live hits the index
+        // holds: a harvest committing meanwhile would otherwise drop its publisher's hits from
+        // both halves (gone from the live half as indexed, missing from the older local page).
+        let view = self.index().view();
         let deadline = self.config().live_deadline;
         let offset = request.offset;
         let limit = request.limit;
@@ -64,14 +68,17 @@ impl Gateway {
         // per-publisher report, and on the first page (where local hits never shift) the search.
         let ask = self.live().ask(live_sources, request.text.as_deref(), &request.filter, deadline);
         let (live_results, first_page, index_reports) = if offset == 0 {
-            let (live_results, local, reports) =
-                tokio::join!(ask, self.search(request.clone()), self.index_reports(with_sources));
+            let (live_results, local, reports) = tokio::join!(
+                ask,
+                self.search_in(Some(view.clone()), request.clone()),
+                self.index_reports(with_sources)
+            );
             (live_results, Some(local?), reports)
         } else {
             let (live_results, reports) = tokio::join!(ask, self.index_reports(with_sources));
             (live_results, None, reports)
         };
-        let live_only = self.not_indexed(live_results.records).await?;
+        let live_only = self.not_indexed(&view, live_results.records).await?;
         self.live().remember(&live_only).await;
         let num_live = live_only.len();
         let live_start = offset.min(num_live);
@@ -87,7 +94,7 @@ impl Gateway {
             None => {
                 let local_request =
                     SearchRequest { offset: offset.saturating_sub(num_live), limit: local_count.max(1), ..request };
-                self.search(local_request).await?
+                self.search_in(Some(view), local_request).await?
             }
         };
         hits.extend(local.hits.drain(..).take(local_count));
@@ -99,15 +106,20 @@ impl Gateway {
         })
     }
 
-    /// The live hits the index does not hold.
-    async fn not_indexed(&self, records: Vec<ResourceRecord>) -> Result<Vec<ResourceRecord>, AppError> {
+    /// The live hits `view` does not hold.
+    async fn not_indexed(
+        &self,
+        view: &IndexView,
+        records: Vec<ResourceRecord>,
+    ) -> Result<Vec<ResourceRecord>, AppError> {
         if records.is_empty() {
             return Ok(records);
         }
         let ids: Vec<ResourceId> = records.iter().map(ResourceRecord::id).collect();
         let index = self.index().clone();
+        let view = view.clone();
         let indexed: HashSet<String> =
-            blocking(move || index.get(&ids)).await?.iter().map(|record| record.id().to_string()).collect();
+            blocking(move || index.get_in(&view, &ids)).await?.iter().map(|record| record.id().to_string()).collect();
         Ok(records
             .into_iter()
             .filter(|record| !indexed.contains(&record.id().to_string()))

@@ -20,7 +20,7 @@ use crate::config::Config;
 use crate::error::{AppError, HasErrorCode};
 use crate::federation::LiveSearch;
 use crate::harvest::Harvester;
-use crate::index::{IngestBatch, IngestMode, SearchIndex, SearchRequest, SearchResults};
+use crate::index::{IndexView, IngestBatch, IngestMode, SearchIndex, SearchRequest, SearchResults};
 use crate::lti::keys::ToolKeys;
 use crate::lti::Lti;
 use crate::metrics::Metrics;
@@ -521,8 +521,15 @@ impl Gateway {
         .await
     }
 
-    /// Runs a search in the blocking pool.
+    /// Runs a search in the blocking pool, on the index generation current when it starts.
     pub async fn search(&self, request: SearchRequest) -> Result<SearchResults, AppError> {
+        self.search_in(None, request).await
+    }
+
+    /// Runs a search in the blocking pool on `view` (or, with `None`, on the generation current
+    /// when it starts): several searches on one view see the same documents whatever commits
+    /// meanwhile.
+    pub async fn search_in(&self, view: Option<IndexView>, request: SearchRequest) -> Result<SearchResults, AppError> {
         if request.limit == 0 || request.limit > MAX_PAGE_SIZE {
             return Err(AppError::bad_input(format!("first must be between 1 and {MAX_PAGE_SIZE}")));
         }
@@ -534,7 +541,11 @@ impl Gateway {
         let index = self.index.clone();
         let timer = self.metrics.search_seconds.start_timer();
         let _slot = self.search_slots.acquire().await.map_err(AppError::internal)?;
-        let results = blocking(move || index.search(&request)).await;
+        let results = blocking(move || match view {
+            Some(view) => index.search_in(&view, &request),
+            None => index.search(&request),
+        })
+        .await;
         timer.observe_duration();
         results
     }
