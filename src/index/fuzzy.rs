@@ -206,13 +206,22 @@ impl FuzzyWordQuery {
     }
 }
 
+/// Document frequencies of a word's neighbours, in the index the search runs on.
+#[derive(Clone)]
+struct NeighbourFreqs {
+    /// The largest among them.
+    most: u64,
+    /// Each neighbour's, in the order of the expansion.
+    each: Vec<u64>,
+}
+
 /// What a neighbour's BM25 is computed from.
 #[derive(Clone)]
 struct NeighbourStatistics {
     /// The largest document frequency among the neighbours and each neighbour's own; `None`
     /// when they are not known before a segment walks its dictionary (then that segment's own
     /// frequencies are used).
-    doc_freqs: Option<(u64, Vec<(Vec<u8>, u64)>)>,
+    doc_freqs: Option<NeighbourFreqs>,
     total_num_docs: u64,
     average_fieldnorm: Score,
 }
@@ -232,9 +241,9 @@ impl Query for FuzzyWordQuery {
                         for neighbour in found.iter() {
                             let doc_freq = statistics_provider.doc_freq(&Term::from_field_bytes(field, neighbour))?;
                             most = most.max(doc_freq);
-                            each.push((neighbour.clone(), doc_freq));
+                            each.push(doc_freq);
                         }
-                        Some((most, each))
+                        Some(NeighbourFreqs { most, each })
                     }
                     Expansion::Walk(_) => None,
                 };
@@ -292,7 +301,7 @@ impl FuzzyWordWeight {
                 for (position, neighbour) in found.iter().enumerate() {
                     if let Some(term_info) = inverted_index.terms().get(neighbour)? {
                         let global = self.statistics.as_ref().and_then(|statistics| {
-                            statistics.doc_freqs.as_ref().and_then(|(_, each)| each.get(position)).map(|e| e.1)
+                            statistics.doc_freqs.as_ref().and_then(|freqs| freqs.each.get(position)).copied()
                         });
                         let doc_freq = global.unwrap_or(u64::from(term_info.doc_freq));
                         term_infos.push((term_info, doc_freq));
@@ -315,7 +324,7 @@ impl FuzzyWordWeight {
         let most = self
             .statistics
             .as_ref()
-            .and_then(|statistics| statistics.doc_freqs.as_ref().map(|(most, _)| *most))
+            .and_then(|statistics| statistics.doc_freqs.as_ref().map(|freqs| freqs.most))
             .unwrap_or(local_most)
             .max(1);
         let bm25 = self.statistics.as_ref().map(|statistics| {
