@@ -802,6 +802,7 @@ fn category_breakdown(
         out.push(report::CategoryRow {
             label: category.label(),
             num_queries: positions.len(),
+            total_hits: positions.iter().filter_map(|&i| floor.2.get(i).map(|(_, total)| *total)).sum(),
             http: LatencyStats::from_samples(http_samples, Duration::ZERO),
             floor: LatencyStats::from_samples(floor_samples, Duration::ZERO),
         });

@@ -76,6 +76,8 @@ fn git_commit() -> String {
 pub struct CategoryRow {
     pub label: &'static str,
     pub num_queries: usize,
+    /// The category's `totalCount`s added up (how much its queries match: precision).
+    pub total_hits: u64,
     pub http: LatencyStats,
     pub floor: LatencyStats,
 }
@@ -321,14 +323,15 @@ pub fn markdown(results: &Results) -> String {
     if !results.categories.is_empty() {
         out.push_str("Per query category at concurrency 1 (HTTP / in-process floor):\n\n");
         out.push_str(
-            "| Category | Queries | HTTP p50 | HTTP p99 | Floor p50 | Floor p99 |\n|---|---:|---:|---:|---:|---:|\n",
+            "| Category | Queries | Hits (sum of totalCount) | HTTP p50 | HTTP p99 | Floor p50 | Floor p99 |\n|---|---:|---:|---:|---:|---:|---:|\n",
         );
         for row in &results.categories {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} |",
                 row.label,
                 row.num_queries,
+                thousands(row.total_hits as f64),
                 ms(row.http.p50),
                 ms(row.http.p99),
                 ms(row.floor.p50),
