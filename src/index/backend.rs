@@ -10,9 +10,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio::sync::Semaphore;
 
-use super::{IndexError, SearchIndex};
+use super::{IndexError, IndexView, SearchIndex};
 use crate::resource::{IngestMode, ResourceId, ResourceRecord};
-use crate::search::{ChangeCounts, IndexChange, IngestBatch, SearchBackend, SearchError, SearchRequest, SearchResults};
+use crate::search::{
+    ChangeCounts, IndexChange, IngestBatch, SearchBackend, SearchError, SearchRequest, SearchResults, Snapshot,
+};
 
 /// Sentinel of [`TantivyBackend::position`]: nothing applied yet.
 const NO_POSITION: u64 = u64::MAX;
@@ -114,6 +116,27 @@ impl SearchBackend for TantivyBackend {
             return Ok(Vec::new());
         }
         self.blocking(move |index| index.get(&ids)).await
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        Snapshot::of(self.index.view())
+    }
+
+    async fn search_at(&self, snapshot: &Snapshot, request: SearchRequest) -> Result<SearchResults, SearchError> {
+        let Some(view) = snapshot.view::<IndexView>().cloned() else {
+            return self.search(request).await;
+        };
+        self.blocking(move |index| index.search_in(&view, &request)).await
+    }
+
+    async fn get_at(&self, snapshot: &Snapshot, ids: Vec<ResourceId>) -> Result<Vec<ResourceRecord>, SearchError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let Some(view) = snapshot.view::<IndexView>().cloned() else {
+            return self.get(ids).await;
+        };
+        self.blocking(move |index| index.get_in(&view, &ids)).await
     }
 
     async fn apply(&self, change: IndexChange, position: u64) -> Result<ChangeCounts, SearchError> {

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
-use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
+use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
 
 use super::facets::{Dimension, DimensionField, SegmentTermCounter, TermCounter};
 
@@ -98,6 +98,9 @@ pub struct SearchCollector<T> {
     pub counted: Vec<Dimension>,
     /// Facets whose own filter is among `checks`: counted over documents passing the others.
     pub counted_without_own_filter: Vec<Dimension>,
+    /// Documents counted (and faceted) but left out of `top`: those a search ranks first by
+    /// another rule (the exact matches before the typo matches).
+    pub not_ranked: Vec<DocAddress>,
 }
 
 impl SearchCollector<()> {
@@ -108,6 +111,7 @@ impl SearchCollector<()> {
             checks: self.checks.clone(),
             counted: self.counted.clone(),
             counted_without_own_filter: self.counted_without_own_filter.clone(),
+            not_ranked: self.not_ranked.clone(),
         }
     }
 }
@@ -128,6 +132,9 @@ pub struct SearchSegmentCollector<C> {
     counted: Vec<(Dimension, SegmentTermCounter)>,
     /// (bits of the dimension's own checks, its counter).
     counted_without_own_filter: Vec<(Dimension, u32, SegmentTermCounter)>,
+    /// This segment's documents not to rank, ascending, and how many of them are behind.
+    not_ranked: Vec<DocId>,
+    num_not_ranked_passed: usize,
 }
 
 impl<T: Collector> Collector for SearchCollector<T> {
@@ -157,6 +164,13 @@ impl<T: Collector> Collector for SearchCollector<T> {
                 .fold(0u32, |bits, (position, _)| bits | (1 << position));
             without_own.push((*dimension, own_bits, counter(*dimension)?));
         }
+        let mut not_ranked: Vec<DocId> = self
+            .not_ranked
+            .iter()
+            .filter(|address| address.segment_ord == segment_local_id)
+            .map(|address| address.doc_id)
+            .collect();
+        not_ranked.sort_unstable();
         Ok(SearchSegmentCollector {
             top: self.top.for_segment(segment_local_id, segment)?,
             total: 0,
@@ -164,6 +178,8 @@ impl<T: Collector> Collector for SearchCollector<T> {
             all_passed,
             counted,
             counted_without_own_filter: without_own,
+            not_ranked,
+            num_not_ranked_passed: 0,
         })
     }
 
@@ -204,7 +220,13 @@ impl<C: SegmentCollector> SegmentCollector for SearchSegmentCollector<C> {
         }
         if passed == self.all_passed {
             self.total += 1;
-            self.top.collect(doc, score);
+            // Documents arrive in ascending order, so a cursor finds the ones not to rank.
+            while self.not_ranked.get(self.num_not_ranked_passed).is_some_and(|&skipped| skipped < doc) {
+                self.num_not_ranked_passed += 1;
+            }
+            if self.not_ranked.get(self.num_not_ranked_passed) != Some(&doc) {
+                self.top.collect(doc, score);
+            }
             for (_, counter) in &mut self.counted {
                 counter.collect(doc, score);
             }

@@ -19,7 +19,7 @@ use tantivy::{Index, IndexReader, ReloadPolicy, Searcher, TantivyError};
 use tokio::sync::oneshot;
 
 pub use backend::TantivyBackend;
-pub use searcher::{Filter, Highlight, SearchHit, SearchRequest, SearchResults, Sort};
+pub use searcher::{Filter, Highlight, IndexView, SearchHit, SearchRequest, SearchResults, Sort};
 pub use writer::{IngestBatch, IngestCounts, IngestMode};
 
 use crate::error::{ErrorCode, HasErrorCode};

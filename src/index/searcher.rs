@@ -9,24 +9,120 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
 
-use super::collect::{FilterCheck, SearchCollector};
+use super::collect::{Collected, FilterCheck, SearchCollector};
 use super::document::{from_document, language_key};
 use super::facets::{Dimension, TermCounter};
-use super::query::TextQueryBuilder;
+use super::fuzzy::{Expansion, WordAutomaton};
+use super::query::{TextQueryBuilder, TYPO_THRESHOLD};
 use super::{IndexError, SearchIndex};
 use crate::resource::{ResourceId, ResourceRecord};
 
 pub use crate::search::{FacetValues, Filter, Highlight, SearchHit, SearchRequest, SearchResults, Sort};
 
+/// One generation of the index, as a searcher saw it: several reads through the same view see
+/// the same documents, whatever commits in between (a live search pages and de-duplicates on
+/// one view). Cheap to clone; holds the generation's segments until dropped.
+#[derive(Clone)]
+pub struct IndexView {
+    searcher: Searcher,
+}
+
+impl IndexView {
+    /// The generation this view reads (it changes with every commit and merge).
+    pub fn generation_id(&self) -> u64 {
+        self.searcher.generation().generation_id()
+    }
+}
+
+/// Where the page of one collection pass starts and how long it is.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    offset: usize,
+    limit: usize,
+}
+
 impl SearchIndex {
-    /// Runs a search; blocking (call from `spawn_blocking`). One pass collects the count, the
-    /// page and the facets (see [`super::collect`]).
+    /// The current generation, for several reads that must agree (see [`IndexView`]).
+    pub fn view(&self) -> IndexView {
+        IndexView { searcher: self.reader.searcher() }
+    }
+
+    /// Runs a search on the current generation; blocking (call from `spawn_blocking`).
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResults, IndexError> {
-        let searcher = self.reader.searcher();
-        let vocabulary = self.vocabulary(&searcher);
-        let text_query = TextQueryBuilder::new(&self.fields, self.index.tokenizers(), vocabulary.as_deref())
-            .build(request.text.as_deref());
+        self.search_in(&self.view(), request)
+    }
+
+    /// Runs a search on `view`; blocking. The exact words are searched first; only when they
+    /// find fewer than [`TYPO_THRESHOLD`] documents, and some word is rare enough to be a
+    /// typo, a second pass adds the documents those words match within their edit distance,
+    /// after the exact ones (see [`super::query`]). Each pass collects the count, the page and
+    /// the facets at once (see [`super::collect`]).
+    pub fn search_in(&self, view: &IndexView, request: &SearchRequest) -> Result<SearchResults, IndexError> {
+        let searcher = &view.searcher;
+        let vocabulary = self.vocabulary(searcher);
+        let text = TextQueryBuilder::new(&self.fields, self.index.tokenizers(), vocabulary.as_deref())
+            .analyze(request.text.as_deref());
+        let exact = text.exact();
         let filters = self.filter_clauses(&request.filter);
+        let limit = request.limit.max(1);
+        let window = Window { offset: request.offset, limit };
+        let relevance = request.sort == Sort::Relevance;
+        // By relevance the first pass keeps every exact match when there are few of them,
+        // so that they can rank before the typo matches.
+        let first_window =
+            if relevance { Window { offset: 0, limit: (request.offset + limit).max(TYPO_THRESHOLD) } } else { window };
+        let first = self.collect(searcher, &*exact, &filters, request, first_window, &[])?;
+        let typo_words = if first.total < TYPO_THRESHOLD {
+            text.typo_candidates(|token| match &vocabulary {
+                Some(vocabulary) => vocabulary.doc_freq(token.as_bytes()),
+                None => fuzzy_doc_freq(searcher, &TextQueryBuilder::fuzzy_fields(&self.fields), token),
+            })
+        } else {
+            Vec::new()
+        };
+        let (total, page, facets) = if typo_words.is_empty() {
+            let page =
+                if relevance { first.top.into_iter().skip(request.offset).take(limit).collect() } else { first.top };
+            (first.total, page, first.facets)
+        } else {
+            let expand = |token: &str, distance: u8| {
+                let automaton = WordAutomaton::new(token, distance);
+                match &vocabulary {
+                    Some(vocabulary) => Expansion::neighbours(vocabulary.neighbours(&automaton, token.as_bytes())),
+                    None => Expansion::Walk(automaton),
+                }
+            };
+            let with_typos = text.with_typos(&typo_words, &expand);
+            if relevance {
+                // Every exact match (fewer than the threshold), then the typo matches.
+                let exact_docs: Vec<DocAddress> = first.top.iter().map(|(_, address)| *address).collect();
+                let mut page: Vec<(f32, DocAddress)> = first.top.into_iter().skip(request.offset).take(limit).collect();
+                let typo_window =
+                    Window { offset: request.offset.saturating_sub(exact_docs.len()), limit: limit - page.len() };
+                let second = self.collect(searcher, &*with_typos, &filters, request, typo_window, &exact_docs)?;
+                page.extend(second.top.into_iter().take(typo_window.limit));
+                (second.total, page, second.facets)
+            } else {
+                let second = self.collect(searcher, &*with_typos, &filters, request, window, &[])?;
+                (second.total, second.top, second.facets)
+            }
+        };
+        let facets = facets.into_iter().map(|(dimension, counts)| (dimension, sorted(counts))).collect();
+        let hits = self.hits(searcher, request, &*exact, page)?;
+        Ok(SearchResults { total, hits, facets })
+    }
+
+    /// One pass: the exact count, the page `window` in the request's order (documents in
+    /// `not_ranked` are counted but not ranked) and the requested facets.
+    fn collect(
+        &self,
+        searcher: &Searcher,
+        text_query: &dyn Query,
+        filters: &[FilterClause],
+        request: &SearchRequest,
+        window: Window,
+        not_ranked: &[DocAddress],
+    ) -> Result<Collected<Vec<(f32, DocAddress)>>, IndexError> {
         let mut wanted: Vec<Dimension> = Vec::new();
         for dimension in &request.facets {
             if !wanted.contains(dimension) {
@@ -39,37 +135,33 @@ impl SearchIndex {
             checks: Vec::new(),
             counted: wanted.iter().copied().filter(|d| !is_filtered(*d)).collect(),
             counted_without_own_filter: wanted.iter().copied().filter(|d| is_filtered(*d)).collect(),
+            not_ranked: not_ranked.to_vec(),
         };
         // With a filtered facet the pass runs over the text alone and checks filters per
         // document; otherwise the filters are in the query, where postings skip ahead.
         let query = if collector.counted_without_own_filter.is_empty() {
-            combine(text_query.box_clone(), &filters)
+            combine(text_query.box_clone(), filters)
         } else {
             collector.checks = filters.iter().map(|clause| (clause.dimension, clause.check.clone())).collect();
             text_query.box_clone()
         };
-        let top = TopDocs::with_limit(request.limit.max(1)).and_offset(request.offset);
-        let (total, page, facet_counts) = match request.sort {
-            Sort::Relevance => {
-                let collected = searcher.search(&*query, &collector.with_top(top.order_by_score()))?;
-                (collected.total, collected.top, collected.facets)
-            }
+        let top = TopDocs::with_limit(window.limit.max(1)).and_offset(window.offset);
+        let collected = match request.sort {
+            Sort::Relevance => searcher.search(&*query, &collector.with_top(top.order_by_score()))?,
             Sort::Title => {
                 let collected = searcher
                     .search(&*query, &collector.with_top(top.order_by_string_fast_field("title_sort", Order::Asc)))?;
                 let page = collected.top.into_iter().map(|(_, address)| (0.0, address)).collect();
-                (collected.total, page, collected.facets)
+                Collected { total: collected.total, top: page, facets: collected.facets }
             }
             Sort::Newest => {
                 let collected = searcher
                     .search(&*query, &collector.with_top(top.order_by_fast_field::<i64>("updated", Order::Desc)))?;
                 let page = collected.top.into_iter().map(|(_, address)| (0.0, address)).collect();
-                (collected.total, page, collected.facets)
+                Collected { total: collected.total, top: page, facets: collected.facets }
             }
         };
-        let facets = facet_counts.into_iter().map(|(dimension, counts)| (dimension, sorted(counts))).collect();
-        let hits = self.hits(&searcher, request, &*text_query, page)?;
-        Ok(SearchResults { total, hits, facets })
+        Ok(collected)
     }
 
     fn hits(
@@ -97,9 +189,15 @@ impl SearchIndex {
         Ok(hits)
     }
 
-    /// Looks resources up by id, in the order asked; unknown ids are skipped.
+    /// Looks resources up by id in the current generation, in the order asked; unknown ids are
+    /// skipped.
     pub fn get(&self, ids: &[ResourceId]) -> Result<Vec<ResourceRecord>, IndexError> {
-        let searcher = self.reader.searcher();
+        self.get_in(&self.view(), ids)
+    }
+
+    /// [`SearchIndex::get`] on `view`.
+    pub fn get_in(&self, view: &IndexView, ids: &[ResourceId]) -> Result<Vec<ResourceRecord>, IndexError> {
+        let searcher = &view.searcher;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             let query =
@@ -250,6 +348,12 @@ fn combine(text: Box<dyn Query>, filters: &[FilterClause]) -> Box<dyn Query> {
         clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(filter.query.box_clone(), 0.0))));
     }
     Box::new(BooleanQuery::new(clauses))
+}
+
+/// The most documents holding `token` in any one of `fields`, from the term dictionaries (when
+/// the vocabulary of this generation is not built yet).
+fn fuzzy_doc_freq(searcher: &Searcher, fields: &[Field], token: &str) -> u64 {
+    fields.iter().map(|field| searcher.doc_freq(&Term::from_field_text(*field, token)).unwrap_or(0)).max().unwrap_or(0)
 }
 
 fn sorted(counts: HashMap<String, u64>) -> FacetValues {

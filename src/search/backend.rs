@@ -2,7 +2,9 @@
 //! the catalog log's changes one at a time, in log order, each durably with its position, so
 //! that after a crash it knows where to resume.
 
+use std::any::Any;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
@@ -63,12 +65,51 @@ pub struct ChangeCounts {
     pub removed: usize,
 }
 
+/// One point in time of an index, for several reads that must see the same resources whatever
+/// is applied in between (a live search pages its local hits and tells which live hits are
+/// indexed on one snapshot). What it holds is the backend's own (a tantivy searcher
+/// generation); a backend without snapshots hands out [`Snapshot::current`], which reads
+/// whatever is current at each read. Cheap to clone; holds its generation until dropped.
+#[derive(Clone)]
+pub struct Snapshot(Option<Arc<dyn Any + Send + Sync>>);
+
+impl Snapshot {
+    /// No fixed point: every read sees the index as it is then.
+    pub fn current() -> Self {
+        Self(None)
+    }
+
+    /// A backend's own point in time.
+    pub fn of<T: Any + Send + Sync>(view: T) -> Self {
+        Self(Some(Arc::new(view)))
+    }
+
+    /// The backend's point in time, if this snapshot holds one of type `T`.
+    pub fn view<T: Any + Send + Sync>(&self) -> Option<&T> {
+        self.0.as_ref().and_then(|view| view.downcast_ref::<T>())
+    }
+}
+
 /// An index the gateway searches.
 #[async_trait]
 pub trait SearchBackend: Send + Sync {
     async fn search(&self, request: SearchRequest) -> Result<SearchResults, SearchError>;
     /// Resources by id, in the order asked; unknown ids are left out.
     async fn get(&self, ids: Vec<ResourceId>) -> Result<Vec<ResourceRecord>, SearchError>;
+    /// The index as it is now, for [`SearchBackend::search_at`] and [`SearchBackend::get_at`].
+    fn snapshot(&self) -> Snapshot {
+        Snapshot::current()
+    }
+    /// [`SearchBackend::search`] on `snapshot`.
+    async fn search_at(&self, snapshot: &Snapshot, request: SearchRequest) -> Result<SearchResults, SearchError> {
+        let _ = snapshot;
+        self.search(request).await
+    }
+    /// [`SearchBackend::get`] on `snapshot`.
+    async fn get_at(&self, snapshot: &Snapshot, ids: Vec<ResourceId>) -> Result<Vec<ResourceRecord>, SearchError> {
+        let _ = snapshot;
+        self.get(ids).await
+    }
     /// Applies one change in one commit that also records `position` (the change's place in
     /// the catalog log): readers see all of it or none, and a restart resumes after it.
     async fn apply(&self, change: IndexChange, position: u64) -> Result<ChangeCounts, SearchError>;

@@ -13,7 +13,7 @@ pub mod live;
 pub mod request;
 pub mod service;
 
-pub use backend::{ChangeCounts, IndexChange, IngestBatch, SearchBackend, SearchError};
+pub use backend::{ChangeCounts, IndexChange, IngestBatch, SearchBackend, SearchError, Snapshot};
 pub use live::{LiveFederation, LiveReport, LiveResults, LiveState};
 pub use request::{Dimension, FacetValues, Filter, Highlight, SearchHit, SearchRequest, SearchResults, Sort};
 pub use service::{FederatedResults, SearchService, SourceReport};

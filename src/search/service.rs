@@ -14,7 +14,7 @@ use std::time::Duration;
 use chrono::Utc;
 use moka::future::Cache;
 
-use super::backend::SearchBackend;
+use super::backend::{SearchBackend, Snapshot};
 use super::live::{LiveFederation, LiveReport, LIVE_LIMIT};
 use super::request::{SearchHit, SearchRequest, SearchResults};
 use crate::error::AppError;
@@ -80,6 +80,11 @@ impl SearchService {
 
     /// Searches the index.
     pub async fn search(&self, request: SearchRequest) -> Result<SearchResults, AppError> {
+        self.search_at(None, request).await
+    }
+
+    /// Searches the index, on `snapshot` when given (see [`Snapshot`]).
+    async fn search_at(&self, snapshot: Option<&Snapshot>, request: SearchRequest) -> Result<SearchResults, AppError> {
         if request.limit == 0 || request.limit > MAX_PAGE_SIZE {
             return Err(AppError::bad_input(format!("first must be between 1 and {MAX_PAGE_SIZE}")));
         }
@@ -89,7 +94,10 @@ impl SearchService {
             )));
         }
         let timer = self.metrics.search_seconds.start_timer();
-        let results = self.backend.search(request).await;
+        let results = match snapshot {
+            Some(snapshot) => self.backend.search_at(snapshot, request).await,
+            None => self.backend.search(request).await,
+        };
         timer.observe_duration();
         Ok(results?)
     }
@@ -121,6 +129,10 @@ impl SearchService {
             let sources = self.index_reports(with_sources).await?;
             return Ok(FederatedResults { results, sources });
         }
+        // One index generation for the local page and for telling which live hits the index
+        // holds: a harvest committing meanwhile would otherwise drop its publisher's hits from
+        // both halves (gone from the live half as indexed, missing from the older local page).
+        let snapshot = self.backend.snapshot();
         let offset = request.offset;
         let limit = request.limit;
         // The local work runs while the live sources are asked, not after the deadline: the
@@ -128,13 +140,13 @@ impl SearchService {
         let ask = self.live.ask(live_sources, request.text.as_deref(), &request.filter, self.live_deadline);
         let (live_results, first_page, index_reports) = if offset == 0 {
             let (live_results, local, reports) =
-                tokio::join!(ask, self.search(request.clone()), self.index_reports(with_sources));
+                tokio::join!(ask, self.search_at(Some(&snapshot), request.clone()), self.index_reports(with_sources));
             (live_results, Some(local?), reports)
         } else {
             let (live_results, reports) = tokio::join!(ask, self.index_reports(with_sources));
             (live_results, None, reports)
         };
-        let live_only = self.not_indexed(live_results.records).await?;
+        let live_only = self.not_indexed(&snapshot, live_results.records).await?;
         self.remember(&live_only).await;
         let num_live = live_only.len();
         let live_start = offset.min(num_live);
@@ -150,7 +162,7 @@ impl SearchService {
             None => {
                 let local_request =
                     SearchRequest { offset: offset.saturating_sub(num_live), limit: local_count.max(1), ..request };
-                self.search(local_request).await?
+                self.search_at(Some(&snapshot), local_request).await?
             }
         };
         hits.extend(local.hits.drain(..).take(local_count));
@@ -239,14 +251,18 @@ impl SearchService {
         Ok(found)
     }
 
-    /// The live hits the index does not hold.
-    async fn not_indexed(&self, records: Vec<ResourceRecord>) -> Result<Vec<ResourceRecord>, AppError> {
+    /// The live hits `snapshot` does not hold.
+    async fn not_indexed(
+        &self,
+        snapshot: &Snapshot,
+        records: Vec<ResourceRecord>,
+    ) -> Result<Vec<ResourceRecord>, AppError> {
         if records.is_empty() {
             return Ok(records);
         }
         let ids: Vec<ResourceId> = records.iter().map(ResourceRecord::id).collect();
         let indexed: HashSet<String> =
-            self.backend.get(ids).await?.iter().map(|record| record.id().to_string()).collect();
+            self.backend.get_at(snapshot, ids).await?.iter().map(|record| record.id().to_string()).collect();
         Ok(records
             .into_iter()
             .filter(|record| !indexed.contains(&record.id().to_string()))

@@ -20,7 +20,8 @@ fn test_bench_harness_runs_at_tiny_n() {
     let report = std::fs::read_to_string(&out).expect("results written");
     for needle in [
         "### 300 resources, 50 queries",
-        "The targets are set for 1,000,000 resources; at this size the Met column is for reference.",
+        "The ingest, memory and restart targets are set for 1,000,000 resources",
+        "Relevance (`relevance/judgments.toml`): mean NDCG@10",
         "Ingest, documents to committed and searchable",
         "Ready after restart",
         "Search c1: p50",

@@ -86,6 +86,13 @@ struct Shared {
     slow_recovered: AtomicBool,
     /// The live publisher has published a resource the gateway has not harvested yet.
     live_published: AtomicBool,
+    /// The racing publisher's catalog has grown by the resources about photosynthesis.
+    racing_grown: AtomicBool,
+    /// The racing publisher holds its live answers until `racing_release` (and tells
+    /// `racing_asked` when one is asked).
+    racing_hold: AtomicBool,
+    racing_asked: tokio::sync::Notify,
+    racing_release: tokio::sync::Notify,
     token_calls: AtomicUsize,
     rs_all: Vec<Value>,
     rs_page1: Vec<Value>,
@@ -189,6 +196,10 @@ fn load_shared() -> Shared {
         garbage: AtomicBool::new(false),
         slow_recovered: AtomicBool::new(false),
         live_published: AtomicBool::new(false),
+        racing_grown: AtomicBool::new(false),
+        racing_hold: AtomicBool::new(false),
+        racing_asked: tokio::sync::Notify::new(),
+        racing_release: tokio::sync::Notify::new(),
         token_calls: AtomicUsize::new(0),
         rs_all: rs_page1.iter().chain(rs_page2.iter()).cloned().collect(),
         rs_page1,
@@ -374,6 +385,25 @@ async fn resources(
             items.extend(shared.rs_page1.iter().cloned());
             let found = rs_search(&items, &query);
             axum::Json(rs_slice(&found, &query, 100).1).into_response()
+        }
+        // Harvests (no filter) get the catalog, which grows once; live queries (a filter) get
+        // the whole catalog's matches, held back while the test races a harvest against them.
+        "racing" => {
+            if !query.contains_key("filter") {
+                let grown = shared.racing_grown.load(Ordering::SeqCst);
+                let catalog: Vec<Value> = shared
+                    .rs_page1
+                    .iter()
+                    .filter(|item| grown || !item.to_string().to_lowercase().contains("photosynthesis"))
+                    .cloned()
+                    .collect();
+                return axum::Json(rs_slice(&catalog, &query, 100).1).into_response();
+            }
+            if shared.racing_hold.load(Ordering::SeqCst) {
+                shared.racing_asked.notify_one();
+                shared.racing_release.notified().await;
+            }
+            axum::Json(rs_slice(&rs_search(&shared.rs_page1, &query), &query, 100).1).into_response()
         }
         _ => StatusCode::NOT_FOUND.into_response(),
     }
@@ -832,6 +862,60 @@ async fn test_live_search_merges_holds_the_deadline_and_caches() {
     let states: Vec<&str> =
         local["search"]["sources"].as_array().unwrap().iter().map(|s| s["status"].as_str().unwrap()).collect();
     assert_eq!(states, vec!["INDEX"]);
+}
+
+#[tokio::test]
+async fn test_a_harvest_committing_during_a_live_search_loses_none_of_its_hits() {
+    let publishers = Publishers::start().await;
+    let server = TestServer::federated(10_000).await;
+    let key = server.register_publisher("sciencelab", "ScienceLab").await;
+    let source_id = add_source(
+        &server,
+        &key,
+        json!({ "url": publishers.url("/rs/racing"), "format": "RESOURCE_SEARCH", "live": true }),
+    )
+    .await;
+    let first = first_run(&server, &key, "sciencelab", &source_id).await;
+    assert_eq!(first["status"], "SUCCEEDED", "{first:#}");
+    let without_photosynthesis = first["added"].as_i64().unwrap();
+    assert!(without_photosynthesis > 0 && without_photosynthesis < 25, "{first:#}");
+
+    // The publisher adds its photosynthesis lab; a live search asks it, and while its answer
+    // is on the way a harvest indexes the lab and commits.
+    publishers.shared.racing_grown.store(true, Ordering::SeqCst);
+    publishers.shared.racing_hold.store(true, Ordering::SeqCst);
+    let search = server.graphql_ok(LIVE_SEARCH, json!({ "query": "photosynthesis" }), None);
+    let harvest = async {
+        publishers.shared.racing_asked.notified().await;
+        // Let the local half of the search finish first, as it does on a quiet gateway.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let run = harvest_now(&server, &key, &source_id).await;
+        publishers.shared.racing_release.notify_one();
+        run
+    };
+    let (data, run) = tokio::join!(search, harvest);
+    assert_eq!(run["status"], "SUCCEEDED", "{run:#}");
+    assert!(run["added"].as_i64().unwrap() >= 1, "the harvest brought the lab: {run:#}");
+
+    let search = &data["search"];
+    let report = search["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["sourceId"] == source_id.as_str())
+        .cloned()
+        .unwrap_or_else(|| panic!("no report for the source: {search:#}"));
+    assert_eq!(report["status"], "LIVE", "{report:#}");
+    let ids = crate::common::edge_ids(search);
+    assert!(
+        ids.contains(&"sciencelab:SL-1001".to_string()),
+        "the lab is in the page, from the live answer, although the harvest indexed it meanwhile: {search:#}"
+    );
+    assert_eq!(search["totalCount"].as_u64().unwrap() as usize, ids.len(), "{search:#}");
+    // The next search sees the new generation: the lab is now an indexed hit, shown once.
+    let next = server.graphql_ok(LIVE_SEARCH, json!({ "query": "photosynthesis" }), None).await;
+    let next_ids = crate::common::edge_ids(&next["search"]);
+    assert_eq!(next_ids.iter().filter(|id| *id == "sciencelab:SL-1001").count(), 1, "{next:#}");
 }
 
 #[tokio::test]

@@ -18,6 +18,7 @@ mod login_flood;
 mod lti;
 mod operations;
 mod picker_browser;
+mod relevance;
 mod replicas;
 mod registration;
 mod search;

@@ -19,6 +19,7 @@ mod corpus;
 mod live;
 mod measure;
 mod queries;
+mod relevance;
 mod report;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -122,6 +123,31 @@ enum ChildCommand {
         #[arg(long, default_value_t = 1)]
         concurrency: usize,
     },
+    /// Scores the hand-judged queries of relevance/judgments.toml (NDCG@10) on the bundled
+    /// samples and on a bench corpus, built here or taken from a run made with --keep
+    #[command(name = "relevance")]
+    Relevance {
+        /// Resources in the corpus to build (ignored with --from)
+        #[arg(long, default_value_t = 3_000)]
+        resources: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Work folder (corpus, data folders); wiped at the start
+        #[arg(long, default_value = "target/bench-relevance")]
+        work_dir: PathBuf,
+        /// The work folder of a run made with --keep: score its corpus instead of building one
+        #[arg(long)]
+        from: Option<PathBuf>,
+        /// Fail when a set's mean falls below its floor in judgments.toml
+        #[arg(long)]
+        check: bool,
+        /// Judgments to use instead of the compiled-in relevance/judgments.toml
+        #[arg(long)]
+        judgments: Option<PathBuf>,
+        /// Also print every query's hits with their grades (on standard error)
+        #[arg(long)]
+        show_hits: bool,
+    },
     /// (internal) serve a data folder until standard input closes
     #[command(hide = true, name = "serve-child")]
     Serve { data_dir: PathBuf, live_deadline_ms: u64 },
@@ -188,6 +214,12 @@ fn main() -> anyhow::Result<()> {
             runtime.block_on(serve_child(data_dir, live_deadline_ms))
         }
         Some(ChildCommand::ProfileSearch { work_dir, mix }) => profile_search(&work_dir, mix),
+        Some(ChildCommand::Relevance { resources, seed, work_dir, from, check, judgments, show_hits }) => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            let judgments = relevance::Judgments::load(judgments.as_deref())?;
+            let options = RelevanceOptions { num_resources: resources, seed, from, check, show_hits };
+            runtime.block_on(relevance_command(judgments, &work_dir, options))
+        }
         Some(ChildCommand::ProfileHttp { work_dir, url, mix, concurrency }) => {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(profile_http(&work_dir, &url, mix, concurrency))
@@ -197,6 +229,102 @@ fn main() -> anyhow::Result<()> {
             runtime.block_on(run(cli.run))
         }
     }
+}
+
+/// Wipes and recreates a work folder. Only a folder this harness made (or an empty one) is
+/// wiped: `--work-dir` may be mistyped.
+fn fresh_work_dir(work: &Path) -> anyhow::Result<()> {
+    let marker = work.join(WORK_MARKER);
+    if work.exists() {
+        let is_empty = std::fs::read_dir(work)?.next().is_none();
+        if !is_empty && !marker.exists() {
+            bail!("{} is not empty and is not a bench work folder: choose another --work-dir", work.display());
+        }
+        std::fs::remove_dir_all(work)?;
+    }
+    std::fs::create_dir_all(work)?;
+    std::fs::write(&marker, "made by the resource-gateway benchmark harness; wiped by its next run\n")?;
+    Ok(())
+}
+
+/// An index holding the bundled sample catalogs, loaded the way a first start loads them.
+async fn samples_index(dir: &Path) -> anyhow::Result<SearchIndex> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)?;
+    }
+    let mut config = bench_config(dir);
+    config.load_samples = true;
+    let app = App::open(config, "http://127.0.0.1:8080".to_string()).await?;
+    app.ingest.load_samples_if_empty().await.map_err(|err| anyhow!("loading the samples: {err}"))?;
+    app.close().await;
+    drop(app);
+    Ok(SearchIndex::open_read_only(&dir.join("tantivy"))?)
+}
+
+/// NDCG@10 of both judged sets: the samples (indexed into `samples_dir`) and the corpus of
+/// `corpus_dir` on `index`.
+async fn score_relevance(
+    judgments: Arc<relevance::Judgments>,
+    index: Arc<SearchIndex>,
+    corpus_dir: &Path,
+    samples_dir: &Path,
+) -> anyhow::Result<relevance::RelevanceOutcome> {
+    let samples = Arc::new(samples_index(samples_dir).await?);
+    let corpus_dir = corpus_dir.to_path_buf();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<relevance::RelevanceOutcome> {
+        Ok(relevance::RelevanceOutcome {
+            samples: relevance::score_samples(&samples, &judgments.samples)?,
+            bench: relevance::score_bench(&index, &corpus_dir, &judgments.bench)?,
+        })
+    })
+    .await?
+}
+
+/// What `bench relevance` was asked.
+struct RelevanceOptions {
+    num_resources: usize,
+    seed: u64,
+    from: Option<PathBuf>,
+    check: bool,
+    show_hits: bool,
+}
+
+async fn relevance_command(
+    judgments: relevance::Judgments,
+    work_dir: &Path,
+    options: RelevanceOptions,
+) -> anyhow::Result<()> {
+    let RelevanceOptions { num_resources, seed, from, check, show_hits } = options;
+    let judgments = Arc::new(judgments);
+    fresh_work_dir(work_dir)?;
+    let (corpus_dir, data_dir) = match from {
+        Some(kept) => (kept.join("corpus"), kept.join("data")),
+        None => {
+            let corpus_dir = work_dir.join("corpus");
+            let data_dir = work_dir.join("data");
+            corpus::write_corpus(&corpus_dir, num_resources, 20_000, seed)?;
+            ingest_child(&corpus_dir, &data_dir, 2).await?;
+            (corpus_dir, data_dir)
+        }
+    };
+    let manifest = Manifest::read(&corpus_dir)?;
+    let index = Arc::new(SearchIndex::open_read_only(&data_dir.join("tantivy"))?);
+    let outcome = score_relevance(judgments.clone(), index, &corpus_dir, &work_dir.join("samples")).await?;
+    println!("{}", relevance::markdown(&outcome, manifest.num_resources));
+    if show_hits {
+        eprintln!("{}", relevance::hits_text(&outcome));
+    }
+    if check {
+        let (samples, bench) = (outcome.samples.mean(), outcome.bench.mean());
+        if samples < judgments.floors.samples || bench < judgments.floors.bench {
+            bail!(
+                "mean NDCG@10 fell below its floor: samples {samples:.3} (floor {}), bench {bench:.3} (floor {})",
+                judgments.floors.samples,
+                judgments.floors.bench
+            );
+        }
+    }
+    Ok(())
 }
 
 fn catalog_format(format: DocFormat) -> CatalogFormat {
@@ -475,21 +603,12 @@ pub struct Results {
     pub num_count_mismatches: usize,
     pub num_zero_hit_queries: usize,
     pub live: live::LiveOutcome,
+    pub relevance: relevance::RelevanceOutcome,
 }
 
 async fn run(args: RunArgs) -> anyhow::Result<()> {
     let work = args.work_dir.clone();
-    // Only a folder this harness made (or an empty one) is wiped: --work-dir may be mistyped.
-    let marker = work.join(WORK_MARKER);
-    if work.exists() {
-        let is_empty = std::fs::read_dir(&work)?.next().is_none();
-        if !is_empty && !marker.exists() {
-            bail!("{} is not empty and is not a bench work folder: choose another --work-dir", work.display());
-        }
-        std::fs::remove_dir_all(&work)?;
-    }
-    std::fs::create_dir_all(&work)?;
-    std::fs::write(&marker, "made by the resource-gateway benchmark harness; wiped by its next run\n")?;
+    fresh_work_dir(&work)?;
     let corpus_dir = work.join("corpus");
     let data_dir = work.join("data");
     let floor_dir = work.join("floor-index");
@@ -603,7 +722,10 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     .await
     .unwrap_or_else(|err| live::LiveOutcome::NotAvailable(format!("measurement failed: {err:#}")));
     server.stop();
-    drop(index);
+
+    eprintln!("bench: relevance of the judged queries");
+    let judgments = Arc::new(relevance::Judgments::load(None)?);
+    let relevance = score_relevance(judgments, index, &corpus_dir, &work.join("samples")).await?;
 
     let search = http_runs
         .iter()
@@ -631,6 +753,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         num_count_mismatches,
         num_zero_hit_queries,
         live,
+        relevance,
     };
     let markdown = report::markdown(&results);
     println!("{markdown}");
@@ -644,6 +767,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     if !args.keep {
         std::fs::remove_dir_all(&corpus_dir).ok();
         std::fs::remove_dir_all(&data_dir).ok();
+        std::fs::remove_dir_all(work.join("samples")).ok();
     }
     if results.num_errors > 0 || results.num_count_mismatches > 0 {
         bail!(
@@ -678,6 +802,7 @@ fn category_breakdown(
         out.push(report::CategoryRow {
             label: category.label(),
             num_queries: positions.len(),
+            total_hits: positions.iter().filter_map(|&i| floor.2.get(i).map(|(_, total)| *total)).sum(),
             http: LatencyStats::from_samples(http_samples, Duration::ZERO),
             floor: LatencyStats::from_samples(floor_samples, Duration::ZERO),
         });
