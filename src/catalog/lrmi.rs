@@ -184,6 +184,7 @@ fn parse_resource(value: &Value, log: &mut ItemLog) -> Result<Resource, String> 
     fill_grades(&mut resource, object, log);
     fill_rights(&mut resource, object, log);
     fill_media_and_dates(&mut resource, object, log);
+    resource.accessibility = json::accessibility(object, log);
     resource.teacher_only = json::is_teacher_only(audience_roles(object).iter().map(String::as_str));
     Ok(resource)
 }

@@ -150,6 +150,7 @@ fn parse_item(item: &Value, log: &mut ItemLog) -> Result<Resource, String> {
     let standards = lti.map(|link| link.standards).unwrap_or_default();
     fill_objectives(&mut resource, object, standards, log);
     fill_rights_and_dates(&mut resource, object, log);
+    resource.accessibility = json::accessibility(object, log);
     Ok(resource)
 }
 

@@ -23,6 +23,8 @@ pub enum Dimension {
     License,
     Kind,
     GradeLevel,
+    /// Standard codes (`3.NF.A.1`): counted for the picker, not one of the contract's facets.
+    Standard,
 }
 
 impl Dimension {
@@ -36,9 +38,11 @@ impl Dimension {
             Dimension::License => "license",
             Dimension::Kind => "kind",
             Dimension::GradeLevel => "gradeLevel",
+            Dimension::Standard => "standard",
         }
     }
 
+    /// The contract's facets (GraphQL `Facets`).
     pub const ALL: [Dimension; 7] = [
         Dimension::Publisher,
         Dimension::Subject,
@@ -58,6 +62,7 @@ impl Dimension {
             Dimension::License => fields.license,
             Dimension::Kind => fields.kind,
             Dimension::GradeLevel => fields.grade,
+            Dimension::Standard => fields.code,
         }
     }
 
@@ -70,6 +75,7 @@ impl Dimension {
             Dimension::License => "license",
             Dimension::Kind => "kind",
             Dimension::GradeLevel => "grade",
+            Dimension::Standard => "code",
         }
     }
 }

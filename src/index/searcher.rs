@@ -28,6 +28,8 @@ pub struct Filter {
     pub kinds: Vec<ResourceKind>,
     /// CASE GUIDs or URIs.
     pub alignments: Vec<String>,
+    /// Standard codes exactly as the standards facet lists them (`3.NF.A.1`).
+    pub standards: Vec<String>,
     pub grade_min: Option<i8>,
     pub grade_max: Option<i8>,
     pub free_only: bool,
@@ -238,6 +240,12 @@ impl SearchIndex {
             filter.kinds.iter().map(|k| k.as_str().to_string()).collect(),
         );
         terms(None, fields.alignment, "alignment", filter.alignments.iter().map(|a| a.trim().to_lowercase()).collect());
+        terms(
+            Some(Dimension::Standard),
+            fields.code,
+            "code",
+            filter.standards.iter().map(|c| c.trim().to_string()).collect(),
+        );
         if filter.free_only {
             terms(None, fields.free, "free", vec!["true".to_string()]);
         }

@@ -43,6 +43,10 @@ pub struct DeepLinkLaunch {
     pub deployment_id: String,
     /// The request's `deep_link_settings` JSON exactly as received.
     pub settings_json: String,
+    /// The context claim's course title (or label), for the picker's starting point.
+    pub course_title: Option<String>,
+    /// `launch_presentation.locale`, the language the LMS shows the teacher.
+    pub locale: Option<String>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub used_at: Option<DateTime<Utc>>,
@@ -82,6 +86,15 @@ CREATE TABLE lti_launches (
 "#,
 );
 
+/// What the picker shows from the launch besides its settings (course title, locale).
+pub(super) const LAUNCH_PRESENTATION_MIGRATION: (&str, &str) = (
+    "0011_lti_launch_presentation",
+    r#"
+ALTER TABLE lti_launches ADD COLUMN course_title TEXT;
+ALTER TABLE lti_launches ADD COLUMN locale TEXT;
+"#,
+);
+
 /// Storage of LTI registrations and the short-lived state of launches.
 pub trait LtiStore: Send + Sync {
     /// Inserts, or updates the platform with the same issuer and client id (keeping its id).
@@ -108,7 +121,8 @@ fn time(raw: &str) -> Result<DateTime<Utc>, RegistryError> {
         .map_err(|err| RegistryError::Corrupt(format!("bad timestamp '{raw}': {err}")))
 }
 
-type LaunchRow = (String, String, String, String, String, String, Option<String>);
+type LaunchRow =
+    (String, String, String, String, String, String, Option<String>, Option<String>, Option<String>);
 
 type PlatformRow = (String, String, String, String, String, String, Option<String>, Option<String>, String);
 
@@ -257,15 +271,17 @@ impl LtiStore for SqliteRegistry {
     fn insert_launch(&self, launch: &DeepLinkLaunch) -> Result<(), RegistryError> {
         let conn = self.lock()?;
         conn.execute(
-            "INSERT INTO lti_launches (id, platform_id, deployment_id, settings, created_at, expires_at, used_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL)",
+            "INSERT INTO lti_launches (id, platform_id, deployment_id, settings, created_at, expires_at, used_at, course_title, locale)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7, ?8)",
             params![
                 launch.id,
                 launch.platform_id,
                 launch.deployment_id,
                 launch.settings_json,
                 launch.created_at.to_rfc3339(),
-                launch.expires_at.to_rfc3339()
+                launch.expires_at.to_rfc3339(),
+                launch.course_title,
+                launch.locale
             ],
         )?;
         Ok(())
@@ -275,12 +291,27 @@ impl LtiStore for SqliteRegistry {
         let conn = self.lock()?;
         let row: Option<LaunchRow> = conn
             .query_row(
-                "SELECT id, platform_id, deployment_id, settings, created_at, expires_at, used_at FROM lti_launches WHERE id = ?1",
+                "SELECT id, platform_id, deployment_id, settings, created_at, expires_at, used_at, course_title, locale
+                 FROM lti_launches WHERE id = ?1",
                 params![id],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?, row.get(6)?)),
+                |row| {
+                    Ok((
+                        row.get(0)?,
+                        row.get(1)?,
+                        row.get(2)?,
+                        row.get(3)?,
+                        row.get(4)?,
+                        row.get(5)?,
+                        row.get(6)?,
+                        row.get(7)?,
+                        row.get(8)?,
+                    ))
+                },
             )
             .optional()?;
-        let Some((id, platform_id, deployment_id, settings_json, created_at, expires_at, used_at)) = row else {
+        let Some((id, platform_id, deployment_id, settings_json, created_at, expires_at, used_at, course_title, locale)) =
+            row
+        else {
             return Ok(None);
         };
         Ok(Some(DeepLinkLaunch {
@@ -288,6 +319,8 @@ impl LtiStore for SqliteRegistry {
             platform_id,
             deployment_id,
             settings_json,
+            course_title,
+            locale,
             created_at: time(&created_at)?,
             expires_at: time(&expires_at)?,
             used_at: used_at.as_deref().map(time).transpose()?,
