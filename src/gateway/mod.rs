@@ -2,6 +2,7 @@
 //! methods, which check the caller's rights and drive the registry, parsers and index.
 
 mod deep_linking;
+mod picker;
 mod removal;
 
 pub use deep_linking::LinkTarget;

@@ -60,6 +60,8 @@ pub fn router(state: AppState) -> Router {
         .route("/lti/launch", post(lti::launch))
         .route("/lti/picker", get(lti::picker))
         .route("/lti/picker/insert", post(lti::insert))
+        .route("/lti/picker/preview", get(lti::picker_preview))
+        .route("/lti/picker/assets/{name}", get(lti::picker_asset))
         .route("/.well-known/jwks.json", get(lti::jwks))
         .route("/lti/platform/auth", get(lti::platform_auth_get).post(lti::platform_auth_post))
         .route("/lti/platform/token", post(lti::platform_token))
