@@ -212,7 +212,7 @@ fn facet_panel(
         publishers: options(Dimension::Publisher, &params.publishers, publisher_name),
         subjects: options(Dimension::Subject, &params.subjects, &|v| v.to_string()),
         languages: options(Dimension::Language, &params.languages, &|v| labels::language(strings, v)),
-        licenses: options(Dimension::License, &params.licenses, &labels::license),
+        licenses: options(Dimension::License, &params.licenses, &|v| labels::license_option(strings, v)),
         standards: top_options(&standards, &params.standards, STANDARDS_SHOWN, &|v| v.to_string()),
         grade_counts,
     }

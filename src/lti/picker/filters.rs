@@ -9,9 +9,8 @@ use maud::{html, Markup};
 use super::i18n::Strings;
 use super::icons;
 use super::labels;
-use super::params::{field, sort_param};
+use super::params::field;
 use super::view::{FacetOption, PickerPage};
-use crate::index::Sort;
 use crate::resource::{GradeRange, ResourceKind};
 
 /// The panel (`#filters`); its body (`#filters-body`) is what the script swaps.
@@ -37,14 +36,6 @@ pub fn body(page: &PickerPage, strings: &Strings) -> Markup {
     let facets = &page.facets;
     html! {
         div #filters-body .filters-body {
-            div.field {
-                label for="sort" { (strings.get("sort")) }
-                select #sort name=(field::SORT) {
-                    @for (sort, id) in [(Sort::Relevance, "sort-relevance"), (Sort::Newest, "sort-newest"), (Sort::Title, "sort-title")] {
-                        option value=(sort_param(sort)) selected[params.effective_sort() == sort] { (strings.get(id)) }
-                    }
-                }
-            }
             fieldset.group.grade-range {
                 legend { (strings.get("grade")) }
                 div.range {
@@ -52,7 +43,7 @@ pub fn body(page: &PickerPage, strings: &Strings) -> Markup {
                     (grade_select(field::GRADE_MAX, "grade-to", params.grade_max, &facets.grade_counts, strings))
                 }
             }
-            @if facets.kinds.len() > 1 {
+            @if facets.kinds.iter().filter(|k| k.count > 0 || k.selected).count() > 1 {
                 (kind_group(&facets.kinds, strings))
             }
             (standards_group(page, strings))
@@ -101,7 +92,7 @@ fn kind_group(kinds: &[FacetOption], strings: &Strings) -> Markup {
     html! {
         fieldset.group {
             legend { (strings.get("kind")) }
-            @for option in kinds {
+            @for option in kinds.iter().filter(|k| k.count > 0 || k.selected) {
                 @let id = option_id(field::KIND, &option.value);
                 div.option {
                     input #(id) type="checkbox" name=(field::KIND) value=(option.value) checked[option.selected];

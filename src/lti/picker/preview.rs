@@ -39,7 +39,9 @@ pub fn panel(preview: &Preview, strings: &Strings, in_dialog: bool) -> Markup {
                         dd {
                             @match &preview.license {
                                 Some(license) if license.starts_with("https://") || license.starts_with("http://") => {
-                                    a href=(license) target="_blank" rel="noopener noreferrer" { (labels::license(license)) }
+                                    a href=(license) target="_blank" rel="noopener noreferrer" {
+                                        (labels::license_short(license).unwrap_or_else(|| strings.get("license-terms")))
+                                    }
                                 }
                                 Some(license) => { (labels::license(license)) }
                                 None => { (strings.get("preview-license-none")) }

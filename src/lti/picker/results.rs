@@ -6,7 +6,8 @@ use maud::{html, Markup};
 use super::i18n::Strings;
 use super::icons;
 use super::labels;
-use super::params::{field, PAGE_SIZE};
+use super::params::{field, sort_param, PAGE_SIZE};
+use crate::index::Sort;
 use super::preview;
 use super::view::{PickerPage, ResultCard};
 
@@ -18,6 +19,14 @@ pub fn region(page: &PickerPage, strings: &Strings) -> Markup {
         div #results-region {
             div.results-head {
                 h2 #result-count tabindex="-1" { (strings.count("result-count", page.total)) }
+                div.sort {
+                    label for="sort" { (strings.get("sort")) }
+                    select #sort name=(field::SORT) {
+                        @for (sort, id) in [(Sort::Relevance, "sort-relevance"), (Sort::Newest, "sort-newest"), (Sort::Title, "sort-title")] {
+                            option value=(sort_param(sort)) selected[page.params.effective_sort() == sort] { (strings.get(id)) }
+                        }
+                    }
+                }
                 @if page.offset > 0 && !page.results.is_empty() {
                     p.result-range {
                         (strings.args("result-range", &[("from", first.into()), ("to", last.into()), ("total", page.total.into())]))
@@ -76,9 +85,11 @@ pub fn result_card(card: &ResultCard, position: usize, multiple: bool, strings: 
                 h3.card-title { label for=(pick) { (card.title) } }
                 p.card-meta #(meta) {
                     span.publisher { (card.publisher) }
-                    span { (labels::kind(strings, card.kind)) }
-                    @if let Some(grades) = card.grades { span { (labels::grades(strings, grades)) } }
-                    @if let Some(license) = &card.license { span.license { (labels::license(license)) } }
+                    span.facts-line {
+                        span { (labels::kind(strings, card.kind)) }
+                        @if let Some(grades) = card.grades { span { (labels::grades_short(strings, grades)) } }
+                        @if let Some(license) = card.license.as_deref().and_then(labels::license_short) { span.license { (license) } }
+                    }
                 }
                 @if let Some(description) = &card.description { p.card-desc { (description) } }
                 @if !card.standards.is_empty() {
@@ -152,7 +163,7 @@ fn chips(page: &PickerPage, strings: &Strings) -> Markup {
         chips.push((format!("{}={language}", field::LANGUAGE), labels::language(strings, language)));
     }
     for license in &params.licenses {
-        chips.push((format!("{}={license}", field::LICENSE), labels::license(license)));
+        chips.push((format!("{}={license}", field::LICENSE), labels::license_option(strings, license)));
     }
     if params.free_only {
         chips.push((format!("{}=1", field::FREE), strings.get("free-only")));

@@ -34,6 +34,7 @@ pub fn tray(page: &PickerPage, strings: &Strings) -> Markup {
                     span #tray-count data-zero=(zero) data-one=(one) data-other=(other) {
                         (strings.count("selection-count", count))
                     }
+                    span #tray-badge .badge aria-hidden="true" { (count) }
                 }
                 div.tray-body {
                     h2.visually-hidden { (strings.get("selection")) }

@@ -66,6 +66,7 @@
     const count = $$('li', trayList).length;
     const label = document.getElementById('tray-count');
     label.textContent = plural(label, count);
+    document.getElementById('tray-badge').textContent = String(count);
     const insert = document.getElementById('insert');
     insert.textContent = plural(insert, count);
     document.getElementById('tray-empty').hidden = count > 0;
@@ -94,7 +95,7 @@
   let timer = 0;
   const formUrl = (submitter) => {
     const data = submitter ? new FormData(form, submitter) : new FormData(form);
-    return `${form.action}?${new URLSearchParams(data).toString()}`;
+    return `${form.getAttribute('action')}?${new URLSearchParams(data).toString()}`;
   };
   const adopt = (doc, id) => {
     const fresh = doc.getElementById(id);
@@ -175,7 +176,7 @@
       else unselect(target.value);
       return;
     }
-    if (target.closest('#filters-body') && target.type !== 'search') later(120);
+    if ((target.closest('#filters-body') || target.id === 'sort') && target.type !== 'search') later(120);
   });
 
   form.addEventListener('input', (event) => {

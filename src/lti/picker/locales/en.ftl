@@ -60,6 +60,7 @@ details = Details
 details-of = Details: { $title }
 by-publisher = by { $publisher }
 grades-range = { $from } to { $to }
+grades-span = Grades { $from }–{ $to }
 thumbnail-missing = No picture
 
 ## Kinds
@@ -88,6 +89,8 @@ preview-publisher = Publisher
 preview-kind = Kind
 preview-grades = Grades
 preview-license = Licence
+license-terms = The publisher’s licence terms
+license-of-site = Licence of { $site }
 preview-license-none = Not stated
 preview-free = Free to use
 preview-languages = Language

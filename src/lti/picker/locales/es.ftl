@@ -60,6 +60,7 @@ details = Detalles
 details-of = Detalles: { $title }
 by-publisher = de { $publisher }
 grades-range = { $from } a { $to }
+grades-span = Grados { $from }–{ $to }
 thumbnail-missing = Sin imagen
 
 ## Tipos
@@ -88,6 +89,8 @@ preview-publisher = Editorial
 preview-kind = Tipo
 preview-grades = Grados
 preview-license = Licencia
+license-terms = Condiciones de la licencia de la editorial
+license-of-site = Licencia de { $site }
 preview-license-none = No indicada
 preview-free = De uso gratuito
 preview-languages = Idioma
