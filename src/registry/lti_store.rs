@@ -121,8 +121,7 @@ fn time(raw: &str) -> Result<DateTime<Utc>, RegistryError> {
         .map_err(|err| RegistryError::Corrupt(format!("bad timestamp '{raw}': {err}")))
 }
 
-type LaunchRow =
-    (String, String, String, String, String, String, Option<String>, Option<String>, Option<String>);
+type LaunchRow = (String, String, String, String, String, String, Option<String>, Option<String>, Option<String>);
 
 type PlatformRow = (String, String, String, String, String, String, Option<String>, Option<String>, String);
 
@@ -309,8 +308,17 @@ impl LtiStore for SqliteRegistry {
                 },
             )
             .optional()?;
-        let Some((id, platform_id, deployment_id, settings_json, created_at, expires_at, used_at, course_title, locale)) =
-            row
+        let Some((
+            id,
+            platform_id,
+            deployment_id,
+            settings_json,
+            created_at,
+            expires_at,
+            used_at,
+            course_title,
+            locale,
+        )) = row
         else {
             return Ok(None);
         };

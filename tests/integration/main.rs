@@ -11,5 +11,6 @@ mod ingest;
 mod lms;
 mod lti;
 mod operations;
+mod picker;
 mod picker_browser;
 mod search;

@@ -133,10 +133,38 @@ async fn add_picture_publisher(gateway: &TestServer, pictures: &str) {
         item
     };
     let catalog = json!([
-        resource("fraction-pizza", "Fraction Pizza Party", "Share pizzas fairly and name the fractions: halves, thirds and fourths with picture cards.", "en", "3.NF.A.1", Some("ok-pizza.svg")),
-        resource("number-line", "Number Line Fractions Relay", "A relay race along a floor number line: pupils place unit fractions and explain their reasoning.", "en", "3.NF.A.2", Some("missing-number-line.png")),
-        resource("fracciones", "Fracciones con bloques", "Los alumnos comparan fracciones con bloques de colores y las ordenan en la recta numérica.", "es", "3.NF.A.3", Some("ok-bloques.svg")),
-        resource("memory", "Equivalent Fractions Memory Game", "Pairs of cards show the same fraction as a picture, a number and a point on a line.", "en", "3.NF.A.3", None),
+        resource(
+            "fraction-pizza",
+            "Fraction Pizza Party",
+            "Share pizzas fairly and name the fractions: halves, thirds and fourths with picture cards.",
+            "en",
+            "3.NF.A.1",
+            Some("ok-pizza.svg")
+        ),
+        resource(
+            "number-line",
+            "Number Line Fractions Relay",
+            "A relay race along a floor number line: pupils place unit fractions and explain their reasoning.",
+            "en",
+            "3.NF.A.2",
+            Some("missing-number-line.png")
+        ),
+        resource(
+            "fracciones",
+            "Fracciones con bloques",
+            "Los alumnos comparan fracciones con bloques de colores y las ordenan en la recta numérica.",
+            "es",
+            "3.NF.A.3",
+            Some("ok-bloques.svg")
+        ),
+        resource(
+            "memory",
+            "Equivalent Fractions Memory Game",
+            "Pairs of cards show the same fraction as a picture, a number and a point on a line.",
+            "en",
+            "3.NF.A.3",
+            None
+        ),
     ]);
     let report = gateway.ingest(&key, "LRMI", &catalog.to_string(), json!({})).await;
     assert_eq!(report["added"], 4, "{report:#}");
@@ -196,7 +224,9 @@ impl Session<'_> {
     /// and checks that the focus is visible.
     async fn tab_to(&self, selector: &str) {
         for _ in 0..120 {
-            let matched = self.js(&format!("return !!document.activeElement && document.activeElement.matches({selector:?});")).await;
+            let matched = self
+                .js(&format!("return !!document.activeElement && document.activeElement.matches({selector:?});"))
+                .await;
             if matched == json!(true) {
                 let outline = self
                     .js("const s = getComputedStyle(document.activeElement); return [s.outlineStyle, parseFloat(s.outlineWidth)];")
@@ -249,7 +279,11 @@ impl Session<'_> {
         for minor in all.iter().filter(|v| !blocking.contains(v)) {
             eprintln!("{} {state}: axe {} ({}): {}", self.prefix, minor["id"], minor["impact"], minor["help"]);
         }
-        assert!(blocking.is_empty(), "{} {state}: axe finds serious or critical violations: {blocking:#?}", self.prefix);
+        assert!(
+            blocking.is_empty(),
+            "{} {state}: axe finds serious or critical violations: {blocking:#?}",
+            self.prefix
+        );
     }
 
     async fn text(&self, selector: &str) -> String {
@@ -308,12 +342,18 @@ async fn keyboard_flow(session: &mut Session<'_>, url: &str, words: &Words, narr
     assert_eq!(session.js("return document.documentElement.lang;").await, words.lang);
 
     // First screen: the course's grade as a filter, results at once, the tray in reach.
-    assert!(session.text(".started").await.starts_with(words.started), "{}: {}", session.prefix, session.text(".started").await);
+    assert!(
+        session.text(".started").await.starts_with(words.started),
+        "{}: {}",
+        session.prefix,
+        session.text(".started").await
+    );
     assert_eq!(session.js("return document.getElementById('f-grade_min').value;").await, "3");
     session.results_on_first_screen().await;
     // Every picture that failed (publishers' hosts do not resolve here; one answers 404)
     // shows its placeholder; the one that loads is shown.
-    const ON_SCREEN: &str = "[...document.querySelectorAll('img.thumb-img')].filter(i => i.getBoundingClientRect().top < innerHeight)";
+    const ON_SCREEN: &str =
+        "[...document.querySelectorAll('img.thumb-img')].filter(i => i.getBoundingClientRect().top < innerHeight)";
     session.wait_for(&format!("{ON_SCREEN}.every(i => i.complete)"), "pictures to settle").await;
     let pictures = session
         .js(&format!("return {ON_SCREEN}.map(i => [i.src.split('/').pop(), i.naturalWidth > 0,
@@ -323,7 +363,12 @@ async fn keyboard_flow(session: &mut Session<'_>, url: &str, words: &Words, narr
     let pictures = pictures.as_array().unwrap().clone();
     for picture in &pictures {
         let loaded = picture[1].as_bool().unwrap();
-        assert_eq!(picture[2] == "none", !loaded, "{}: a failed picture is hidden, a loaded one shown: {picture}", session.prefix);
+        assert_eq!(
+            picture[2] == "none",
+            !loaded,
+            "{}: a failed picture is hidden, a loaded one shown: {picture}",
+            session.prefix
+        );
         assert_ne!(picture[3], "none", "{}: the placeholder is there under every picture: {picture}", session.prefix);
         assert!(picture[4].as_f64().unwrap() >= 48.0, "{}: {picture}", session.prefix);
     }
@@ -342,10 +387,18 @@ async fn keyboard_flow(session: &mut Session<'_>, url: &str, words: &Words, narr
     let titles = session.js("return [...document.querySelectorAll('.card-title')].map(t => t.textContent);").await;
     assert!(titles.to_string().contains("Fraction"), "{}: {titles}", session.prefix);
     // The publisher's picture that answers 404 shows the placeholder once it is tried.
-    const MISSING: &str = "[...document.querySelectorAll('img.thumb-img')].find(i => i.src.endsWith('missing-number-line.png'))";
+    const MISSING: &str =
+        "[...document.querySelectorAll('img.thumb-img')].find(i => i.src.endsWith('missing-number-line.png'))";
     session.js(&format!("{MISSING}.scrollIntoView({{block: 'center'}}); return true;")).await;
-    session.wait_for(&format!("{MISSING}.closest('.thumb').classList.contains('thumb-failed')"), "the 404 picture to be marked failed").await;
-    session.wait_for(&format!("getComputedStyle({MISSING}).display === 'none'"), "the failed picture to be hidden").await;
+    session
+        .wait_for(
+            &format!("{MISSING}.closest('.thumb').classList.contains('thumb-failed')"),
+            "the 404 picture to be marked failed",
+        )
+        .await;
+    session
+        .wait_for(&format!("getComputedStyle({MISSING}).display === 'none'"), "the failed picture to be hidden")
+        .await;
     let loaded = session
         .js("const i = [...document.querySelectorAll('img.thumb-img')].find(i => i.src.endsWith('ok-pizza.svg')); i.scrollIntoView({block: 'center'}); return true;")
         .await;
@@ -359,7 +412,12 @@ async fn keyboard_flow(session: &mut Session<'_>, url: &str, words: &Words, narr
     session.tab_to("#result-list input[name=resource]").await;
     let first_id = session.js("return document.activeElement.value;").await.as_str().unwrap().to_string();
     session.key(" ").await;
-    session.wait_for(&format!("document.getElementById('tray-count').textContent.trim() === {:?}", words.one_selected), "one in the tray").await;
+    session
+        .wait_for(
+            &format!("document.getElementById('tray-count').textContent.trim() === {:?}", words.one_selected),
+            "one in the tray",
+        )
+        .await;
 
     // Filters: on a phone they open as a panel over the results.
     if narrow {
@@ -376,9 +434,20 @@ async fn keyboard_flow(session: &mut Session<'_>, url: &str, words: &Words, narr
     session.tab_to("#f-standard-q").await;
     session.key("3.nf.a.3").await;
     session.settled().await;
-    session.wait_for("[...document.querySelectorAll('#filters-body input[name=standard]')].length >= 1", "standards matching 3.NF.A.3").await;
-    let codes = session.js("return [...document.querySelectorAll('#filters-body input[name=standard]')].map(i => i.value);").await;
-    assert!(codes.as_array().unwrap().iter().all(|c| c.as_str().unwrap().contains("3.NF.A.3")), "{}: {codes}", session.prefix);
+    session
+        .wait_for(
+            "[...document.querySelectorAll('#filters-body input[name=standard]')].length >= 1",
+            "standards matching 3.NF.A.3",
+        )
+        .await;
+    let codes = session
+        .js("return [...document.querySelectorAll('#filters-body input[name=standard]')].map(i => i.value);")
+        .await;
+    assert!(
+        codes.as_array().unwrap().iter().all(|c| c.as_str().unwrap().contains("3.NF.A.3")),
+        "{}: {codes}",
+        session.prefix
+    );
     session.axe("filters").await;
     session.shot("filters").await;
     session.tab_to("#filters-body input[name=standard]").await;
@@ -403,17 +472,37 @@ async fn keyboard_flow(session: &mut Session<'_>, url: &str, words: &Words, narr
     let previewed = session.js("return document.activeElement.value;").await.as_str().unwrap().to_string();
     session.key(&Key::Enter.to_string()).await;
     session.wait_for("document.getElementById('preview-dialog').open", "the details dialog").await;
-    session.wait_for("document.activeElement && document.activeElement.id === 'preview-title'", "focus in the dialog").await;
-    assert!(session.count("#preview-dialog .facts dt").await >= 5, "{}: publisher, kind, grades, licence...", session.prefix);
-    session.wait_for("[...document.querySelectorAll('#preview-dialog img.thumb-img')].every(i => i.complete)", "the big picture").await;
+    session
+        .wait_for("document.activeElement && document.activeElement.id === 'preview-title'", "focus in the dialog")
+        .await;
+    assert!(
+        session.count("#preview-dialog .facts dt").await >= 5,
+        "{}: publisher, kind, grades, licence...",
+        session.prefix
+    );
+    session
+        .wait_for(
+            "[...document.querySelectorAll('#preview-dialog img.thumb-img')].every(i => i.complete)",
+            "the big picture",
+        )
+        .await;
     session.axe("details").await;
     session.shot("details").await;
     session.tab_to("#preview-dialog [data-action=toggle-selection]").await;
     session.key(&Key::Enter.to_string()).await;
-    session.wait_for(&format!("document.getElementById('tray-count').textContent.trim() === {:?}", words.two_selected), "the tray after details").await;
+    session
+        .wait_for(
+            &format!("document.getElementById('tray-count').textContent.trim() === {:?}", words.two_selected),
+            "the tray after details",
+        )
+        .await;
     session.key(&Key::Escape.to_string()).await;
     session.wait_for("!document.getElementById('preview-dialog').open", "the dialog to close").await;
-    assert_eq!(session.js("return document.activeElement.value;").await, json!(previewed), "focus returns to the details button");
+    assert_eq!(
+        session.js("return document.activeElement.value;").await,
+        json!(previewed),
+        "focus returns to the details button"
+    );
 
     // Everything again, then more results: what is ticked stays ticked.
     session.tab_to("#q").await;
@@ -432,11 +521,23 @@ async fn keyboard_flow(session: &mut Session<'_>, url: &str, words: &Words, narr
     let before = session.count("#result-list > li").await;
     session.tab_to("button[data-paging=more]").await;
     session.key(&Key::Enter.to_string()).await;
-    session.wait_for(&format!("document.querySelectorAll('#result-list > li').length > {before}"), "more results").await;
-    session.wait_for("document.activeElement && document.activeElement.name === 'resource'", "focus on the first new result").await;
+    session
+        .wait_for(&format!("document.querySelectorAll('#result-list > li').length > {before}"), "more results")
+        .await;
+    session
+        .wait_for(
+            "document.activeElement && document.activeElement.name === 'resource'",
+            "focus on the first new result",
+        )
+        .await;
     let third_id = session.js("return document.activeElement.value;").await.as_str().unwrap().to_string();
     session.key(" ").await;
-    session.wait_for(&format!("document.getElementById('tray-count').textContent.trim() === {:?}", words.three_selected), "the tray after more").await;
+    session
+        .wait_for(
+            &format!("document.getElementById('tray-count').textContent.trim() === {:?}", words.three_selected),
+            "the tray after more",
+        )
+        .await;
     session.shot("more-results").await;
 
     // The tray: open it, remove one, insert the rest.
@@ -448,7 +549,12 @@ async fn keyboard_flow(session: &mut Session<'_>, url: &str, words: &Words, narr
     session.tab_to("#tray-list button.remove").await;
     let removed = session.js("return document.activeElement.value;").await.as_str().unwrap().to_string();
     session.key(&Key::Enter.to_string()).await;
-    session.wait_for(&format!("![...document.querySelectorAll('#tray-list li')].some(l => l.dataset.id === {removed:?})"), "the removal").await;
+    session
+        .wait_for(
+            &format!("![...document.querySelectorAll('#tray-list li')].some(l => l.dataset.id === {removed:?})"),
+            "the removal",
+        )
+        .await;
     let kept: Vec<String> = session
         .js("return [...document.querySelectorAll('#tray-list li')].map(l => l.dataset.id);")
         .await
@@ -527,9 +633,14 @@ async fn item_keys(gateway: &TestServer, lms: &Lms, already: usize) -> Vec<Strin
 async fn expected_keys(gateway: &TestServer, ids: &[String]) -> Vec<String> {
     let mut keys = Vec::new();
     for id in ids {
-        let found = gateway.graphql_ok("query($id: ID!) { resource(id: $id) { url kind } }", json!({ "id": id }), None).await;
+        let found =
+            gateway.graphql_ok("query($id: ID!) { resource(id: $id) { url kind } }", json!({ "id": id }), None).await;
         let resource = &found["resource"];
-        keys.push(if resource["kind"] == "LTI_RESOURCE_LINK" { id.clone() } else { resource["url"].as_str().unwrap().to_string() });
+        keys.push(if resource["kind"] == "LTI_RESOURCE_LINK" {
+            id.clone()
+        } else {
+            resource["url"].as_str().unwrap().to_string()
+        });
     }
     keys.sort();
     keys
@@ -542,7 +653,10 @@ async fn viewport(browser: &Client, width: u32, height: u32) {
     let inner = browser.execute("return [innerWidth, innerHeight];", vec![]).await.unwrap();
     let (inner_w, inner_h) = (inner[0].as_u64().unwrap_or(0) as u32, inner[1].as_u64().unwrap_or(0) as u32);
     if (inner_w, inner_h) != (width, height) && inner_w > 0 && inner_h > 0 {
-        browser.set_window_size(width + width.saturating_sub(inner_w), height + height.saturating_sub(inner_h)).await.unwrap();
+        browser
+            .set_window_size(width + width.saturating_sub(inner_w), height + height.saturating_sub(inner_h))
+            .await
+            .unwrap();
     }
 }
 
@@ -554,8 +668,9 @@ async fn test_teacher_picks_by_keyboard_in_two_languages_and_two_sizes() {
     let lms = Lms::start().await;
     lms.register(&gateway).await;
     let axe_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser/node_modules/axe-core/axe.min.js");
-    let axe_source = std::fs::read_to_string(&axe_path)
-        .unwrap_or_else(|err| panic!("{}: {err}; run `npm ci --prefix tests/browser` (see .ci/run)", axe_path.display()));
+    let axe_source = std::fs::read_to_string(&axe_path).unwrap_or_else(|err| {
+        panic!("{}: {err}; run `npm ci --prefix tests/browser` (see .ci/run)", axe_path.display())
+    });
     let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/picker-screenshots");
     std::fs::create_dir_all(&shots).unwrap();
 
@@ -575,7 +690,8 @@ async fn test_teacher_picks_by_keyboard_in_two_languages_and_two_sizes() {
             "https://purl.imsglobal.org/spec/lti/claim/context": { "id": "course-3", "label": "MATH3", "title": "Grade 3 Mathematics" },
         });
         if let Some(locale) = locale {
-            claims["https://purl.imsglobal.org/spec/lti/claim/launch_presentation"] = json!({ "locale": locale, "document_target": "iframe" });
+            claims["https://purl.imsglobal.org/spec/lti/claim/launch_presentation"] =
+                json!({ "locale": locale, "document_target": "iframe" });
         }
         let launch = lms.deep_link_with(&gateway, json!({}), claims).await;
         let mut session = Session {
@@ -587,10 +703,17 @@ async fn test_teacher_picks_by_keyboard_in_two_languages_and_two_sizes() {
             num_shots: 0,
             axe_browser: None,
         };
-        let chosen = keyboard_flow(&mut session, &gateway.url(&format!("/lti/picker?launch={launch}")), words, width < 600).await;
+        let chosen =
+            keyboard_flow(&mut session, &gateway.url(&format!("/lti/picker?launch={launch}")), words, width < 600)
+                .await;
         let inserted = item_keys(&gateway, &lms, posted).await;
         posted += 1;
-        assert_eq!(inserted, expected_keys(&gateway, &chosen).await, "{}: the LMS gets exactly what the tray held", session.prefix);
+        assert_eq!(
+            inserted,
+            expected_keys(&gateway, &chosen).await,
+            "{}: the LMS gets exactly what the tray held",
+            session.prefix
+        );
         let _ = browser.close().await;
     }
 
@@ -613,7 +736,11 @@ async fn test_teacher_picks_by_keyboard_in_two_languages_and_two_sizes() {
     };
     let chosen = no_script_flow(&mut session, &gateway.url(&format!("/lti/picker?launch={launch}"))).await;
     let inserted = item_keys(&gateway, &lms, posted).await;
-    assert_eq!(inserted, expected_keys(&gateway, &chosen).await, "without script the tray carried the first page's choice");
+    assert_eq!(
+        inserted,
+        expected_keys(&gateway, &chosen).await,
+        "without script the tray carried the first page's choice"
+    );
     let _ = browser.close().await;
     let _ = axe_browser.close().await;
     eprintln!("picker screenshots in {}", shots.display());

@@ -83,7 +83,9 @@ pub async fn compose(
         context.launch.course_title.as_deref(),
     );
     let mut started_from = None;
-    let results = if params.submitted {
+    // The starting guesses only for a first screen that asks nothing itself.
+    let asks_something = params.submitted || !params.query.trim().is_empty() || params.num_filters() > 0;
+    let results = if asks_something {
         source.search(search_request(&params, &allowed)).await?
     } else {
         let candidates = hints.candidates();
@@ -131,7 +133,11 @@ pub async fn compose(
         })
         .collect();
     let preview = params.preview.as_ref().and_then(|id| by_id.get(id)).map(|record| {
-        Preview::from_record(record, publisher_name(record.publisher.as_str()), params.is_selected(&record.id().to_string()))
+        Preview::from_record(
+            record,
+            publisher_name(record.publisher.as_str()),
+            params.is_selected(&record.id().to_string()),
+        )
     });
 
     let cards = results
@@ -271,8 +277,7 @@ mod tests {
     fn test_ticked_values_stay_listed() {
         let counts = vec![("a".to_string(), 5), ("b".to_string(), 3), ("c".to_string(), 1)];
         let options = top_options(&counts, &["c".to_string(), "z".to_string()], 1, &|v| v.to_uppercase());
-        let shown: Vec<(&str, u64, bool)> =
-            options.iter().map(|o| (o.value.as_str(), o.count, o.selected)).collect();
+        let shown: Vec<(&str, u64, bool)> = options.iter().map(|o| (o.value.as_str(), o.count, o.selected)).collect();
         assert_eq!(shown, vec![("c", 1, true), ("z", 0, true), ("a", 5, false)]);
     }
 

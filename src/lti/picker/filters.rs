@@ -173,11 +173,7 @@ fn option_id(name: &str, value: &str) -> String {
         hash ^= u32::from(byte);
         hash = hash.wrapping_mul(0x0100_0193);
     }
-    let slug: String = value
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .take(24)
-        .collect::<String>()
-        .to_ascii_lowercase();
+    let slug: String =
+        value.chars().filter(|c| c.is_ascii_alphanumeric()).take(24).collect::<String>().to_ascii_lowercase();
     format!("f-{name}-{slug}-{hash:08x}")
 }

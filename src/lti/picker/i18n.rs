@@ -20,12 +20,17 @@ struct Catalog {
     bundle: FluentBundle<FluentResource>,
 }
 
-static LOADED: LazyLock<Vec<Catalog>> = LazyLock::new(|| CATALOGS.iter().filter_map(|(tag, text)| load(tag, text)).collect());
+static LOADED: LazyLock<Vec<Catalog>> =
+    LazyLock::new(|| CATALOGS.iter().filter_map(|(tag, text)| load(tag, text)).collect());
 
 fn load(tag: &'static str, text: &str) -> Option<Catalog> {
     let id: LanguageIdentifier = tag.parse().ok()?;
     let resource = FluentResource::try_new(text.to_string()).unwrap_or_else(|(partial, errors)| {
-        tracing::error!(language = tag, ?errors, "picker catalog has syntax errors; those messages fall back to English");
+        tracing::error!(
+            language = tag,
+            ?errors,
+            "picker catalog has syntax errors; those messages fall back to English"
+        );
         partial
     });
     let mut bundle = FluentBundle::new_concurrent(vec![id.clone()]);
@@ -108,7 +113,8 @@ impl Strings {
 
     /// Whether this language (or English, the fallback) has the message.
     pub fn has(&self, id: &str) -> bool {
-        self.catalog().is_some_and(|c| c.bundle.has_message(id)) || LOADED.first().is_some_and(|c| c.bundle.has_message(id))
+        self.catalog().is_some_and(|c| c.bundle.has_message(id))
+            || LOADED.first().is_some_and(|c| c.bundle.has_message(id))
     }
 
     fn catalog(&self) -> Option<&'static Catalog> {
@@ -122,7 +128,12 @@ impl Strings {
                 let mut errors = Vec::new();
                 let text = catalog.bundle.format_pattern(pattern, args, &mut errors);
                 if !errors.is_empty() {
-                    tracing::warn!(message = id, language = catalog.tag, ?errors, "picker message formatted with errors");
+                    tracing::warn!(
+                        message = id,
+                        language = catalog.tag,
+                        ?errors,
+                        "picker message formatted with errors"
+                    );
                 }
                 return text.into_owned();
             }

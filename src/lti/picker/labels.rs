@@ -23,7 +23,8 @@ pub fn grades(strings: &Strings, range: GradeRange) -> String {
     if range.min == range.max {
         return grade(strings, range.min);
     }
-    strings.args("grades-range", &[("from", grade(strings, range.min).into()), ("to", grade(strings, range.max).into())])
+    strings
+        .args("grades-range", &[("from", grade(strings, range.min).into()), ("to", grade(strings, range.max).into())])
 }
 
 /// A compact range for result cards ("Grades K–2", "Grade 3"); the long form past grade 12.
@@ -63,7 +64,8 @@ pub fn license_option(strings: &Strings, canonical: &str) -> String {
     if let Some(short) = license_short(canonical) {
         return short;
     }
-    let site = url::Url::parse(canonical).ok().and_then(|u| u.host_str().map(|h| h.trim_start_matches("www.").to_string()));
+    let site =
+        url::Url::parse(canonical).ok().and_then(|u| u.host_str().map(|h| h.trim_start_matches("www.").to_string()));
     match site {
         Some(site) => strings.with("license-of-site", "site", site),
         None => canonical.to_string(),

@@ -85,7 +85,9 @@ impl PickerParams {
             values
         };
         let grade = |key: &str| {
-            first(key).and_then(|g| g.parse::<i8>().ok()).filter(|g| (GradeRange::PRE_K..=GradeRange::HIGHER_EDUCATION).contains(g))
+            first(key)
+                .and_then(|g| g.parse::<i8>().ok())
+                .filter(|g| (GradeRange::PRE_K..=GradeRange::HIGHER_EDUCATION).contains(g))
         };
         let mut params = PickerParams {
             launch: first(field::LAUNCH).unwrap_or_default(),
@@ -107,7 +109,10 @@ impl PickerParams {
                 "title" => Some(Sort::Title),
                 _ => None,
             }),
-            page: first(field::PAGE).and_then(|p| p.parse().ok()).unwrap_or(0).min(crate::gateway::MAX_OFFSET / PAGE_SIZE),
+            page: first(field::PAGE)
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(0)
+                .min(crate::gateway::MAX_OFFSET / PAGE_SIZE),
             selected: Vec::new(),
             preview: first(field::PREVIEW).filter(|p| !p.is_empty()),
         };

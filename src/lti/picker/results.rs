@@ -7,9 +7,9 @@ use super::i18n::Strings;
 use super::icons;
 use super::labels;
 use super::params::{field, sort_param, PAGE_SIZE};
-use crate::index::Sort;
 use super::preview;
 use super::view::{PickerPage, ResultCard};
+use crate::index::Sort;
 
 /// The part of the page the script swaps after a search (`#results-region`).
 pub fn region(page: &PickerPage, strings: &Strings) -> Markup {

@@ -80,9 +80,16 @@ pub fn grades_in_title(title: &str) -> (Option<GradeRange>, String) {
                 continue;
             }
             if let Some(grades) = grades_from_level(&english_grade_words(&run.join(" "))) {
-                let rest: Vec<&str> =
-                    words.iter().enumerate().filter(|(i, _)| *i < start || *i >= start + width).map(|(_, w)| w.as_str()).collect();
-                return (Some(grades), rest.join(" ").trim_matches(|c: char| c == '-' || c.is_whitespace()).to_string());
+                let rest: Vec<&str> = words
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i < start || *i >= start + width)
+                    .map(|(_, w)| w.as_str())
+                    .collect();
+                return (
+                    Some(grades),
+                    rest.join(" ").trim_matches(|c: char| c == '-' || c.is_whitespace()).to_string(),
+                );
             }
         }
     }
@@ -103,12 +110,20 @@ fn english_grade_words(run: &str) -> String {
     for word in lower.split_whitespace() {
         let word = match word {
             "grado" | "grados" | "curso" => "grade".to_string(),
-            "kínder" | "kinder" | "preescolar" => if word == "preescolar" { "pre-k".to_string() } else { "kindergarten".to_string() },
+            "kínder" | "kinder" | "preescolar" => {
+                if word == "preescolar" {
+                    "pre-k".to_string()
+                } else {
+                    "kindergarten".to_string()
+                }
+            }
             other => {
                 // 3.º, 3º, 3er, 3.er, 3ro, 3o
                 let digits: String = other.chars().take_while(|c| c.is_ascii_digit()).collect();
                 let suffix = &other[digits.len()..];
-                if !digits.is_empty() && matches!(suffix, ".º" | "º" | "°" | ".°" | "er" | ".er" | "ro" | "o" | ".o" | "do" | "to") {
+                if !digits.is_empty()
+                    && matches!(suffix, ".º" | "º" | "°" | ".°" | "er" | ".er" | "ro" | "o" | ".o" | "do" | "to")
+                {
                     digits
                 } else {
                     other.to_string()
