@@ -832,6 +832,25 @@ mod tests {
     }
 
     #[test]
+    fn test_accessibility_properties_are_kept_as_sent() {
+        let parsed = parse_inline(
+            r#"{"@type": "LearningResource", "@id": "https://example.com/a", "name": "A", "url": "https://example.com/a",
+                "accessibilityFeature": ["alternativeText", "captions", "captions"], "accessibilityHazard": "noFlashingHazard",
+                "accessMode": ["textual", "visual"], "accessibilityControl": ["fullKeyboardControl"],
+                "accessibilityAPI": "ARIA", "accessibilitySummary": "  Captions on   every video. "}"#,
+        );
+        let a11y = &parsed.resources[0].accessibility;
+        assert_eq!(a11y.features, vec!["alternativeText", "captions"]);
+        assert_eq!(a11y.hazards, vec!["noFlashingHazard"]);
+        assert_eq!(a11y.access_modes, vec!["textual", "visual"]);
+        assert_eq!(a11y.controls, vec!["fullKeyboardControl"]);
+        assert_eq!(a11y.apis, vec!["ARIA"]);
+        assert_eq!(a11y.summary.as_deref(), Some("Captions on every video."));
+        let plain = parse_inline(r#"{"@type": "LearningResource", "@id": "x", "name": "B", "url": "https://example.com/b"}"#);
+        assert!(plain.resources[0].accessibility.is_empty());
+    }
+
+    #[test]
     fn test_string_free_flag_is_unknown() {
         let parsed = parse_inline(
             r#"{"@type": "LearningResource", "@id": "https://example.com/x", "name": "X", "isAccessibleForFree": "false"}"#,

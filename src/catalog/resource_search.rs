@@ -711,6 +711,21 @@ mod tests {
     }
 
     #[test]
+    fn test_accessibility_in_resource_search_spellings() {
+        let parsed = parse_inline(
+            r#"{"resources": [{"id": "r1", "name": "R", "url": "https://example.com/r",
+                "accessibilityFeatures": ["longDescription"], "accessibilityHazards": ["flashing"],
+                "accessibilityInputMethods": ["fullKeyboardControl"], "accessMode": ["auditory"],
+                "accessibilityAPI": ["ARIAv1"]}]}"#,
+        );
+        let a11y = &parsed.resources[0].accessibility;
+        assert_eq!(a11y.features, vec!["longDescription"]);
+        assert_eq!(a11y.hazards, vec!["flashing"]);
+        assert_eq!(a11y.controls, vec!["fullKeyboardControl"]);
+        assert_eq!((a11y.access_modes.len(), a11y.apis.len()), (1, 1));
+    }
+
+    #[test]
     fn test_lti_link_without_launch_url() {
         let parsed = parse_inline(
             r#"{"resources": [

@@ -18,6 +18,7 @@
 mod corpus;
 mod live;
 mod measure;
+mod picker;
 mod queries;
 mod report;
 
@@ -473,6 +474,8 @@ pub struct Results {
     pub num_count_mismatches: usize,
     pub num_zero_hit_queries: usize,
     pub live: live::LiveOutcome,
+    /// The picker's pages (an error message when they could not be measured).
+    pub picker: Result<picker::PickerOutcome, String>,
 }
 
 async fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -517,6 +520,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         floor_ingest.num_resources as f64 / floor_ingest.seconds
     );
 
+    let launches = picker::seed_launches(&data_dir)?;
     let client = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
     let mut server = ServerChild::start(&data_dir, args.live_deadline_ms, &client).await?;
     let graphql_url = format!("{}/graphql", server.base_url);
@@ -590,6 +594,12 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     }
     let categories = category_breakdown(&mix, &http_runs, &floor_runs);
 
+    eprintln!("bench: {} picker pages", picker::NUM_PAGES);
+    let picker = picker::measure(&client, &server.base_url, &launches, &mix).await.map_err(|err| format!("{err:#}"));
+    if let Ok(outcome) = &picker {
+        eprintln!("bench: picker server time p50 {:?}, p99 {:?}", outcome.all.server.p50, outcome.all.server.p99);
+    }
+
     eprintln!("bench: live federation");
     let live = live::measure(
         &client,
@@ -629,6 +639,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         num_count_mismatches,
         num_zero_hit_queries,
         live,
+        picker,
     };
     let markdown = report::markdown(&results);
     println!("{markdown}");

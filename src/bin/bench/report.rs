@@ -267,6 +267,24 @@ pub fn markdown(results: &Results) -> String {
             ]);
         }
     }
+    match &results.picker {
+        Ok(outcome) => {
+            let limit = Duration::from_millis(50);
+            table.row([
+                &format!(
+                    "Picker HTML, server time (`Server-Timing`) of {} pages one at a time: p50 / p99 / max (round trip p50 {})",
+                    outcome.all.server.num_requests,
+                    ms(outcome.all.round_trip.p50)
+                ),
+                &format!("{} / {} / {}", ms(outcome.all.server.p50), ms(outcome.all.server.p99), ms(outcome.all.server.max)),
+                "–",
+                "–",
+                "p99 ≤ 50 ms",
+                met(outcome.all.server.p99 <= limit),
+            ]);
+        }
+        Err(reason) => table.row(["Picker HTML", &format!("not measured: {reason}"), "–", "–", "p99 ≤ 50 ms", "–"]),
+    }
     match &results.live {
         LiveOutcome::NotAvailable(reason) => {
             table.row(["Live federation", "not measured (not available in this build)", "–", "–", "–", "–"]);
@@ -311,6 +329,23 @@ pub fn markdown(results: &Results) -> String {
     );
     if let LiveOutcome::NotAvailable(reason) = &results.live {
         let _ = writeln!(out, "Live federation: not measured (not available in this build): {reason}.\n");
+    }
+    if let Ok(outcome) = &results.picker {
+        out.push_str("Picker pages by kind (server time from `Server-Timing`; round trip over loopback):\n\n");
+        out.push_str("| Page | Pages | Server p50 | Server p99 | Server max | Round trip p50 |\n|---|---:|---:|---:|---:|---:|\n");
+        for row in &outcome.rows {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} |",
+                row.label,
+                row.server.num_requests,
+                ms(row.server.p50),
+                ms(row.server.p99),
+                ms(row.server.max),
+                ms(row.round_trip.p50)
+            );
+        }
+        out.push('\n');
     }
     if !results.categories.is_empty() {
         out.push_str("Per query category at concurrency 1 (HTTP / in-process floor):\n\n");
