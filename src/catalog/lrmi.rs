@@ -846,7 +846,8 @@ mod tests {
         assert_eq!(a11y.controls, vec!["fullKeyboardControl"]);
         assert_eq!(a11y.apis, vec!["ARIA"]);
         assert_eq!(a11y.summary.as_deref(), Some("Captions on every video."));
-        let plain = parse_inline(r#"{"@type": "LearningResource", "@id": "x", "name": "B", "url": "https://example.com/b"}"#);
+        let plain =
+            parse_inline(r#"{"@type": "LearningResource", "@id": "x", "name": "B", "url": "https://example.com/b"}"#);
         assert!(plain.resources[0].accessibility.is_empty());
     }
 

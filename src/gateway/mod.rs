@@ -114,6 +114,9 @@ pub struct Gateway {
     /// Ingests commit under a shared guard and removing a publisher takes it exclusively, so an
     /// ingest that was already parsing when its publisher was removed cannot commit afterwards.
     removals: tokio::sync::RwLock<()>,
+    /// The picker's recent searches by index generation ([`picker`]): every teacher's first
+    /// screen is the same few searches over the whole index.
+    picker_results: picker::PickerResultCache,
 }
 
 /// How many searches run at once: two per core. Searches are CPU-bound, so more at once only
@@ -161,6 +164,7 @@ impl Gateway {
             live,
             search_slots: tokio::sync::Semaphore::new(search_slots()),
             removals: tokio::sync::RwLock::new(()),
+            picker_results: picker::result_cache(),
             config,
         };
         gateway.metrics.indexed_resources.set(gateway.index.num_resources() as i64);

@@ -131,7 +131,25 @@ fn refusal_for(headers: &HeaderMap, err: &AppError) -> Response {
 /// The picker's HTML with the time the server spent on it (`Server-Timing`, read by the
 /// benchmark harness and visible in a browser's developer tools).
 fn picker_html(strings: &Strings, status: StatusCode, body: String, started: Instant) -> Response {
-    let timing = format!("picker;dur={:.2}", started.elapsed().as_secs_f64() * 1000.0);
+    picker_html_timed(strings, status, body, started, None)
+}
+
+/// `composed`: when the page's searches and look-ups ended (the rest is rendering).
+fn picker_html_timed(
+    strings: &Strings,
+    status: StatusCode,
+    body: String,
+    started: Instant,
+    composed: Option<Instant>,
+) -> Response {
+    let mut timing = format!("picker;dur={:.2}", started.elapsed().as_secs_f64() * 1000.0);
+    if let Some(composed) = composed {
+        let search = composed.duration_since(started).as_secs_f64() * 1000.0;
+        timing.push_str(&format!(
+            ", search;dur={search:.2}, render;dur={:.2}",
+            composed.elapsed().as_secs_f64() * 1000.0
+        ));
+    }
     (
         status,
         [
@@ -172,9 +190,16 @@ async fn render_picker(
     let params = PickerParams::parse(pairs, context.settings.accept_multiple());
     match compose(&*state.gateway, &context, params, &strings).await {
         Ok(mut page) => {
+            let composed = Instant::now();
             page.notice = notice;
             let status = if notice.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-            picker_html(&strings, status, picker::picker_page(&page, &strings).into_string(), started)
+            picker_html_timed(
+                &strings,
+                status,
+                picker::picker_page(&page, &strings).into_string(),
+                started,
+                Some(composed),
+            )
         }
         Err(err) => refusal_in(&strings, &err),
     }

@@ -195,6 +195,12 @@ impl SearchIndex {
         Ok(counts)
     }
 
+    /// The generation of what searches see now: it changes with every commit and merge that
+    /// becomes visible, so a result remembered under it is exact.
+    pub fn generation(&self) -> u64 {
+        self.reader.searcher().generation().generation_id()
+    }
+
     /// Total indexed resources.
     pub fn num_resources(&self) -> u64 {
         self.reader.searcher().num_docs()

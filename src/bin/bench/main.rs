@@ -122,6 +122,14 @@ enum ChildCommand {
         #[arg(long, default_value_t = 1)]
         concurrency: usize,
     },
+    /// Measures the picker's pages on a kept data folder (a run made with --keep), for profiling
+    #[command(name = "profile-picker")]
+    ProfilePicker {
+        /// The work folder of a run made with --keep
+        work_dir: PathBuf,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
     /// (internal) serve a data folder until standard input closes
     #[command(hide = true, name = "serve-child")]
     Serve { data_dir: PathBuf, live_deadline_ms: u64 },
@@ -188,6 +196,10 @@ fn main() -> anyhow::Result<()> {
             runtime.block_on(serve_child(data_dir, live_deadline_ms))
         }
         Some(ChildCommand::ProfileSearch { work_dir, mix }) => profile_search(&work_dir, mix),
+        Some(ChildCommand::ProfilePicker { work_dir, seed }) => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(profile_picker(&work_dir, seed))
+        }
         Some(ChildCommand::ProfileHttp { work_dir, url, mix, concurrency }) => {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(profile_http(&work_dir, &url, mix, concurrency))
@@ -352,6 +364,26 @@ fn profile_search(work_dir: &Path, args: MixArgs) -> anyhow::Result<()> {
     for round in 0..args.rounds {
         let (stats, _) = measure::floor_load(&index, &requests, 1)?;
         eprintln!("round {round}: {:.0} q/s, p50 {:?}, p99 {:?}", stats.throughput(), stats.p50, stats.p99);
+    }
+    Ok(())
+}
+
+async fn profile_picker(work_dir: &Path, seed: u64) -> anyhow::Result<()> {
+    let manifest = Manifest::read(&work_dir.join("corpus"))?;
+    let mix = queries::query_mix(1_000, seed, &manifest);
+    let data_dir = work_dir.join("data");
+    let launches = picker::seed_launches(&data_dir)?;
+    let client = reqwest::Client::new();
+    let mut server = ServerChild::start(&data_dir, 500, &client).await?;
+    let outcome = picker::measure(&client, &server.base_url, &launches, &mix).await;
+    server.stop();
+    let outcome = outcome?;
+    eprintln!("cold first screens: {:?}", outcome.cold_first_screens);
+    for row in std::iter::once(&outcome.all).chain(&outcome.rows) {
+        eprintln!(
+            "{}: {} pages, server p50 {:?} p99 {:?} max {:?}",
+            row.label, row.server.num_requests, row.server.p50, row.server.p99, row.server.max
+        );
     }
     Ok(())
 }

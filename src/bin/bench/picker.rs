@@ -31,6 +31,21 @@ pub struct PickerRow {
 pub struct PickerOutcome {
     pub all: PickerRow,
     pub rows: Vec<PickerRow>,
+    /// The server time of each launch's first screen, asked first thing after the restart:
+    /// nothing remembered yet, the whole index counted.
+    pub cold_first_screens: Vec<Duration>,
+}
+
+fn server_time(response: &reqwest::Response, path: &str) -> anyhow::Result<Duration> {
+    let millis = response
+        .headers()
+        .get("server-timing")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split("dur=").nth(1))
+        .and_then(|d| d.split([',', ';']).next())
+        .and_then(|d| d.trim().parse::<f64>().ok())
+        .with_context(|| format!("{path}: no Server-Timing header"))?;
+    Ok(Duration::from_secs_f64(millis / 1000.0))
 }
 
 /// Writes a platform and two launches (one from a course named for a grade, one without a
@@ -85,7 +100,9 @@ fn pages(launches: &[String], mix: &[BenchQuery]) -> Vec<(&'static str, String)>
         let page = match index % 10 {
             // The first screen: the course's starting point, or the newest of everything.
             0 | 1 => ("first screen (starting point or newest, all facets)", format!("/lti/picker?launch={launch}")),
-            2 => ("filters only, no query (grade range and a kind)", format!("{base}&grade_min=3&grade_max=5&kind=LINK")),
+            2 => {
+                ("filters only, no query (grade range and a kind)", format!("{base}&grade_min=3&grade_max=5&kind=LINK"))
+            }
             3 => ("second page of a search", format!("{base}&q={text}&page=1")),
             4 => ("standard found by code", format!("{base}&q={text}&standard_q=3.nf")),
             5 | 6 => ("search with filters", format!("{base}&q={text}&grade_min=6&grade_max=8&language=en")),
@@ -104,6 +121,13 @@ pub async fn measure(
     mix: &[BenchQuery],
 ) -> anyhow::Result<PickerOutcome> {
     let pages = pages(launches, mix);
+    let mut cold_first_screens = Vec::new();
+    for launch in launches {
+        let path = format!("/lti/picker?launch={launch}");
+        let response = client.get(format!("{base_url}{path}")).send().await?.error_for_status()?;
+        cold_first_screens.push(server_time(&response, &path)?);
+        response.bytes().await?;
+    }
     for (_, path) in pages.iter().take(50) {
         client.get(format!("{base_url}{path}")).send().await?.error_for_status()?.bytes().await?;
     }
@@ -113,19 +137,13 @@ pub async fn measure(
         let sent = Instant::now();
         let response = client.get(format!("{base_url}{path}")).send().await?;
         let status = response.status();
-        let timing = response
-            .headers()
-            .get("server-timing")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split("dur=").nth(1))
-            .and_then(|d| d.parse::<f64>().ok())
-            .with_context(|| format!("{path}: no Server-Timing header"))?;
+        let timing = server_time(&response, path)?;
         let body = response.bytes().await?;
         let round_trip = sent.elapsed();
         if !status.is_success() || !body.starts_with(b"<!DOCTYPE html>") {
             bail!("{path}: answered {status}");
         }
-        samples.push((label, Duration::from_secs_f64(timing / 1000.0), round_trip));
+        samples.push((label, timing, round_trip));
     }
     let wall = started.elapsed();
     let row = |label: &'static str, filter: &dyn Fn(&str) -> bool| PickerRow {
@@ -142,5 +160,6 @@ pub async fn measure(
     Ok(PickerOutcome {
         all: row("every picker page", &|_| true),
         rows: labels.into_iter().map(|label| row(label, &|l| l == label)).collect(),
+        cold_first_screens,
     })
 }

@@ -64,7 +64,14 @@ pub fn search_request(params: &PickerParams, allowed_kinds: &[ResourceKind]) -> 
         sort: params.effective_sort(),
         offset: params.page * PAGE_SIZE,
         limit: PAGE_SIZE,
-        facets: PANEL_FACETS.to_vec(),
+        // Standards are counted once the teacher looks for one: there are thousands of codes,
+        // and a code is found by typing it, not by scrolling a list.
+        facets: PANEL_FACETS
+            .into_iter()
+            .filter(|d| {
+                *d != Dimension::Standard || !params.standard_query.trim().is_empty() || !params.standards.is_empty()
+            })
+            .collect(),
         with_highlights: false,
     }
 }

@@ -110,9 +110,6 @@ fn kind_group(kinds: &[FacetOption], strings: &Strings) -> Markup {
 fn standards_group(page: &PickerPage, strings: &Strings) -> Markup {
     let params = &page.params;
     let standards = &page.facets.standards;
-    if standards.is_empty() && params.standard_query.is_empty() {
-        return html! {};
-    }
     html! {
         fieldset.group.standards {
             legend { (strings.get("standards")) }
