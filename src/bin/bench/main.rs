@@ -228,8 +228,7 @@ fn bench_config(data_dir: &Path) -> Config {
 async fn ingest_child(corpus: &Path, data_dir: &Path, concurrency: usize) -> anyhow::Result<IngestOutcome> {
     let manifest = Manifest::read(corpus)?;
     let config = bench_config(data_dir);
-    let gateway =
-        tokio::task::spawn_blocking(move || Gateway::open(config, "http://127.0.0.1:8080".to_string())).await??;
+    let gateway = Gateway::open(config, "http://127.0.0.1:8080".to_string()).await?;
     for publisher in &manifest.publishers {
         gateway
             .register_publisher(&Principal::Admin, &publisher.name, Some(&publisher.id), None)
@@ -372,7 +371,7 @@ async fn profile_picker(work_dir: &Path, seed: u64) -> anyhow::Result<()> {
     let manifest = Manifest::read(&work_dir.join("corpus"))?;
     let mix = queries::query_mix(1_000, seed, &manifest);
     let data_dir = work_dir.join("data");
-    let launches = picker::seed_launches(&data_dir)?;
+    let launches = picker::seed_launches(&data_dir).await?;
     let client = reqwest::Client::new();
     let mut server = ServerChild::start(&data_dir, 500, &client).await?;
     let outcome = picker::measure(&client, &server.base_url, &launches, &mix).await;
@@ -552,7 +551,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         floor_ingest.num_resources as f64 / floor_ingest.seconds
     );
 
-    let launches = picker::seed_launches(&data_dir)?;
+    let launches = picker::seed_launches(&data_dir).await?;
     let client = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
     let mut server = ServerChild::start(&data_dir, args.live_deadline_ms, &client).await?;
     let graphql_url = format!("{}/graphql", server.base_url);

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use chrono::Utc;
-use resource_gateway::registry::{DeepLinkLaunch, LtiStore, Platform, SqliteRegistry};
+use resource_gateway::registry::{DeepLinkLaunch, LtiStore, Platform, SqlRegistry};
 
 use super::measure::LatencyStats;
 use super::queries::BenchQuery;
@@ -50,8 +50,8 @@ fn server_time(response: &reqwest::Response, path: &str) -> anyhow::Result<Durat
 
 /// Writes a platform and two launches (one from a course named for a grade, one without a
 /// course) into the registry of a stopped gateway's data folder; answers the launch ids.
-pub fn seed_launches(data_dir: &Path) -> anyhow::Result<Vec<String>> {
-    let registry = SqliteRegistry::open_in_data_dir(data_dir)?;
+pub async fn seed_launches(data_dir: &Path) -> anyhow::Result<Vec<String>> {
+    let registry = SqlRegistry::open_in_data_dir(data_dir).await?;
     let now = Utc::now();
     let platform = Platform {
         id: "bench-lms".to_string(),
@@ -64,7 +64,7 @@ pub fn seed_launches(data_dir: &Path) -> anyhow::Result<Vec<String>> {
         name: Some("Benchmark LMS".to_string()),
         created_at: now,
     };
-    let platform = registry.upsert_platform(&platform)?;
+    let platform = registry.upsert_platform(&platform).await?;
     let settings = r#"{"deep_link_return_url":"https://lms.bench.example/return","accept_types":["ltiResourceLink","link","file","html","image"],"accept_multiple":true}"#;
     let mut ids = Vec::new();
     for (index, course) in [Some("Grade 5 Science"), None].into_iter().enumerate() {
@@ -79,7 +79,8 @@ pub fn seed_launches(data_dir: &Path) -> anyhow::Result<Vec<String>> {
             created_at: now,
             expires_at: now + chrono::Duration::days(1),
             used_at: None,
-        })?;
+        })
+        .await?;
         ids.push(id);
     }
     Ok(ids)
