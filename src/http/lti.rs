@@ -12,7 +12,6 @@ use chrono::Duration;
 
 use super::AppState;
 use crate::error::{AppError, ErrorCode};
-use crate::gateway::LinkTarget;
 use crate::lti::broker::ags::Relayed;
 use crate::lti::broker::launch::{AuthOutcome, AuthRequest};
 use crate::lti::keys::DEFAULT_GRACE_DAYS;
@@ -20,6 +19,7 @@ use crate::lti::login::LoginRequest;
 use crate::lti::picker::compose::compose;
 use crate::lti::picker::view::Preview;
 use crate::lti::picker::{self, PickerParams, Strings};
+use crate::lti::service::LinkTarget;
 use crate::lti::{claims, LtiError};
 
 fn refusal(err: &AppError) -> Response {
@@ -39,7 +39,7 @@ fn refusal_in(strings: &Strings, err: &AppError) -> Response {
 }
 
 fn lti_error(err: LtiError) -> AppError {
-    crate::gateway::to_app_error(err)
+    AppError::from(err)
 }
 
 /// Parses `a=1&b=2&b=3` keeping repeated keys.
@@ -63,7 +63,7 @@ fn login_request(pairs: &[(String, String)]) -> LoginRequest {
 }
 
 async fn login(state: &AppState, request: LoginRequest) -> Response {
-    match state.gateway.lti().initiate_login(request).await {
+    match state.app.lti.lti().initiate_login(request).await {
         Ok(url) => Redirect::to(&url).into_response(),
         Err(err) => refusal(&lti_error(err)),
     }
@@ -86,7 +86,7 @@ pub async fn launch(State(state): State<AppState>, body: Bytes) -> Response {
         let err = AppError::bad_input("the launch needs id_token and state form fields");
         return refusal(&err);
     };
-    let lti = state.gateway.lti();
+    let lti = state.app.lti.lti();
     let validated = match lti.validate_launch(&id_token, &login_state).await {
         Ok(validated) => validated,
         Err(err) => return refusal(&lti_error(err)),
@@ -100,9 +100,9 @@ pub async fn launch(State(state): State<AppState>, body: Bytes) -> Response {
             Err(err) => refusal(&lti_error(err)),
         };
     }
-    match state.gateway.link_target(&validated).await {
+    match state.app.lti.link_target(&validated).await {
         Ok(LinkTarget::Redirect(url)) => (StatusCode::SEE_OTHER, [(header::LOCATION, url)]).into_response(),
-        Ok(LinkTarget::Tool(record)) => match state.gateway.brokered_launch_url(&validated, &record).await {
+        Ok(LinkTarget::Tool(record)) => match state.app.lti.brokered_launch_url(&validated, &record).await {
             Ok(url) => (StatusCode::SEE_OTHER, [(header::LOCATION, url)]).into_response(),
             Err(err) => refusal(&err),
         },
@@ -182,13 +182,13 @@ async fn render_picker(
     let Some(launch_id) = first(pairs, "launch") else {
         return refusal_for(headers, &AppError::bad_input("the picker needs a launch"));
     };
-    let context = match state.gateway.lti().launch_context(&launch_id).await {
+    let context = match state.app.lti.lti().launch_context(&launch_id).await {
         Ok(context) => context,
         Err(err) => return refusal_for(headers, &lti_error(err)),
     };
     let strings = Strings::negotiate(context.launch.locale.as_deref(), accept_language(headers));
     let params = PickerParams::parse(pairs, context.settings.accept_multiple());
-    match compose(&*state.gateway, &context, params, &strings).await {
+    match compose(state.app.lti.picker(), &context, params, &strings).await {
         Ok(mut page) => {
             let composed = Instant::now();
             page.notice = notice;
@@ -213,20 +213,21 @@ pub async fn picker_preview(State(state): State<AppState>, headers: HeaderMap, R
     let (Some(launch_id), Some(id)) = (first(&pairs, "launch"), first(&pairs, "id")) else {
         return refusal_for(&headers, &AppError::bad_input("details need a launch and an id"));
     };
-    let context = match state.gateway.lti().launch_context(&launch_id).await {
+    let context = match state.app.lti.lti().launch_context(&launch_id).await {
         Ok(context) => context,
         Err(err) => return refusal_for(&headers, &lti_error(err)),
     };
     let strings = Strings::negotiate(context.launch.locale.as_deref(), accept_language(&headers));
-    let records = match state.gateway.resources(std::slice::from_ref(&id)).await {
+    let records = match state.app.search.resources(std::slice::from_ref(&id)).await {
         Ok(records) => records,
         Err(err) => return refusal_in(&strings, &err),
     };
     let markup = match records.first() {
         Some(record) => {
             let publisher = state
-                .gateway
-                .publisher(&record.publisher)
+                .app
+                .publishers
+                .get(&record.publisher)
                 .await
                 .ok()
                 .flatten()
@@ -269,7 +270,7 @@ pub async fn insert(State(state): State<AppState>, headers: HeaderMap, body: Byt
     let Some(launch_id) = first(&pairs, "launch") else {
         return refusal_for(&headers, &AppError::bad_input("the insert needs a launch"));
     };
-    let context = match state.gateway.lti().launch_context(&launch_id).await {
+    let context = match state.app.lti.lti().launch_context(&launch_id).await {
         Ok(context) => context,
         Err(err) => return refusal_for(&headers, &lti_error(err)),
     };
@@ -279,7 +280,7 @@ pub async fn insert(State(state): State<AppState>, headers: HeaderMap, body: Byt
     if !cancel && resources.is_empty() {
         return render_picker(&state, &headers, &pairs, Some("choose-first"), started).await;
     }
-    match state.gateway.deep_linking_response(&launch_id, &resources, None).await {
+    match state.app.lti.deep_linking_response(&launch_id, &resources, None).await {
         Ok(signed) => html_no_store(picker::auto_post_page(&strings, &signed.return_url, &signed.jwt).into_string()),
         Err(err) => refusal_in(&strings, &err),
     }
@@ -287,7 +288,7 @@ pub async fn insert(State(state): State<AppState>, headers: HeaderMap, body: Byt
 
 /// The gateway's public keys, current and recently retired.
 pub async fn jwks(State(state): State<AppState>) -> Response {
-    match state.gateway.lti().keys().jwks(Duration::days(DEFAULT_GRACE_DAYS)) {
+    match state.app.lti.lti().keys().jwks(Duration::days(DEFAULT_GRACE_DAYS)) {
         Ok(keys) => ([(header::CACHE_CONTROL, "public, max-age=300")], Json(keys)).into_response(),
         Err(err) => AppError::internal(err).into_response(),
     }
@@ -308,7 +309,7 @@ fn auth_request(pairs: &[(String, String)]) -> AuthRequest {
 }
 
 async fn platform_auth(state: &AppState, request: AuthRequest) -> Response {
-    match state.gateway.lti().authorize_tool(request).await {
+    match state.app.lti.lti().authorize_tool(request).await {
         Ok(AuthOutcome::IdToken { redirect_uri, id_token, state }) => {
             let mut fields = vec![("id_token", id_token.as_str())];
             if let Some(state) = &state {
@@ -340,7 +341,8 @@ pub async fn platform_auth_post(State(state): State<AppState>, body: Bytes) -> R
 pub async fn platform_token(State(state): State<AppState>, body: Bytes) -> Response {
     let pairs = pairs(&body);
     let answer = state
-        .gateway
+        .app
+        .lti
         .lti()
         .issue_tool_token(
             first(&pairs, "grant_type").as_deref(),
@@ -383,7 +385,7 @@ pub async fn ags_scores(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let lti = state.gateway.lti();
+    let lti = state.app.lti.lti();
     let caller = match lti.tool_caller(super::bearer(&headers)).await {
         Ok(caller) => caller,
         Err(err) => return ags_error(err),
@@ -396,7 +398,7 @@ pub async fn ags_scores(
 
 /// `GET /lti/platform/ags/{grant}/lineitem`: the line item, read from the LMS.
 pub async fn ags_lineitem(State(state): State<AppState>, Path(grant): Path<String>, headers: HeaderMap) -> Response {
-    let lti = state.gateway.lti();
+    let lti = state.app.lti.lti();
     let caller = match lti.tool_caller(super::bearer(&headers)).await {
         Ok(caller) => caller,
         Err(err) => return ags_error(err),

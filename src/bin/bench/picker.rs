@@ -69,18 +69,19 @@ pub async fn seed_launches(data_dir: &Path) -> anyhow::Result<Vec<String>> {
     let mut ids = Vec::new();
     for (index, course) in [Some("Grade 5 Science"), None].into_iter().enumerate() {
         let id = format!("bench-launch-{index}-{}", now.timestamp_micros());
-        registry.insert_launch(&DeepLinkLaunch {
-            id: id.clone(),
-            platform_id: platform.id.clone(),
-            deployment_id: "1".to_string(),
-            settings_json: settings.to_string(),
-            course_title: course.map(str::to_string),
-            locale: Some("en".to_string()),
-            created_at: now,
-            expires_at: now + chrono::Duration::days(1),
-            used_at: None,
-        })
-        .await?;
+        registry
+            .insert_launch(&DeepLinkLaunch {
+                id: id.clone(),
+                platform_id: platform.id.clone(),
+                deployment_id: "1".to_string(),
+                settings_json: settings.to_string(),
+                course_title: course.map(str::to_string),
+                locale: Some("en".to_string()),
+                created_at: now,
+                expires_at: now + chrono::Duration::days(1),
+                used_at: None,
+            })
+            .await?;
         ids.push(id);
     }
     Ok(ids)

@@ -4,13 +4,15 @@
 //!
 //! - [`params`]: what a request asks (search, filters, page, ticked resources, buttons);
 //! - [`start`]: the first screen's starting query and grade from the launch;
-//! - [`compose`]: one page from a launch and its parameters, through a [`source::PickerSource`];
+//! - [`compose`]: one page from a launch and its parameters, through a [`source::PickerSource`]
+//!   ([`catalog::PickerCatalog`] over the search service in the gateway);
 //! - [`view`]: what a page shows, in domain terms;
 //! - [`page`], [`filters`], [`results`], [`preview`], [`tray`], [`icons`]: the HTML;
 //! - [`i18n`], [`labels`]: the strings, one Fluent catalog per language in `locales/`;
 //! - [`assets`]: the stylesheet and script; [`forms`]: the form-post and refusal pages.
 
 pub mod assets;
+pub mod catalog;
 pub mod compose;
 pub mod filters;
 pub mod forms;

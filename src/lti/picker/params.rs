@@ -6,7 +6,7 @@ use crate::index::Sort;
 use crate::resource::{GradeRange, ResourceKind};
 
 /// Most resources one selection holds (the deep-linking response's limit).
-pub const MAX_SELECTED: usize = crate::gateway::MAX_LOOKUP_IDS;
+pub const MAX_SELECTED: usize = crate::search::service::MAX_LOOKUP_IDS;
 /// Longest search text kept.
 const MAX_QUERY_CHARS: usize = 300;
 /// Most values kept of one filter.
@@ -112,7 +112,7 @@ impl PickerParams {
             page: first(field::PAGE)
                 .and_then(|p| p.parse().ok())
                 .unwrap_or(0)
-                .min(crate::gateway::MAX_OFFSET / PAGE_SIZE),
+                .min(crate::search::service::MAX_OFFSET / PAGE_SIZE),
             selected: Vec::new(),
             preview: first(field::PREVIEW).filter(|p| !p.is_empty()),
         };

@@ -60,7 +60,7 @@ pub fn region(page: &PickerPage, strings: &Strings) -> Markup {
                         (strings.get("previous-results"))
                     }
                 }
-                @if page.has_more() && (page.params.page + 1) * PAGE_SIZE <= crate::gateway::MAX_OFFSET {
+                @if page.has_more() && (page.params.page + 1) * PAGE_SIZE <= crate::search::service::MAX_OFFSET {
                     button.secondary type="submit" name=(field::PAGE) value=(page.params.page + 1) data-paging="more" {
                         (strings.get("more-results"))
                     }

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::future::Future;
 
 use crate::error::AppError;
-use crate::index::{SearchRequest, SearchResults};
 use crate::resource::ResourceRecord;
+use crate::search::{SearchRequest, SearchResults};
 
 pub trait PickerSource: Sync {
     /// Runs a search of the index.

@@ -213,8 +213,15 @@ INSERT INTO catalog_log_head (id, seq) VALUES (1, 0);
 "#,
     },
     Migration { name: "0031_harvest_leases", sqlite: HARVEST_LEASES, postgres: HARVEST_LEASES },
-    Migration { name: "0032_lti_launch_presentation", sqlite: LAUNCH_PRESENTATION, postgres: LAUNCH_PRESENTATION },
+    Migration { name: "0032_live_hits", sqlite: LIVE_HITS, postgres: LIVE_HITS },
+    Migration { name: "0033_lti_launch_presentation", sqlite: LAUNCH_PRESENTATION, postgres: LAUNCH_PRESENTATION },
 ];
+
+/// Live hits resolvable by id on every replica (expiry in milliseconds since the epoch).
+const LIVE_HITS: &str = r#"
+CREATE TABLE live_hits (id TEXT PRIMARY KEY, record TEXT NOT NULL, expires_at BIGINT NOT NULL);
+CREATE INDEX live_hits_expiry ON live_hits(expires_at);
+"#;
 
 /// What the picker shows from a deep-linking launch besides its settings.
 const LAUNCH_PRESENTATION: &str = r#"
