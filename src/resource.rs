@@ -256,6 +256,37 @@ pub struct Alignment {
     pub description: Option<String>,
 }
 
+/// What a catalog says about a resource's accessibility, in the terms of schema.org's
+/// accessibility properties (which LRMI and LTI Resource Search share), as sent: a teacher
+/// choosing for a class with a screen-reader user or a photosensitive pupil needs them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Accessibility {
+    /// `accessibilityFeature` (`alternativeText`, `captions`, `longDescription`...).
+    pub features: Vec<String>,
+    /// `accessibilityHazard` (`flashing`, `noFlashingHazard`, `sound`...).
+    pub hazards: Vec<String>,
+    /// `accessMode` (`textual`, `visual`, `auditory`...).
+    pub access_modes: Vec<String>,
+    /// `accessibilityAPI` (`ARIA`...).
+    pub apis: Vec<String>,
+    /// `accessibilityControl`, RS `accessibilityInputMethods` (`fullKeyboardControl`...).
+    pub controls: Vec<String>,
+    /// `accessibilitySummary`: the publisher's own words.
+    pub summary: Option<String>,
+}
+
+impl Accessibility {
+    /// Whether the catalog said nothing about accessibility.
+    pub fn is_empty(&self) -> bool {
+        self.features.is_empty()
+            && self.hazards.is_empty()
+            && self.access_modes.is_empty()
+            && self.apis.is_empty()
+            && self.controls.is_empty()
+            && self.summary.is_none()
+    }
+}
+
 /// A gradebook column the LMS may create when the link is inserted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LineItem {
@@ -317,6 +348,8 @@ pub struct Resource {
     pub media_type: Option<String>,
     /// Path inside an uploaded cartridge of the packed web content this resource is.
     pub packaged_path: Option<String>,
+    /// Accessibility properties, when the catalog gives them.
+    pub accessibility: Accessibility,
 }
 
 impl Resource {
@@ -349,6 +382,7 @@ impl Resource {
             teacher_only: false,
             media_type: None,
             packaged_path: None,
+            accessibility: Accessibility::default(),
         }
     }
 }

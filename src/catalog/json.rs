@@ -12,7 +12,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 pub(crate) use serde_json_borrow::Value;
 
 use super::{CatalogError, Diagnostic};
-use crate::resource::Alignment;
+use crate::resource::{Accessibility, Alignment};
 
 /// A JSON object: its members in document order, strings borrowed from the document where
 /// they have no escapes. A catalog is read once and walked once, so building a `BTreeMap` and
@@ -105,6 +105,37 @@ pub(crate) fn strings_field<'a>(object: &'a Object<'_>, key: &str) -> Result<Vec
     }
     strings.retain(|text| !text.is_empty());
     Ok(strings)
+}
+
+/// Most values kept of one accessibility property, and the longest value.
+const MAX_ACCESSIBILITY_VALUES: usize = 32;
+const MAX_ACCESSIBILITY_CHARS: usize = 500;
+
+/// The schema.org accessibility properties (LRMI) and their LTI Resource Search spellings: each
+/// a string or an array of strings, kept as sent; `accessibilitySummary` a string.
+pub(crate) fn accessibility(object: &Object<'_>, log: &mut ItemLog) -> Accessibility {
+    let mut read = |keys: &[&str]| -> Vec<String> {
+        let mut values = Vec::new();
+        for key in keys {
+            for value in log.lenient(strings_field(object, key)) {
+                if values.len() < MAX_ACCESSIBILITY_VALUES {
+                    push_unique(&mut values, bounded(value));
+                }
+            }
+        }
+        values
+    };
+    let features = read(&["accessibilityFeature", "accessibilityFeatures"]);
+    let hazards = read(&["accessibilityHazard", "accessibilityHazards"]);
+    let access_modes = read(&["accessMode"]);
+    let apis = read(&["accessibilityAPI"]);
+    let controls = read(&["accessibilityControl", "accessibilityInputMethod", "accessibilityInputMethods"]);
+    let summary = log.lenient(string_field(object, "accessibilitySummary")).map(bounded);
+    Accessibility { features, hazards, access_modes, apis, controls, summary }
+}
+
+fn bounded(value: &str) -> String {
+    crate::catalog::text::normalize_whitespace(value).chars().take(MAX_ACCESSIBILITY_CHARS).collect()
 }
 
 /// A scalar as text: strings as they are, numbers and booleans printed (custom parameter values

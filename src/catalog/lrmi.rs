@@ -184,6 +184,7 @@ fn parse_resource(value: &Value, log: &mut ItemLog) -> Result<Resource, String> 
     fill_grades(&mut resource, object, log);
     fill_rights(&mut resource, object, log);
     fill_media_and_dates(&mut resource, object, log);
+    resource.accessibility = json::accessibility(object, log);
     resource.teacher_only = json::is_teacher_only(audience_roles(object).iter().map(String::as_str));
     Ok(resource)
 }
@@ -828,6 +829,26 @@ mod tests {
         assert_eq!(parsed.rejected, 5);
         // The @id doubles as the url when there is no url.
         assert_eq!(parsed.resources[0].url, "https://example.com/d");
+    }
+
+    #[test]
+    fn test_accessibility_properties_are_kept_as_sent() {
+        let parsed = parse_inline(
+            r#"{"@type": "LearningResource", "@id": "https://example.com/a", "name": "A", "url": "https://example.com/a",
+                "accessibilityFeature": ["alternativeText", "captions", "captions"], "accessibilityHazard": "noFlashingHazard",
+                "accessMode": ["textual", "visual"], "accessibilityControl": ["fullKeyboardControl"],
+                "accessibilityAPI": "ARIA", "accessibilitySummary": "  Captions on   every video. "}"#,
+        );
+        let a11y = &parsed.resources[0].accessibility;
+        assert_eq!(a11y.features, vec!["alternativeText", "captions"]);
+        assert_eq!(a11y.hazards, vec!["noFlashingHazard"]);
+        assert_eq!(a11y.access_modes, vec!["textual", "visual"]);
+        assert_eq!(a11y.controls, vec!["fullKeyboardControl"]);
+        assert_eq!(a11y.apis, vec!["ARIA"]);
+        assert_eq!(a11y.summary.as_deref(), Some("Captions on every video."));
+        let plain =
+            parse_inline(r#"{"@type": "LearningResource", "@id": "x", "name": "B", "url": "https://example.com/b"}"#);
+        assert!(plain.resources[0].accessibility.is_empty());
     }
 
     #[test]

@@ -150,6 +150,7 @@ fn parse_item(item: &Value, log: &mut ItemLog) -> Result<Resource, String> {
     let standards = lti.map(|link| link.standards).unwrap_or_default();
     fill_objectives(&mut resource, object, standards, log);
     fill_rights_and_dates(&mut resource, object, log);
+    resource.accessibility = json::accessibility(object, log);
     Ok(resource)
 }
 
@@ -707,6 +708,21 @@ mod tests {
         assert_eq!(null.to_string(), "'resources' must be an array, found null");
         let empty = parse_inline(r#"{"resources": []}"#);
         assert!(empty.resources.is_empty() && empty.diagnostics.is_empty());
+    }
+
+    #[test]
+    fn test_accessibility_in_resource_search_spellings() {
+        let parsed = parse_inline(
+            r#"{"resources": [{"id": "r1", "name": "R", "url": "https://example.com/r",
+                "accessibilityFeatures": ["longDescription"], "accessibilityHazards": ["flashing"],
+                "accessibilityInputMethods": ["fullKeyboardControl"], "accessMode": ["auditory"],
+                "accessibilityAPI": ["ARIAv1"]}]}"#,
+        );
+        let a11y = &parsed.resources[0].accessibility;
+        assert_eq!(a11y.features, vec!["longDescription"]);
+        assert_eq!(a11y.hazards, vec!["flashing"]);
+        assert_eq!(a11y.controls, vec!["fullKeyboardControl"]);
+        assert_eq!((a11y.access_modes.len(), a11y.apis.len()), (1, 1));
     }
 
     #[test]

@@ -335,6 +335,7 @@ pub fn matches_filter(record: &ResourceRecord, filter: &Filter) -> bool {
     let license: Vec<String> = resource.license.iter().cloned().collect();
     let alignment_ids: Vec<String> =
         resource.alignments.iter().flat_map(|a| a.guid.iter().chain(a.uri.iter()).cloned()).collect();
+    let codes: Vec<String> = resource.alignments.iter().filter_map(|a| a.code.clone()).collect();
     let kinds: Vec<String> = vec![resource.kind.as_str().to_string()];
     let wanted_kinds: Vec<String> = filter.kinds.iter().map(|k| k.as_str().to_string()).collect();
     if !any(&filter.subjects, &resource.subjects, &exact)
@@ -343,6 +344,7 @@ pub fn matches_filter(record: &ResourceRecord, filter: &Filter) -> bool {
         || !any(&filter.licenses, &license, &exact)
         || !any(&wanted_kinds, &kinds, &exact)
         || !any(&filter.alignments, &alignment_ids, &caseless)
+        || !any(&filter.standards, &codes, &exact)
     {
         return false;
     }

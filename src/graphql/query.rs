@@ -115,6 +115,8 @@ impl CatalogQuery {
                     sorted.sort_by_key(|c| c.value.parse::<i32>().unwrap_or(i32::MAX));
                     facets.grade_level = sorted;
                 }
+                // Counted for the picker only; not asked for here.
+                Dimension::Standard => {}
             }
         }
         let sources = super::sources::source_statuses(app, federated.sources).await?;
@@ -165,7 +167,7 @@ fn facet_label(dimension: Dimension, value: &str) -> Option<String> {
         Dimension::GradeLevel => value.parse::<i8>().ok().map(grade_label),
         Dimension::Language => super::labels::language_name(value).map(str::to_string),
         Dimension::License => super::labels::license_label(value),
-        Dimension::Kind | Dimension::Subject | Dimension::ResourceType => None,
+        Dimension::Kind | Dimension::Subject | Dimension::ResourceType | Dimension::Standard => None,
     }
 }
 

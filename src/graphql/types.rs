@@ -128,6 +128,7 @@ impl ResourceFilter {
                 .collect(),
             kinds: self.kinds.unwrap_or_default().into_iter().map(Into::into).collect(),
             alignments: self.alignments.unwrap_or_default(),
+            standards: Vec::new(),
             grade_min: self.grade_min.map(clamp),
             grade_max: self.grade_max.map(clamp),
             free_only: self.free_only.unwrap_or(false),

@@ -1,6 +1,8 @@
 //! LTI endpoints: login initiation, launch, the picker, the insert form post and the JWKS.
 //! Refusals answer a 4xx page naming the reason, never a picker.
 
+use std::time::Instant;
+
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -16,14 +18,11 @@ use crate::lti::broker::ags::Relayed;
 use crate::lti::broker::launch::{AuthOutcome, AuthRequest};
 use crate::lti::keys::DEFAULT_GRACE_DAYS;
 use crate::lti::login::{LoginAnswer, LoginRequest};
-use crate::lti::picker::{self, PickerFacetValue, PickerResult, PickerView};
+use crate::lti::picker::compose::compose;
+use crate::lti::picker::view::Preview;
+use crate::lti::picker::{self, PickerParams, Strings};
 use crate::lti::service::LinkTarget;
 use crate::lti::{claims, registration, storage, LtiError};
-use crate::resource::{grade_label, ResourceKind};
-use crate::search::{Dimension, Filter, SearchRequest};
-
-/// Results per picker page.
-const PICKER_PAGE_SIZE: usize = 20;
 
 /// The status of a refused LTI request: the error table's (`UNAVAILABLE` is 503 here as
 /// everywhere).
@@ -32,8 +31,12 @@ fn refusal_status(err: &AppError) -> StatusCode {
 }
 
 fn refusal(err: &AppError) -> Response {
-    let page = picker::error_page("The launch was refused", &err.message).into_string();
-    (refusal_status(err), Html(page)).into_response()
+    refusal_in(&Strings::english(), err)
+}
+
+/// A refused request: a page naming the reason, in the teacher's language where known.
+fn refusal_in(strings: &Strings, err: &AppError) -> Response {
+    (refusal_status(err), Html(picker::error_page(strings, &err.message).into_string())).into_response()
 }
 
 fn lti_error<E: crate::error::HasErrorCode + std::fmt::Display>(err: E) -> AppError {
@@ -47,10 +50,6 @@ fn pairs(raw: &[u8]) -> Vec<(String, String)> {
 
 fn first(pairs: &[(String, String)], key: &str) -> Option<String> {
     pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
-}
-
-fn all(pairs: &[(String, String)], key: &str) -> Vec<String> {
-    pairs.iter().filter(|(k, _)| k == key).map(|(_, v)| v.clone()).collect()
 }
 
 fn login_request(pairs: &[(String, String)]) -> LoginRequest {
@@ -175,129 +174,147 @@ fn urlencode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
-/// The teacher's picker: `GET /lti/picker?launch=…&q=…&publisher=…&subject=…&kind=…&grade=…&page=…`.
-pub async fn picker(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+/// The picker's answers carry a launch id: never cached, never sent on as a referrer, and
+/// only the gateway's own stylesheet and script run in them.
+const PICKER_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src https: http: data:; \
+     connect-src 'self'; form-action 'self'; base-uri 'none'";
+
+fn accept_language(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok())
+}
+
+/// A refusal in the language the browser asks for.
+fn refusal_for(headers: &HeaderMap, err: &AppError) -> Response {
+    refusal_in(&Strings::negotiate(None, accept_language(headers)), err)
+}
+
+/// The picker's HTML with the time the server spent on it (`Server-Timing`, read by the
+/// benchmark harness and visible in a browser's developer tools).
+fn picker_html(strings: &Strings, status: StatusCode, body: String, started: Instant) -> Response {
+    picker_html_timed(strings, status, body, started, None)
+}
+
+/// `composed`: when the page's searches and look-ups ended (the rest is rendering).
+fn picker_html_timed(
+    strings: &Strings,
+    status: StatusCode,
+    body: String,
+    started: Instant,
+    composed: Option<Instant>,
+) -> Response {
+    let mut timing = format!("picker;dur={:.2}", started.elapsed().as_secs_f64() * 1000.0);
+    if let Some(composed) = composed {
+        let search = composed.duration_since(started).as_secs_f64() * 1000.0;
+        timing.push_str(&format!(
+            ", search;dur={search:.2}, render;dur={:.2}",
+            composed.elapsed().as_secs_f64() * 1000.0
+        ));
+    }
+    (
+        status,
+        [
+            (header::CACHE_CONTROL, "no-store".to_string()),
+            (header::REFERRER_POLICY, "no-referrer".to_string()),
+            (header::CONTENT_SECURITY_POLICY, PICKER_CSP.to_string()),
+            (header::CONTENT_LANGUAGE, strings.lang().to_string()),
+            (header::HeaderName::from_static("server-timing"), timing),
+        ],
+        Html(body),
+    )
+        .into_response()
+}
+
+/// The teacher's picker: `GET /lti/picker?launch=…` with the form's fields (see
+/// [`PickerParams`]).
+pub async fn picker(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    let started = Instant::now();
     let pairs = pairs(query.unwrap_or_default().as_bytes());
-    let Some(launch_id) = first(&pairs, "launch") else {
-        return refusal(&AppError::bad_input("the picker needs a launch"));
+    render_picker(&state, &headers, &pairs, None, started).await
+}
+
+async fn render_picker(
+    state: &AppState,
+    headers: &HeaderMap,
+    pairs: &[(String, String)],
+    notice: Option<&'static str>,
+    started: Instant,
+) -> Response {
+    let Some(launch_id) = first(pairs, "launch") else {
+        return refusal_for(headers, &AppError::bad_input("the picker needs a launch"));
     };
     let context = match state.app.lti.lti().launch_context(&launch_id).await {
         Ok(context) => context,
-        Err(err) => return refusal(&lti_error(err)),
+        Err(err) => return refusal_for(headers, &lti_error(err)),
     };
-    let query_text = first(&pairs, "q").unwrap_or_default();
-    let page: usize = first(&pairs, "page").and_then(|p| p.parse().ok()).unwrap_or(0).min(500);
-    let allowed_kinds = context.settings.returnable_kinds();
-    let chosen_kinds: Vec<ResourceKind> = all(&pairs, "kind")
-        .iter()
-        .filter_map(|k| ResourceKind::from_str_opt(k))
-        .filter(|k| allowed_kinds.contains(k))
-        .collect();
-    let grades: Vec<i8> = all(&pairs, "grade").iter().filter_map(|g| g.parse().ok()).collect();
-    let filter = Filter {
-        publishers: all(&pairs, "publisher"),
-        subjects: all(&pairs, "subject"),
-        kinds: if chosen_kinds.is_empty() { allowed_kinds.clone() } else { chosen_kinds.clone() },
-        grade_min: grades.iter().min().copied(),
-        grade_max: grades.iter().max().copied(),
-        ..Filter::default()
+    let strings = Strings::negotiate(context.launch.locale.as_deref(), accept_language(headers));
+    let params = PickerParams::parse(pairs, context.settings.accept_multiple());
+    match compose(state.app.lti.picker(), &context, params, &strings).await {
+        Ok(mut page) => {
+            let composed = Instant::now();
+            page.notice = notice;
+            let status = if notice.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+            picker_html_timed(
+                &strings,
+                status,
+                picker::picker_page(&page, &strings).into_string(),
+                started,
+                Some(composed),
+            )
+        }
+        Err(err) => refusal_in(&strings, &err),
+    }
+}
+
+/// A resource's details for the picker's dialog: `GET /lti/picker/preview?launch=…&id=…`
+/// answers the HTML fragment.
+pub async fn picker_preview(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    let started = Instant::now();
+    let pairs = pairs(query.unwrap_or_default().as_bytes());
+    let (Some(launch_id), Some(id)) = (first(&pairs, "launch"), first(&pairs, "id")) else {
+        return refusal_for(&headers, &AppError::bad_input("details need a launch and an id"));
     };
-    let request = SearchRequest {
-        text: Some(query_text.clone()).filter(|q| !q.trim().is_empty()),
-        filter,
-        offset: page * PICKER_PAGE_SIZE,
-        limit: PICKER_PAGE_SIZE,
-        // The facets the picker shows.
-        facets: vec![Dimension::Publisher, Dimension::Subject, Dimension::GradeLevel, Dimension::Kind],
-        with_highlights: false,
-        ..SearchRequest::default()
+    let context = match state.app.lti.lti().launch_context(&launch_id).await {
+        Ok(context) => context,
+        Err(err) => return refusal_for(&headers, &lti_error(err)),
     };
-    let results = match state.app.search.search(request).await {
-        Ok(results) => results,
-        Err(err) => return refusal(&err),
+    let strings = Strings::negotiate(context.launch.locale.as_deref(), accept_language(&headers));
+    let records = match state.app.search.resources(std::slice::from_ref(&id)).await {
+        Ok(records) => records,
+        Err(err) => return refusal_in(&strings, &err),
     };
-    let publishers = state.app.publishers.list().await.unwrap_or_default();
-    let publisher_name = |id: &str| publishers.iter().find(|p| p.id.as_str() == id).map(|p| p.name.clone());
-    let selected = |param: &str, value: &str| pairs.iter().any(|(k, v)| k == param && v == value);
-    let facet = |dimension: Dimension, param: &str, label: &dyn Fn(&str) -> String| -> Vec<PickerFacetValue> {
-        results
-            .facets
-            .get(&dimension)
-            .map(|values| {
-                values
-                    .iter()
-                    .take(12)
-                    .map(|(value, count)| PickerFacetValue {
-                        value: value.clone(),
-                        label: label(value),
-                        count: *count,
-                        selected: selected(param, value),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+    let markup = match records.first() {
+        Some(record) => {
+            let publisher = state
+                .app
+                .publishers
+                .get(&record.publisher)
+                .await
+                .ok()
+                .flatten()
+                .map(|p| p.name)
+                .unwrap_or_else(|| record.publisher.to_string());
+            picker::preview::panel(&Preview::from_record(record, publisher, false), &strings, true)
+        }
+        None => picker::preview::not_found(&strings),
     };
-    let mut grade_values =
-        facet(Dimension::GradeLevel, "grade", &|v| v.parse().map(grade_label).unwrap_or(v.to_string()));
-    grade_values.sort_by_key(|v| v.value.parse::<i32>().unwrap_or(i32::MAX));
-    let kind_values: Vec<PickerFacetValue> = facet(Dimension::Kind, "kind", &|v| kind_label(v).to_string())
-        .into_iter()
-        .filter(|v| ResourceKind::from_str_opt(&v.value).is_some_and(|k| allowed_kinds.contains(&k)))
-        .collect();
-    let view = PickerView {
-        launch_id: launch_id.clone(),
-        heading: context.settings.title.clone(),
-        query: query_text.clone(),
-        total: results.total,
-        results: results
-            .hits
-            .iter()
-            .map(|hit| {
-                let resource = &hit.record.resource;
-                PickerResult {
-                    id: hit.record.id().to_string(),
-                    title: resource.title.clone(),
-                    description: resource.description.as_ref().map(|d| truncate(d, 240)),
-                    publisher: publisher_name(hit.record.publisher.as_str())
-                        .unwrap_or_else(|| hit.record.publisher.to_string()),
-                    kind: kind_label(resource.kind.as_str()).to_string(),
-                    grades: resource.grades.map(|g| {
-                        if g.min == g.max {
-                            grade_label(g.min)
-                        } else {
-                            format!("{} to {}", grade_label(g.min), grade_label(g.max))
-                        }
-                    }),
-                    thumbnail_url: resource.thumbnail_url.clone(),
-                    // Only web links are offered as previews (never `javascript:` or `data:`).
-                    url: if resource.url.starts_with("https://") || resource.url.starts_with("http://") {
-                        resource.url.clone()
-                    } else {
-                        "#".to_string()
-                    },
-                }
-            })
-            .collect(),
-        facets: vec![
-            (
-                "publisher".into(),
-                "Publisher".into(),
-                facet(Dimension::Publisher, "publisher", &|v| publisher_name(v).unwrap_or(v.to_string())),
-            ),
-            ("subject".into(), "Subject".into(), facet(Dimension::Subject, "subject", &|v| v.to_string())),
-            ("grade".into(), "Grade".into(), grade_values),
-            ("kind".into(), "Kind".into(), kind_values),
-        ],
-        multiple: context.settings.accept_multiple(),
-        next_page: ((page + 1) * PICKER_PAGE_SIZE < results.total).then(|| {
-            let mut next: Vec<(String, String)> = pairs.iter().filter(|(k, _)| k != "page").cloned().collect();
-            next.push(("page".into(), (page + 1).to_string()));
-            let encoded: String = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(next).finish();
-            format!("/lti/picker?{encoded}")
-        }),
-        notice: None,
-    };
-    html_no_store(picker::picker_page(&view).into_string())
+    picker_html(&strings, StatusCode::OK, markup.into_string(), started)
+}
+
+/// The picker's stylesheet and script (`GET /lti/picker/assets/{name}`), cached for a year:
+/// their names change with their content.
+pub async fn picker_asset(Path(name): Path<String>) -> Response {
+    match picker::assets::find(&name) {
+        Some(asset) => (
+            [
+                (header::CONTENT_TYPE, asset.content_type),
+                (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ],
+            asset.body,
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "no such picker asset").into_response(),
+    }
 }
 
 /// Pages that carry launch ids or tokens: never cached, never sent on as a referrer.
@@ -305,37 +322,27 @@ fn html_no_store(body: String) -> Response {
     ([(header::CACHE_CONTROL, "no-store"), (header::REFERRER_POLICY, "no-referrer")], Html(body)).into_response()
 }
 
-fn kind_label(kind: &str) -> &'static str {
-    match kind {
-        "LTI_RESOURCE_LINK" => "Interactive tool",
-        "LINK" => "Web page",
-        "FILE" => "File",
-        "HTML" => "Page",
-        "IMAGE" => "Image",
-        _ => "Other",
-    }
-}
-
-fn truncate(text: &str, max_chars: usize) -> String {
-    if text.chars().count() <= max_chars {
-        return text.to_string();
-    }
-    let mut out: String = text.chars().take(max_chars).collect();
-    out.push('…');
-    out
-}
-
 /// The picker's insert (or cancel): answers the page that posts the signed JWT to the LMS.
-pub async fn insert(State(state): State<AppState>, body: Bytes) -> Response {
+/// The whole picker form comes along; insert with nothing ticked shows the picker again.
+pub async fn insert(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let started = Instant::now();
     let pairs = pairs(&body);
     let Some(launch_id) = first(&pairs, "launch") else {
-        return refusal(&AppError::bad_input("the insert needs a launch"));
+        return refusal_for(&headers, &AppError::bad_input("the insert needs a launch"));
     };
+    let context = match state.app.lti.lti().launch_context(&launch_id).await {
+        Ok(context) => context,
+        Err(err) => return refusal_for(&headers, &lti_error(err)),
+    };
+    let strings = Strings::negotiate(context.launch.locale.as_deref(), accept_language(&headers));
     let cancel = first(&pairs, "action").as_deref() == Some("cancel");
-    let resources = if cancel { Vec::new() } else { all(&pairs, "resource") };
+    let resources = if cancel { Vec::new() } else { PickerParams::parse(&pairs, true).selected };
+    if !cancel && resources.is_empty() {
+        return render_picker(&state, &headers, &pairs, Some("choose-first"), started).await;
+    }
     match state.app.lti.deep_linking_response(&launch_id, &resources, None).await {
-        Ok(signed) => html_no_store(picker::auto_post_page(&signed.return_url, &signed.jwt).into_string()),
-        Err(err) => refusal(&err),
+        Ok(signed) => html_no_store(picker::auto_post_page(&strings, &signed.return_url, &signed.jwt).into_string()),
+        Err(err) => refusal_in(&strings, &err),
     }
 }
 

@@ -66,6 +66,8 @@ pub fn router(state: AppState) -> Router {
         .route("/lti/launch/bound", post(lti::launch_bound))
         .route("/lti/picker", get(lti::picker))
         .route("/lti/picker/insert", post(lti::insert))
+        .route("/lti/picker/preview", get(lti::picker_preview))
+        .route("/lti/picker/assets/{name}", get(lti::picker_asset))
         .route("/.well-known/jwks.json", get(lti::jwks))
         .route("/.well-known/openid-configuration", get(lti::platform_configuration))
         .route("/lti/register/{link}", get(lti::register_with_platform))

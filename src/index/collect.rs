@@ -297,6 +297,7 @@ mod tests {
             Dimension::GradeLevel => {
                 resource.grades.map(|g| g.levels().map(|l| l.to_string()).collect()).unwrap_or_default()
             }
+            Dimension::Standard => resource.alignments.iter().filter_map(|a| a.code.clone()).collect(),
         }
     }
 
@@ -317,6 +318,7 @@ mod tests {
                 record.resource.grades.is_some_and(|g| g.overlaps(min, max))
             }
             Some(Dimension::ResourceType) => true,
+            Some(Dimension::Standard) => any(&filter.standards, values(record, Dimension::Standard)),
             None => !filter.free_only || record.resource.free == Some(true),
         }
     }

@@ -41,6 +41,9 @@ pub fn to_document(fields: &Fields, record: &ResourceRecord) -> Result<TantivyDo
             doc.add_text(fields.alignment, key.to_lowercase());
         }
     }
+    for code in dedup(resource.alignments.iter().filter_map(|a| a.code.as_deref()).map(|c| c.trim().to_string())) {
+        doc.add_text(fields.code, code);
+    }
     add_native_text(fields, record, &mut doc);
     doc.add_text(fields.title_sort, resource.title.to_lowercase());
     doc.add_i64(fields.updated, resource.updated_at.map(|t| t.timestamp()).unwrap_or(0));
@@ -200,7 +203,7 @@ mod tests {
         let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
         assert_eq!(
             (SCHEMA_VERSION, hex.as_str()),
-            (3, "fa91676691118ea32bca71dbd8b0b2cba42f8556198b5c2ab03836d25418198a")
+            (4, "0da9f1c4bfb9bd532c3030f05d096e5f56e03df99589ab0c66e62f91c13e681e")
         );
     }
 }

@@ -31,6 +31,7 @@ impl DimensionField for Dimension {
             Dimension::License => fields.license,
             Dimension::Kind => fields.kind,
             Dimension::GradeLevel => fields.grade,
+            Dimension::Standard => fields.code,
         }
     }
 
@@ -43,6 +44,7 @@ impl DimensionField for Dimension {
             Dimension::License => "license",
             Dimension::Kind => "kind",
             Dimension::GradeLevel => "grade",
+            Dimension::Standard => "code",
         }
     }
 }

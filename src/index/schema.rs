@@ -14,7 +14,8 @@ use tantivy::{Index, IndexSettings};
 /// change: an index with another stamp is rebuilt from the archived catalogs.
 /// 2: `title_sort` is a fast column only; the document store is zstd-compressed.
 /// 3: the payload is postcard instead of JSON.
-pub const SCHEMA_VERSION: u32 = 3;
+/// 4: `code` (standard codes as a filter and facet); accessibility in the payload.
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// zstd level of the document store.
 const DOCSTORE_ZSTD_LEVEL: i32 = 3;
@@ -85,6 +86,8 @@ pub struct Fields {
     pub kind: Field,
     pub grade: Field,
     pub alignment: Field,
+    /// Standard codes as written (`3.NF.A.1`): the picker's standards filter and facet.
+    pub code: Field,
     pub free: Field,
 }
 
@@ -144,6 +147,7 @@ pub fn build() -> (Schema, Fields) {
         kind: facet("kind"),
         grade: facet("grade"),
         alignment: facet("alignment"),
+        code: facet("code"),
         free: facet("free"),
     };
     (builder.build(), fields)

@@ -230,6 +230,12 @@ impl SearchIndex {
         Ok(counts)
     }
 
+    /// The generation of what searches see now: it changes with every commit and merge that
+    /// becomes visible, so a result remembered under it is exact.
+    pub fn generation(&self) -> u64 {
+        self.reader.searcher().generation().generation_id()
+    }
+
     /// Total indexed resources.
     pub fn num_resources(&self) -> u64 {
         self.reader.searcher().num_docs()
@@ -275,6 +281,12 @@ impl SearchIndex {
             filter.kinds.iter().map(|k| k.as_str().to_string()).collect(),
         );
         terms(None, fields.alignment, "alignment", filter.alignments.iter().map(|a| a.trim().to_lowercase()).collect());
+        terms(
+            Some(Dimension::Standard),
+            fields.code,
+            "code",
+            filter.standards.iter().map(|c| c.trim().to_string()).collect(),
+        );
         if filter.free_only {
             terms(None, fields.free, "free", vec!["true".to_string()]);
         }

@@ -162,6 +162,8 @@ impl Lti {
             platform_id: launch.platform.id.clone(),
             deployment_id: launch.deployment_id.clone(),
             settings_json: raw.get().to_string(),
+            course_title: course_title(&launch.claims),
+            locale: presentation_locale(&launch.claims),
             created_at: now,
             expires_at: now + Duration::minutes(LAUNCH_LIFETIME_MINUTES),
             used_at: None,
@@ -307,6 +309,31 @@ fn check_media_type(settings: &DeepLinkingSettings, record: &ResourceRecord) -> 
     }
 }
 
+/// Longest course title kept for the picker (platforms put whatever the course is called).
+const MAX_COURSE_TITLE_CHARS: usize = 200;
+/// Longest locale kept: BCP 47 tags with extensions stay well below.
+const MAX_LOCALE_CHARS: usize = 35;
+
+/// The context claim's `title`, else its `label`: what the picker may start from.
+fn course_title(claims: &Value) -> Option<String> {
+    let context = claims.get(claims::CONTEXT)?;
+    ["title", "label"]
+        .into_iter()
+        .filter_map(|key| context.get(key).and_then(Value::as_str))
+        .map(|text| text.split_whitespace().collect::<Vec<_>>().join(" "))
+        .find(|text| !text.is_empty())
+        .map(|text| text.chars().take(MAX_COURSE_TITLE_CHARS).collect())
+}
+
+/// `launch_presentation.locale` when it looks like a language tag (`es`, `es-MX`, Moodle's `es_mx`).
+fn presentation_locale(claims: &Value) -> Option<String> {
+    let locale = claims.get(claims::LAUNCH_PRESENTATION)?.get("locale")?.as_str()?.trim();
+    let looks_like_a_tag = !locale.is_empty()
+        && locale.len() <= MAX_LOCALE_CHARS
+        && locale.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    looks_like_a_tag.then(|| locale.to_string())
+}
+
 fn parse_settings(raw: &str) -> Result<DeepLinkingSettings, LtiError> {
     let mut settings: DeepLinkingSettings = serde_json::from_str(raw)
         .map_err(|err| LtiError::InvalidToken(format!("deep_linking_settings unreadable: {err}")))?;
@@ -327,6 +354,21 @@ mod tests {
 
     fn settings(json: &str) -> DeepLinkingSettings {
         parse_settings(json).unwrap()
+    }
+
+    #[test]
+    fn test_course_title_and_locale_from_the_claims() {
+        let claims = json!({
+            claims::CONTEXT: { "id": "c1", "label": "MATH3", "title": "  Grade 3   Mathematics " },
+            claims::LAUNCH_PRESENTATION: { "locale": "es_MX", "document_target": "iframe" },
+        });
+        assert_eq!(course_title(&claims).as_deref(), Some("Grade 3 Mathematics"));
+        assert_eq!(presentation_locale(&claims).as_deref(), Some("es_MX"));
+        let label_only = json!({ claims::CONTEXT: { "label": "BIO-101", "title": "" } });
+        assert_eq!(course_title(&label_only).as_deref(), Some("BIO-101"));
+        let odd = json!({ claims::LAUNCH_PRESENTATION: { "locale": "<script>" } });
+        assert_eq!(presentation_locale(&odd), None, "only tag-like locales are kept");
+        assert_eq!(course_title(&json!({})), None);
     }
 
     #[test]

@@ -570,7 +570,7 @@ pub fn done_page(done: &PlatformRegistered) -> maud::Markup {
         }
         script { (PreEscaped(CLOSE)) }
     };
-    super::picker::page("Registration complete", body)
+    super::picker::shell("Registration complete", body)
 }
 
 fn refused_url(err: LtiError) -> RegistrationError {

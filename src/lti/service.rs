@@ -11,6 +11,7 @@ use super::broker::tools::ToolInput;
 use super::content_item::RESOURCE_ID_PARAM;
 use super::deep_link::SignedResponse;
 use super::launch::ValidatedLaunch;
+use super::picker::catalog::PickerCatalog;
 use super::platform::PlatformInput;
 use super::registration::{RegistrationLink, DEFAULT_LINK_HOURS};
 use super::{claims, Lti, LtiError};
@@ -43,11 +44,18 @@ pub struct LtiService {
     lti: Arc<Lti>,
     search: Arc<SearchService>,
     publishers: Arc<PublisherService>,
+    picker: PickerCatalog,
 }
 
 impl LtiService {
     pub fn new(lti: Arc<Lti>, search: Arc<SearchService>, publishers: Arc<PublisherService>) -> Self {
-        Self { lti, search, publishers }
+        let picker = PickerCatalog::new(search.clone(), publishers.clone());
+        Self { lti, search, publishers, picker }
+    }
+
+    /// What the teacher's picker searches and shows.
+    pub fn picker(&self) -> &PickerCatalog {
+        &self.picker
     }
 
     /// The LTI tool and platform themselves (logins, launches, keys).

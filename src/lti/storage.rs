@@ -15,7 +15,7 @@
 use maud::{html, Markup, PreEscaped};
 
 use super::login::{StorageLogin, StorageTarget};
-use super::picker::page;
+use super::picker::shell as page;
 
 /// Sends one storage message to the platform's frame and calls back with its answer, or with
 /// `null` on an error answer, no answer within 3 s, or no platform window at all.

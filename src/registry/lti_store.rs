@@ -36,6 +36,10 @@ pub struct DeepLinkLaunch {
     pub deployment_id: String,
     /// The request's `deep_link_settings` JSON exactly as received.
     pub settings_json: String,
+    /// The context claim's course title (or label), for the picker's starting point.
+    pub course_title: Option<String>,
+    /// `launch_presentation.locale`, the language the LMS shows the teacher.
+    pub locale: Option<String>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub used_at: Option<DateTime<Utc>>,

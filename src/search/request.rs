@@ -16,6 +16,8 @@ pub enum Dimension {
     License,
     Kind,
     GradeLevel,
+    /// Standard codes (`3.NF.A.1`): counted for the picker, not one of the contract's facets.
+    Standard,
 }
 
 impl Dimension {
@@ -29,9 +31,11 @@ impl Dimension {
             Dimension::License => "license",
             Dimension::Kind => "kind",
             Dimension::GradeLevel => "gradeLevel",
+            Dimension::Standard => "standard",
         }
     }
 
+    /// The contract's facets (GraphQL `Facets`).
     pub const ALL: [Dimension; 7] = [
         Dimension::Publisher,
         Dimension::Subject,
@@ -55,6 +59,8 @@ pub struct Filter {
     pub kinds: Vec<ResourceKind>,
     /// CASE GUIDs or URIs.
     pub alignments: Vec<String>,
+    /// Standard codes exactly as the standards facet lists them (`3.NF.A.1`).
+    pub standards: Vec<String>,
     pub grade_min: Option<i8>,
     pub grade_max: Option<i8>,
     pub free_only: bool,

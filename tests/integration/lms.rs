@@ -597,8 +597,19 @@ impl Lms {
 
     /// Runs login and a deep-linking launch; answers the launch id from the picker redirect.
     pub async fn deep_link(&self, gateway: &TestServer, settings: Value) -> String {
+        self.deep_link_with(gateway, settings, json!({})).await
+    }
+
+    /// A deep-linking launch whose id_token also carries `claims` (context, launch presentation).
+    pub async fn deep_link_with(&self, gateway: &TestServer, settings: Value, claims: Value) -> String {
         let auth = self.login(gateway).await;
-        let token = self.key.sign(&self.deep_linking_claims(&auth, settings));
+        let mut all = self.deep_linking_claims(&auth, settings);
+        if let (Some(target), Some(extra)) = (all.as_object_mut(), claims.as_object()) {
+            for (k, v) in extra {
+                target.insert(k.clone(), v.clone());
+            }
+        }
+        let token = self.key.sign(&all);
         let (status, location, body) = self.post_launch(gateway, &token, auth.state()).await;
         assert_eq!(status, 303, "{body}");
         let location = location.expect("redirect to the picker");

@@ -17,6 +17,7 @@ mod lms_shapes;
 mod login_flood;
 mod lti;
 mod operations;
+mod picker;
 mod picker_browser;
 mod relevance;
 mod replicas;

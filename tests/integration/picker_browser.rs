@@ -1,19 +1,31 @@
 //! The picker in a real browser: headless Chromium (Debian's `chromium` and `chromium-driver`,
-//! installed by `.ci/run`) searches, ticks two resources and inserts; the simulated LMS receives
-//! a valid JWT with both items.
+//! installed by `.ci/run`) driven by keyboard only, in English and Spanish, at 800 × 600 (an
+//! LMS's "select content" window) and 360 × 640 (a phone). Each state is checked with axe-core
+//! (`tests/browser/`, installed from npm by `.ci/run`; serious or critical violations fail) and
+//! saved as a screenshot under `target/picker-screenshots/` for a reviewer. Without script the
+//! same flow works by plain form submissions.
+//!
+//! Chromium resolves no host but 127.0.0.1 (`--host-resolver-rules`), so publishers' pictures
+//! on the internet fail at once, as a broken thumbnail would, and must show the placeholder;
+//! a local picture server answers one picture and refuses another.
 
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use axum::extract::Path;
+use axum::response::IntoResponse;
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
-use serde_json::json;
+use serde_json::{json, Value};
 
+use crate::common::TestServer;
 use crate::lms::{verify_with_gateway_jwks, Lms};
 use crate::lti::gateway_with_samples;
 
 pub(crate) struct ChromeDriver {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl ChromeDriver {
@@ -30,6 +42,44 @@ impl ChromeDriver {
             });
         Self { child, port }
     }
+
+    async fn browser(&self, profile: &std::path::Path, script: bool) -> Client {
+        let chromium = std::env::var("CHROMIUM_BIN").unwrap_or_else(|_| "/usr/bin/chromium".to_string());
+        let mut args = vec![
+            "--headless=new".to_string(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-dev-shm-usage".into(),
+            "--disable-quic".into(),
+            "--no-first-run".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            "--hide-scrollbars".into(),
+            "--force-device-scale-factor=1".into(),
+            "--lang=en-US".into(),
+            // Only the test's own servers: any other host fails at once, offline.
+            "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1".into(),
+            format!("--user-data-dir={}", profile.display()),
+        ];
+        if !script {
+            args.push("--blink-settings=scriptEnabled=false".into());
+        }
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("goog:chromeOptions".into(), json!({ "binary": chromium, "args": args }));
+        let started = Instant::now();
+        loop {
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(capabilities.clone())
+                .connect(&format!("http://127.0.0.1:{}", self.port))
+                .await
+            {
+                Ok(client) => return client,
+                Err(err) if started.elapsed() > Duration::from_secs(20) => panic!("chromedriver answers: {err}"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
+    }
 }
 
 impl Drop for ChromeDriver {
@@ -39,7 +89,665 @@ impl Drop for ChromeDriver {
     }
 }
 
-/// Headless Chromium driven through `driver`, with its profile in `profile` and `extra` flags.
+/// A publisher's pictures on 127.0.0.1: `ok-*.svg` answers a picture, anything else 404.
+async fn picture_server() -> String {
+    async fn picture(Path(name): Path<String>) -> axum::response::Response {
+        if !name.starts_with("ok-") {
+            return (axum::http::StatusCode::NOT_FOUND, "no such picture").into_response();
+        }
+        let hue = name.len() * 47 % 360;
+        let svg = format!(
+            r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 160 120"><rect width="160" height="120" fill="hsl({hue} 70% 88%)"/><circle cx="58" cy="62" r="30" fill="hsl({hue} 60% 45%)"/><rect x="92" y="34" width="44" height="56" rx="6" fill="hsl({hue} 55% 30%)"/></svg>"##
+        );
+        ([(axum::http::header::CONTENT_TYPE, "image/svg+xml")], svg).into_response()
+    }
+    let app = axum::Router::new().route("/pictures/{name}", axum::routing::get(picture));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    format!("http://{address}")
+}
+
+/// A publisher whose resources carry pictures (one of them broken), standards and
+/// accessibility properties, in English and Spanish.
+async fn add_picture_publisher(gateway: &TestServer, pictures: &str) {
+    let key = gateway.register_publisher("brightpages", "Bright Pages").await;
+    let resource = |id: &str, name: &str, description: &str, language: &str, code: &str, picture: Option<&str>| {
+        let mut item = json!({
+            "@context": "https://schema.org/", "@type": "LearningResource",
+            "@id": format!("https://brightpages.example.org/r/{id}"), "name": name, "description": description,
+            "url": format!("https://brightpages.example.org/r/{id}"), "inLanguage": language,
+            "educationalLevel": "Grade 3", "learningResourceType": "activity",
+            "license": "https://creativecommons.org/licenses/by/4.0/", "isAccessibleForFree": true,
+            "educationalAlignment": [{ "@type": "AlignmentObject", "alignmentType": "teaches",
+                "educationalFramework": "Common Core State Standards", "targetName": code,
+                "targetDescription": "Understand a fraction as a number on the number line." }],
+            "accessibilityFeature": ["alternativeText", "largePrint", "readingOrder"],
+            "accessibilityHazard": ["noFlashingHazard", "noSoundHazard"],
+            "accessMode": ["textual", "visual"],
+            "accessibilitySummary": "Every picture card has a text description.",
+        });
+        if let Some(picture) = picture {
+            item["thumbnailUrl"] = json!(format!("{pictures}/pictures/{picture}"));
+        }
+        item
+    };
+    let catalog = json!([
+        resource(
+            "fraction-pizza",
+            "Fraction Pizza Party",
+            "Share pizzas fairly and name the fractions: halves, thirds and fourths with picture cards.",
+            "en",
+            "3.NF.A.1",
+            Some("ok-pizza.svg")
+        ),
+        resource(
+            "number-line",
+            "Number Line Fractions Relay",
+            "A relay race along a floor number line: pupils place unit fractions and explain their reasoning.",
+            "en",
+            "3.NF.A.2",
+            Some("missing-number-line.png")
+        ),
+        resource(
+            "fracciones",
+            "Fracciones con bloques",
+            "Los alumnos comparan fracciones con bloques de colores y las ordenan en la recta numérica.",
+            "es",
+            "3.NF.A.3",
+            Some("ok-bloques.svg")
+        ),
+        resource(
+            "memory",
+            "Equivalent Fractions Memory Game",
+            "Pairs of cards show the same fraction as a picture, a number and a point on a line.",
+            "en",
+            "3.NF.A.3",
+            None
+        ),
+    ]);
+    let report = gateway.ingest(&key, "LRMI", &catalog.to_string(), json!({})).await;
+    assert_eq!(report["added"], 4, "{report:#}");
+}
+
+/// One browser session in one language at one size, saving screenshots as it goes.
+struct Session<'a> {
+    browser: &'a Client,
+    shots: PathBuf,
+    prefix: String,
+    axe_source: &'a str,
+    script: bool,
+    num_shots: usize,
+    /// With script off axe-core cannot run in the page (it needs timers): each state's URL is
+    /// opened in this scripted browser (the same server markup) and checked there.
+    axe_browser: Option<&'a Client>,
+}
+
+impl Session<'_> {
+    async fn js(&self, script: &str) -> Value {
+        self.browser.execute(script, vec![]).await.unwrap_or_else(|err| panic!("{script}: {err}"))
+    }
+
+    async fn wait_for(&self, condition: &str, what: &str) {
+        let started = Instant::now();
+        loop {
+            if self.js(&format!("return !!({condition});")).await == json!(true) {
+                return;
+            }
+            if started.elapsed() > Duration::from_secs(15) {
+                let path = self.shots.join(format!("{}-timeout.png", self.prefix));
+                if let Ok(png) = self.browser.screenshot().await {
+                    let _ = std::fs::write(&path, png);
+                }
+                panic!("{}: timed out waiting for {what} (screenshot: {})", self.prefix, path.display());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until the script has swapped in the answer to the latest change.
+    async fn settled(&self) {
+        if self.script {
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            self.wait_for("!document.querySelector('[aria-busy=true]')", "the results to update").await;
+        } else {
+            self.wait_for("document.readyState === 'complete'", "the page to load").await;
+        }
+    }
+
+    async fn key(&self, keys: &str) {
+        let active = self.browser.active_element().await.expect("something has focus");
+        active.send_keys(keys).await.expect("keys are typed");
+    }
+
+    /// Presses Tab until the focused element matches `selector` (reached by keyboard alone),
+    /// and checks that the focus is visible.
+    async fn tab_to(&self, selector: &str) {
+        for _ in 0..120 {
+            let matched = self
+                .js(&format!("return !!document.activeElement && document.activeElement.matches({selector:?});"))
+                .await;
+            if matched == json!(true) {
+                let outline = self
+                    .js("const s = getComputedStyle(document.activeElement); return [s.outlineStyle, parseFloat(s.outlineWidth)];")
+                    .await;
+                assert!(
+                    outline[0] != "none" && outline[1].as_f64().unwrap_or(0.0) >= 2.0,
+                    "{}: focus on {selector} is not visible: {outline}",
+                    self.prefix
+                );
+                return;
+            }
+            self.key(&Key::Tab.to_string()).await;
+        }
+        panic!("{}: Tab never reaches {selector}", self.prefix);
+    }
+
+    async fn shot(&mut self, state: &str) {
+        self.num_shots += 1;
+        let path = self.shots.join(format!("{}-{:02}-{state}.png", self.prefix, self.num_shots));
+        std::fs::write(&path, self.browser.screenshot().await.unwrap()).unwrap();
+    }
+
+    /// Runs axe-core on the current state; serious and critical violations fail the test.
+    async fn axe(&self, state: &str) {
+        let browser = match self.axe_browser {
+            Some(scripted) => {
+                let url = self.browser.current_url().await.expect("a page is open");
+                scripted.goto(url.as_str()).await.expect("the same state opens");
+                scripted
+            }
+            None => self.browser,
+        };
+        if browser.execute("return typeof window.axe === 'undefined';", vec![]).await.unwrap() == json!(true) {
+            browser.execute(self.axe_source, vec![]).await.expect("axe-core loads");
+        }
+        let violations = browser
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } })
+                   .then(r => done(r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help,
+                       nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ') + ': ' + n.failureSummary) }))))
+                   .catch(e => done([{ id: 'axe-error', impact: 'critical', help: String(e), nodes: [] }]));",
+                vec![],
+            )
+            .await
+            .expect("axe runs");
+        let all = violations.as_array().cloned().unwrap_or_default();
+        let blocking: Vec<&Value> =
+            all.iter().filter(|v| matches!(v["impact"].as_str(), Some("serious") | Some("critical"))).collect();
+        for minor in all.iter().filter(|v| !blocking.contains(v)) {
+            eprintln!("{} {state}: axe {} ({}): {}", self.prefix, minor["id"], minor["impact"], minor["help"]);
+        }
+        assert!(
+            blocking.is_empty(),
+            "{} {state}: axe finds serious or critical violations: {blocking:#?}",
+            self.prefix
+        );
+    }
+
+    async fn text(&self, selector: &str) -> String {
+        self.js(&format!("const e = document.querySelector({selector:?}); return e ? e.textContent.trim() : '';"))
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    async fn count(&self, selector: &str) -> usize {
+        self.js(&format!("return document.querySelectorAll({selector:?}).length;")).await.as_u64().unwrap_or(0) as usize
+    }
+
+    /// The first result card is on the first screen, above the tray.
+    async fn results_on_first_screen(&self) {
+        let geometry = self
+            .js("const card = document.querySelector('#result-list > li'); const tray = document.getElementById('tray');
+                 return card ? [card.getBoundingClientRect().top, tray.getBoundingClientRect().top, innerWidth, innerHeight] : null;")
+            .await;
+        let top = geometry[0].as_f64().expect("a result card");
+        let tray_top = geometry[1].as_f64().unwrap();
+        assert!(top + 40.0 < tray_top, "{}: the first result starts at {top}px, the tray at {tray_top}px", self.prefix);
+    }
+}
+
+struct Words {
+    lang: &'static str,
+    one_selected: &'static str,
+    two_selected: &'static str,
+    three_selected: &'static str,
+    started: &'static str,
+}
+
+const ENGLISH: Words = Words {
+    lang: "en",
+    one_selected: "1 selected",
+    two_selected: "2 selected",
+    three_selected: "3 selected",
+    started: "Started from your course",
+};
+const SPANISH: Words = Words {
+    lang: "es",
+    one_selected: "1 seleccionado",
+    two_selected: "2 seleccionados",
+    three_selected: "3 seleccionados",
+    started: "Se partió de su curso",
+};
+
+/// The whole flow by keyboard, with script: first screen, search, tick, filters, standards by
+/// code, details, more results, the tray, insert. Answers the ids inserted.
+async fn keyboard_flow(session: &mut Session<'_>, url: &str, words: &Words, narrow: bool) -> Vec<String> {
+    let browser = session.browser;
+    browser.goto(url).await.unwrap();
+    session.settled().await;
+    assert_eq!(session.js("return document.documentElement.lang;").await, words.lang);
+
+    // First screen: the course's grade as a filter, results at once, the tray in reach.
+    assert!(
+        session.text(".started").await.starts_with(words.started),
+        "{}: {}",
+        session.prefix,
+        session.text(".started").await
+    );
+    assert_eq!(session.js("return document.getElementById('f-grade_min').value;").await, "3");
+    session.results_on_first_screen().await;
+    // Every picture that failed (publishers' hosts do not resolve here; one answers 404)
+    // shows its placeholder; the one that loads is shown.
+    const ON_SCREEN: &str =
+        "[...document.querySelectorAll('img.thumb-img')].filter(i => i.getBoundingClientRect().top < innerHeight)";
+    session.wait_for(&format!("{ON_SCREEN}.every(i => i.complete)"), "pictures to settle").await;
+    let pictures = session
+        .js(&format!("return {ON_SCREEN}.map(i => [i.src.split('/').pop(), i.naturalWidth > 0,
+                getComputedStyle(i).display, getComputedStyle(i.closest('.thumb').querySelector('.thumb-placeholder svg')).display,
+                i.closest('.thumb').getBoundingClientRect().width]);"))
+        .await;
+    let pictures = pictures.as_array().unwrap().clone();
+    for picture in &pictures {
+        let loaded = picture[1].as_bool().unwrap();
+        assert_eq!(
+            picture[2] == "none",
+            !loaded,
+            "{}: a failed picture is hidden, a loaded one shown: {picture}",
+            session.prefix
+        );
+        assert_ne!(picture[3], "none", "{}: the placeholder is there under every picture: {picture}", session.prefix);
+        assert!(picture[4].as_f64().unwrap() >= 48.0, "{}: {picture}", session.prefix);
+    }
+    session.axe("first screen").await;
+    session.shot("first-screen").await;
+
+    // Search by keyboard: the skip link first, then the search box.
+    session.tab_to("a.skip").await;
+    session.tab_to("#q").await;
+    session.key(&format!("{}a{}", Key::Control, Key::Null)).await;
+    session.key("fractions").await;
+    session.key(&Key::Enter.to_string()).await;
+    session.settled().await;
+    session.wait_for("location.search.includes('q=fractions')", "the search to apply").await;
+    session.wait_for("document.querySelector('#result-list li')", "results").await;
+    let titles = session.js("return [...document.querySelectorAll('.card-title')].map(t => t.textContent);").await;
+    assert!(titles.to_string().contains("Fraction"), "{}: {titles}", session.prefix);
+    // The publisher's picture that answers 404 shows the placeholder once it is tried.
+    const MISSING: &str =
+        "[...document.querySelectorAll('img.thumb-img')].find(i => i.src.endsWith('missing-number-line.png'))";
+    session.js(&format!("{MISSING}.scrollIntoView({{block: 'center'}}); return true;")).await;
+    session
+        .wait_for(
+            &format!("{MISSING}.closest('.thumb').classList.contains('thumb-failed')"),
+            "the 404 picture to be marked failed",
+        )
+        .await;
+    session
+        .wait_for(&format!("getComputedStyle({MISSING}).display === 'none'"), "the failed picture to be hidden")
+        .await;
+    let loaded = session
+        .js("const i = [...document.querySelectorAll('img.thumb-img')].find(i => i.src.endsWith('ok-pizza.svg')); i.scrollIntoView({block: 'center'}); return true;")
+        .await;
+    assert_eq!(loaded, json!(true));
+    session.wait_for("[...document.querySelectorAll('img.thumb-img')].some(i => i.src.endsWith('ok-pizza.svg') && i.complete && i.naturalWidth > 0 && !i.closest('.thumb').classList.contains('thumb-failed'))", "the picture that loads").await;
+    session.js("window.scrollTo(0, 0); return true;").await;
+    session.axe("search results").await;
+    session.shot("search-results").await;
+
+    // Tick the first result with the space bar: the tray follows.
+    session.tab_to("#result-list input[name=resource]").await;
+    let first_id = session.js("return document.activeElement.value;").await.as_str().unwrap().to_string();
+    session.key(" ").await;
+    session
+        .wait_for(
+            &format!("document.getElementById('tray-count').textContent.trim() === {:?}", words.one_selected),
+            "one in the tray",
+        )
+        .await;
+
+    // Filters: on a phone they open as a panel over the results.
+    if narrow {
+        session.tab_to("#filters > summary").await;
+        session.key(&Key::Enter.to_string()).await;
+        session.wait_for("document.getElementById('filters').open", "the filter panel").await;
+        session.results_on_first_screen().await;
+    }
+    // The grade range: "to" one grade up with the arrow key.
+    session.tab_to("#f-grade_max").await;
+    session.key(&Key::Down.to_string()).await;
+    session.settled().await;
+    // A standard found by its code.
+    session.tab_to("#f-standard-q").await;
+    session.key("3.nf.a.3").await;
+    session.settled().await;
+    session
+        .wait_for(
+            "[...document.querySelectorAll('#filters-body input[name=standard]')].length >= 1",
+            "standards matching 3.NF.A.3",
+        )
+        .await;
+    let codes = session
+        .js("return [...document.querySelectorAll('#filters-body input[name=standard]')].map(i => i.value);")
+        .await;
+    assert!(
+        codes.as_array().unwrap().iter().all(|c| c.as_str().unwrap().contains("3.NF.A.3")),
+        "{}: {codes}",
+        session.prefix
+    );
+    session.axe("filters").await;
+    session.shot("filters").await;
+    session.tab_to("#filters-body input[name=standard]").await;
+    session.key(" ").await;
+    session.settled().await;
+    session.wait_for("location.search.includes('standard=3.NF.A.3')", "the standard filter").await;
+    let filtered = session.count("#result-list > li").await;
+    assert!(filtered >= 2, "{}: resources aligned to 3.NF.A.3 ({filtered})", session.prefix);
+    if narrow {
+        session.key(&Key::Escape.to_string()).await;
+        session.wait_for("!document.getElementById('filters').open", "the panel to close").await;
+    }
+    session.shot("standard-filter").await;
+
+    // Details in a dialog; add the resource from there.
+    // The details of a result not ticked yet.
+    session.tab_to("#result-list button.details").await;
+    while session.js("return document.activeElement.value;").await == json!(first_id) {
+        session.key(&Key::Tab.to_string()).await;
+        session.tab_to("#result-list button.details").await;
+    }
+    let previewed = session.js("return document.activeElement.value;").await.as_str().unwrap().to_string();
+    session.key(&Key::Enter.to_string()).await;
+    session.wait_for("document.getElementById('preview-dialog').open", "the details dialog").await;
+    session
+        .wait_for("document.activeElement && document.activeElement.id === 'preview-title'", "focus in the dialog")
+        .await;
+    assert!(
+        session.count("#preview-dialog .facts dt").await >= 5,
+        "{}: publisher, kind, grades, licence...",
+        session.prefix
+    );
+    session
+        .wait_for(
+            "[...document.querySelectorAll('#preview-dialog img.thumb-img')].every(i => i.complete)",
+            "the big picture",
+        )
+        .await;
+    session.axe("details").await;
+    session.shot("details").await;
+    session.tab_to("#preview-dialog [data-action=toggle-selection]").await;
+    session.key(&Key::Enter.to_string()).await;
+    session
+        .wait_for(
+            &format!("document.getElementById('tray-count').textContent.trim() === {:?}", words.two_selected),
+            "the tray after details",
+        )
+        .await;
+    session.key(&Key::Escape.to_string()).await;
+    session.wait_for("!document.getElementById('preview-dialog').open", "the dialog to close").await;
+    assert_eq!(
+        session.js("return document.activeElement.value;").await,
+        json!(previewed),
+        "focus returns to the details button"
+    );
+
+    // Everything again, then more results: what is ticked stays ticked.
+    session.tab_to("#q").await;
+    session.key(&format!("{}a{}", Key::Control, Key::Null)).await;
+    session.key(&Key::Backspace.to_string()).await;
+    session.key(&Key::Enter.to_string()).await;
+    session.settled().await;
+    if session.count(".chips button[name=clear]").await > 0 {
+        session.tab_to(".chips button[name=clear]").await;
+    } else {
+        session.tab_to("#filters-body button[name=clear]").await;
+    }
+    session.key(&Key::Enter.to_string()).await;
+    session.settled().await;
+    session.wait_for("document.querySelector('button[data-paging=more]')", "a button for more results").await;
+    let before = session.count("#result-list > li").await;
+    session.tab_to("button[data-paging=more]").await;
+    session.key(&Key::Enter.to_string()).await;
+    session
+        .wait_for(&format!("document.querySelectorAll('#result-list > li').length > {before}"), "more results")
+        .await;
+    session
+        .wait_for(
+            "document.activeElement && document.activeElement.name === 'resource'",
+            "focus on the first new result",
+        )
+        .await;
+    let third_id = session.js("return document.activeElement.value;").await.as_str().unwrap().to_string();
+    session.key(" ").await;
+    session
+        .wait_for(
+            &format!("document.getElementById('tray-count').textContent.trim() === {:?}", words.three_selected),
+            "the tray after more",
+        )
+        .await;
+    session.shot("more-results").await;
+
+    // The tray: open it, remove one, insert the rest.
+    session.tab_to("#tray-details > summary").await;
+    session.key(&Key::Enter.to_string()).await;
+    session.wait_for("document.getElementById('tray-details').open", "the tray to open").await;
+    session.axe("tray").await;
+    session.shot("tray").await;
+    session.tab_to("#tray-list button.remove").await;
+    let removed = session.js("return document.activeElement.value;").await.as_str().unwrap().to_string();
+    session.key(&Key::Enter.to_string()).await;
+    session
+        .wait_for(
+            &format!("![...document.querySelectorAll('#tray-list li')].some(l => l.dataset.id === {removed:?})"),
+            "the removal",
+        )
+        .await;
+    let kept: Vec<String> = session
+        .js("return [...document.querySelectorAll('#tray-list li')].map(l => l.dataset.id);")
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert!(kept.contains(&third_id) || removed == third_id, "{}: {kept:?}", session.prefix);
+    session.tab_to("#insert").await;
+    session.key(&Key::Enter.to_string()).await;
+    kept
+}
+
+/// The same picker without script: searches, ticks on two pages and inserts by plain form
+/// submissions, the tray carrying the first page's choice.
+async fn no_script_flow(session: &mut Session<'_>, url: &str) -> Vec<String> {
+    let browser = session.browser;
+    browser.goto(url).await.unwrap();
+    session.settled().await;
+    assert_eq!(session.count("html.js").await, 0, "no script ran");
+    session.results_on_first_screen().await;
+    session.axe("first screen without script").await;
+    session.shot("no-script-first-screen").await;
+    session.tab_to("#q").await;
+    session.key(&format!("{}a{}", Key::Control, Key::Null)).await;
+    session.key(&Key::Backspace.to_string()).await;
+    session.key(&Key::Enter.to_string()).await;
+    session.settled().await;
+    session.tab_to("#result-list input[name=resource]").await;
+    let first = session.js("return document.activeElement.value;").await.as_str().unwrap().to_string();
+    session.key(" ").await;
+    session.tab_to("button[data-paging=more]").await;
+    session.key(&Key::Enter.to_string()).await;
+    session.settled().await;
+    session.wait_for("location.search.includes('page=1')", "the second page").await;
+    assert_eq!(session.count("#tray-list li").await, 1, "the first page's tick is in the tray");
+    session.tab_to("#result-list input[name=resource]").await;
+    let second = session.js("return document.activeElement.value;").await.as_str().unwrap().to_string();
+    session.key(" ").await;
+    session.tab_to("#result-list button.details").await;
+    session.key(&Key::Enter.to_string()).await;
+    session.settled().await;
+    assert_eq!(session.count("#results-region section.preview").await, 1, "details open in the page");
+    session.axe("details without script").await;
+    session.shot("no-script-details").await;
+    session.tab_to("#insert").await;
+    session.key(&Key::Enter.to_string()).await;
+    // The signed response goes on with a button, since the page cannot submit itself.
+    session.settled().await;
+    session.wait_for("document.querySelector('form#post button')", "the continue button").await;
+    session.tab_to("form#post button").await;
+    session.key(&Key::Enter.to_string()).await;
+    vec![first, second]
+}
+
+/// What identifies a content item: the gateway's resource id for LTI tools, the URL for links.
+async fn item_keys(gateway: &TestServer, lms: &Lms, already: usize) -> Vec<String> {
+    let started = Instant::now();
+    while lms.returned().len() <= already && started.elapsed() < Duration::from_secs(15) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let returned = lms.returned();
+    assert_eq!(returned.len(), already + 1, "the browser posted the response to the LMS");
+    let claims = verify_with_gateway_jwks(gateway, &returned[already], lms).await;
+    let items = claims["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"].as_array().unwrap().clone();
+    let mut keys: Vec<String> = items
+        .iter()
+        .map(|item| item["custom"]["gateway_resource_id"].as_str().or(item["url"].as_str()).unwrap().to_string())
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// The keys the items of these resources must have.
+async fn expected_keys(gateway: &TestServer, ids: &[String]) -> Vec<String> {
+    let mut keys = Vec::new();
+    for id in ids {
+        let found =
+            gateway.graphql_ok("query($id: ID!) { resource(id: $id) { url kind } }", json!({ "id": id }), None).await;
+        let resource = &found["resource"];
+        keys.push(if resource["kind"] == "LTI_RESOURCE_LINK" {
+            id.clone()
+        } else {
+            resource["url"].as_str().unwrap().to_string()
+        });
+    }
+    keys.sort();
+    keys
+}
+
+/// Sizes the window so that the page itself gets `width` × `height`.
+async fn viewport(browser: &Client, width: u32, height: u32) {
+    browser.set_window_size(width, height).await.unwrap();
+    browser.goto("about:blank").await.unwrap();
+    let inner = browser.execute("return [innerWidth, innerHeight];", vec![]).await.unwrap();
+    let (inner_w, inner_h) = (inner[0].as_u64().unwrap_or(0) as u32, inner[1].as_u64().unwrap_or(0) as u32);
+    if (inner_w, inner_h) != (width, height) && inner_w > 0 && inner_h > 0 {
+        browser
+            .set_window_size(width + width.saturating_sub(inner_w), height + height.saturating_sub(inner_h))
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn test_teacher_picks_by_keyboard_in_two_languages_and_two_sizes() {
+    let gateway = gateway_with_samples().await;
+    let pictures = picture_server().await;
+    add_picture_publisher(&gateway, &pictures).await;
+    let lms = Lms::start().await;
+    lms.register(&gateway).await;
+    let axe_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser/node_modules/axe-core/axe.min.js");
+    let axe_source = std::fs::read_to_string(&axe_path).unwrap_or_else(|err| {
+        panic!("{}: {err}; run `npm ci --prefix tests/browser` (see .ci/run)", axe_path.display())
+    });
+    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/picker-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+
+    let driver = ChromeDriver::start();
+    let runs: [(&Words, Option<&str>, u32, u32); 4] = [
+        (&ENGLISH, Some("en-US"), 800, 600),
+        (&SPANISH, Some("es_MX"), 360, 640),
+        (&SPANISH, Some("es"), 800, 600),
+        (&ENGLISH, None, 360, 640),
+    ];
+    let mut posted = 0;
+    for (words, locale, width, height) in runs {
+        let profile = tempfile::tempdir().unwrap();
+        let browser = driver.browser(profile.path(), true).await;
+        viewport(&browser, width, height).await;
+        let mut claims = json!({
+            "https://purl.imsglobal.org/spec/lti/claim/context": { "id": "course-3", "label": "MATH3", "title": "Grade 3 Mathematics" },
+        });
+        if let Some(locale) = locale {
+            claims["https://purl.imsglobal.org/spec/lti/claim/launch_presentation"] =
+                json!({ "locale": locale, "document_target": "iframe" });
+        }
+        let launch = lms.deep_link_with(&gateway, json!({}), claims).await;
+        let mut session = Session {
+            browser: &browser,
+            shots: shots.clone(),
+            prefix: format!("{}-{width}x{height}", words.lang),
+            axe_source: &axe_source,
+            script: true,
+            num_shots: 0,
+            axe_browser: None,
+        };
+        let chosen =
+            keyboard_flow(&mut session, &gateway.url(&format!("/lti/picker?launch={launch}")), words, width < 600)
+                .await;
+        let inserted = item_keys(&gateway, &lms, posted).await;
+        posted += 1;
+        assert_eq!(
+            inserted,
+            expected_keys(&gateway, &chosen).await,
+            "{}: the LMS gets exactly what the tray held",
+            session.prefix
+        );
+        let _ = browser.close().await;
+    }
+
+    // Without script, at the LMS window's size.
+    let profile = tempfile::tempdir().unwrap();
+    let browser = driver.browser(profile.path(), false).await;
+    viewport(&browser, 800, 600).await;
+    let axe_profile = tempfile::tempdir().unwrap();
+    let axe_browser = driver.browser(axe_profile.path(), true).await;
+    viewport(&axe_browser, 800, 600).await;
+    let launch = lms.deep_link(&gateway, json!({})).await;
+    let mut session = Session {
+        browser: &browser,
+        shots: shots.clone(),
+        prefix: "en-800x600".to_string(),
+        axe_source: &axe_source,
+        script: false,
+        num_shots: 10,
+        axe_browser: Some(&axe_browser),
+    };
+    let chosen = no_script_flow(&mut session, &gateway.url(&format!("/lti/picker?launch={launch}"))).await;
+    let inserted = item_keys(&gateway, &lms, posted).await;
+    assert_eq!(
+        inserted,
+        expected_keys(&gateway, &chosen).await,
+        "without script the tray carried the first page's choice"
+    );
+    let _ = browser.close().await;
+    let _ = axe_browser.close().await;
+    eprintln!("picker screenshots in {}", shots.display());
+}
+
+// Browser helpers and the LTI binding / registration tests (issue 12).
+
 pub(crate) async fn headless_chromium(driver: &ChromeDriver, profile: &std::path::Path, extra: &[&str]) -> Client {
     let chromium = std::env::var("CHROMIUM_BIN").unwrap_or_else(|_| "/usr/bin/chromium".to_string());
     let mut args: Vec<String> = [
@@ -91,65 +799,6 @@ impl Browser {
     }
 }
 
-#[tokio::test]
-async fn test_teacher_picks_two_resources_in_headless_chromium() {
-    let gateway = gateway_with_samples().await;
-    let lms = Lms::start().await;
-    lms.register(&gateway).await;
-    let launch = lms.deep_link(&gateway, json!({})).await;
-    let started = Browser::start().await;
-    let browser = started.client.clone();
-
-    browser.goto(&gateway.url(&format!("/lti/picker?launch={launch}"))).await.unwrap();
-    let search = browser.find(Locator::Css("input#q")).await.unwrap();
-    search.send_keys("fractions").await.unwrap();
-    browser.find(Locator::Css(".searchbar button[type=submit]")).await.unwrap().click().await.unwrap();
-    browser.wait().for_element(Locator::Css("input[name=resource]")).await.unwrap();
-    if let Ok(path) = std::env::var("PICKER_SCREENSHOT") {
-        std::fs::write(path, browser.screenshot().await.unwrap()).unwrap();
-    }
-    let boxes = browser.find_all(Locator::Css("input[name=resource]")).await.unwrap();
-    assert!(boxes.len() >= 2, "fractions finds several resources");
-    let mut chosen = Vec::new();
-    for checkbox in boxes.iter().take(2) {
-        chosen.push(checkbox.attr("value").await.unwrap().unwrap());
-        // As a teacher would: bring the result into the middle of the screen, then tick it.
-        browser
-            .execute("arguments[0].scrollIntoView({block: 'center'});", vec![serde_json::to_value(checkbox).unwrap()])
-            .await
-            .unwrap();
-        checkbox.click().await.unwrap();
-    }
-    browser.find(Locator::Css("button[value=insert]")).await.unwrap().click().await.unwrap();
-
-    let started = Instant::now();
-    while lms.returned().is_empty() && started.elapsed() < Duration::from_secs(15) {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let _ = browser.close().await;
-    let returned = lms.returned();
-    assert_eq!(returned.len(), 1, "the browser posted the response to the LMS");
-    let claims = verify_with_gateway_jwks(&gateway, &returned[0], &lms).await;
-    let items = claims["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"].as_array().unwrap();
-    assert_eq!(items.len(), 2);
-    let ids: Vec<String> = items
-        .iter()
-        .map(|item| {
-            item["custom"]["gateway_resource_id"]
-                .as_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| item["url"].as_str().unwrap().to_string())
-        })
-        .collect();
-    for id in &chosen {
-        let record =
-            gateway.graphql_ok(&format!(r#"{{ resource(id: "{id}") {{ url kind }} }}"#), json!({}), None).await;
-        let matched = ids.contains(id) || ids.iter().any(|i| Some(i.as_str()) == record["resource"]["url"].as_str());
-        assert!(matched, "{id} is in the response: {ids:?}");
-    }
-}
-
-/// Waits until `done` holds, for at most 20 s.
 async fn eventually(mut done: impl FnMut() -> bool) -> bool {
     let started = Instant::now();
     while !done() {

@@ -18,6 +18,7 @@
 mod corpus;
 mod live;
 mod measure;
+mod picker;
 mod queries;
 mod relevance;
 mod report;
@@ -148,6 +149,14 @@ enum ChildCommand {
         #[arg(long)]
         show_hits: bool,
     },
+    /// Measures the picker's pages on a kept data folder (a run made with --keep), for profiling
+    #[command(name = "profile-picker")]
+    ProfilePicker {
+        /// The work folder of a run made with --keep
+        work_dir: PathBuf,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
     /// (internal) serve a data folder until standard input closes
     #[command(hide = true, name = "serve-child")]
     Serve { data_dir: PathBuf, live_deadline_ms: u64 },
@@ -219,6 +228,9 @@ fn main() -> anyhow::Result<()> {
             let judgments = relevance::Judgments::load(judgments.as_deref())?;
             let options = RelevanceOptions { num_resources: resources, seed, from, check, show_hits };
             runtime.block_on(relevance_command(judgments, &work_dir, options))
+        Some(ChildCommand::ProfilePicker { work_dir, seed }) => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(profile_picker(&work_dir, seed))
         }
         Some(ChildCommand::ProfileHttp { work_dir, url, mix, concurrency }) => {
             let runtime = tokio::runtime::Runtime::new()?;
@@ -485,6 +497,26 @@ fn profile_search(work_dir: &Path, args: MixArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn profile_picker(work_dir: &Path, seed: u64) -> anyhow::Result<()> {
+    let manifest = Manifest::read(&work_dir.join("corpus"))?;
+    let mix = queries::query_mix(1_000, seed, &manifest);
+    let data_dir = work_dir.join("data");
+    let launches = picker::seed_launches(&data_dir).await?;
+    let client = reqwest::Client::new();
+    let mut server = ServerChild::start(&data_dir, 500, &client).await?;
+    let outcome = picker::measure(&client, &server.base_url, &launches, &mix).await;
+    server.stop();
+    let outcome = outcome?;
+    eprintln!("cold first screens: {:?}", outcome.cold_first_screens);
+    for row in std::iter::once(&outcome.all).chain(&outcome.rows) {
+        eprintln!(
+            "{}: {} pages, server p50 {:?} p99 {:?} max {:?}",
+            row.label, row.server.num_requests, row.server.p50, row.server.p99, row.server.max
+        );
+    }
+    Ok(())
+}
+
 async fn profile_http(work_dir: &Path, url: &str, args: MixArgs, concurrency: usize) -> anyhow::Result<()> {
     let manifest = Manifest::read(&work_dir.join("corpus"))?;
     let mix = queries::query_mix(args.queries, args.seed, &manifest);
@@ -604,6 +636,9 @@ pub struct Results {
     pub num_zero_hit_queries: usize,
     pub live: live::LiveOutcome,
     pub relevance: relevance::RelevanceOutcome,
+        }
+    /// The picker's pages (an error message when they could not be measured).
+    pub picker: Result<picker::PickerOutcome, String>,
 }
 
 async fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -638,6 +673,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         floor_ingest.num_resources as f64 / floor_ingest.seconds
     );
 
+    let launches = picker::seed_launches(&data_dir).await?;
     let client = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
     let mut server = ServerChild::start(&data_dir, args.live_deadline_ms, &client).await?;
     let graphql_url = format!("{}/graphql", server.base_url);
@@ -711,6 +747,12 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     }
     let categories = category_breakdown(&mix, &http_runs, &floor_runs);
 
+    eprintln!("bench: {} picker pages", picker::NUM_PAGES);
+    let picker = picker::measure(&client, &server.base_url, &launches, &mix).await.map_err(|err| format!("{err:#}"));
+    if let Ok(outcome) = &picker {
+        eprintln!("bench: picker server time p50 {:?}, p99 {:?}", outcome.all.server.p50, outcome.all.server.p99);
+    }
+
     eprintln!("bench: live federation");
     let live = live::measure(
         &client,
@@ -754,6 +796,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         num_zero_hit_queries,
         live,
         relevance,
+        picker,
     };
     let markdown = report::markdown(&results);
     println!("{markdown}");

@@ -273,6 +273,36 @@ pub fn markdown(results: &Results) -> String {
             ]);
         }
     }
+    match &results.picker {
+        Ok(outcome) => {
+            let limit = Duration::from_millis(50);
+            table.row([
+                &format!(
+                    "Picker HTML, server time (`Server-Timing`) of {} pages one at a time: p50 / p99 / max (round trip p50 {})",
+                    outcome.all.server.num_requests,
+                    ms(outcome.all.round_trip.p50)
+                ),
+                &format!("{} / {} / {}", ms(outcome.all.server.p50), ms(outcome.all.server.p99), ms(outcome.all.server.max)),
+                "–",
+                "–",
+                "p99 ≤ 50 ms",
+                met(outcome.all.server.p99 <= limit),
+            ]);
+        }
+        Err(reason) => table.row(["Picker HTML", &format!("not measured: {reason}"), "–", "–", "p99 ≤ 50 ms", "–"]),
+    }
+    if let Ok(outcome) = &results.picker {
+        let cold: Vec<String> = outcome.cold_first_screens.iter().map(|d| ms(*d)).collect();
+        let worst = outcome.cold_first_screens.iter().max().copied().unwrap_or_default();
+        table.row([
+            "Picker first screen, first request after the restart (from a course / without one; nothing remembered yet)",
+            &cold.join(" / "),
+            "–",
+            "–",
+            "≤ 50 ms",
+            met(worst <= Duration::from_millis(50)),
+        ]);
+    }
     match &results.live {
         LiveOutcome::NotAvailable(reason) => {
             table.row(["Live federation", "not measured (not available in this build)", "–", "–", "–", "–"]);
@@ -320,6 +350,23 @@ pub fn markdown(results: &Results) -> String {
     }
     out.push_str(&super::relevance::markdown(&results.relevance, results.ingest.num_resources));
     out.push('\n');
+    if let Ok(outcome) = &results.picker {
+        out.push_str("Picker pages by kind (server time from `Server-Timing`; round trip over loopback):\n\n");
+        out.push_str("| Page | Pages | Server p50 | Server p99 | Server max | Round trip p50 |\n|---|---:|---:|---:|---:|---:|\n");
+        for row in &outcome.rows {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} |",
+                row.label,
+                row.server.num_requests,
+                ms(row.server.p50),
+                ms(row.server.p99),
+                ms(row.server.max),
+                ms(row.round_trip.p50)
+            );
+        }
+        out.push('\n');
+    }
     if !results.categories.is_empty() {
         out.push_str("Per query category at concurrency 1 (HTTP / in-process floor):\n\n");
         out.push_str(

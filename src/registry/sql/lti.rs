@@ -139,8 +139,8 @@ impl LtiStore for SqlRegistry {
         self.db
             .timed(async {
                 sqlx::query(
-                    "INSERT INTO lti_launches (id, platform_id, deployment_id, settings, created_at, expires_at, used_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+                    "INSERT INTO lti_launches (id, platform_id, deployment_id, settings, created_at, expires_at, used_at, course_title, locale)
+                     VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8)",
                 )
                 .bind(&launch.id)
                 .bind(&launch.platform_id)
@@ -148,6 +148,8 @@ impl LtiStore for SqlRegistry {
                 .bind(&launch.settings_json)
                 .bind(ts(launch.created_at))
                 .bind(ts(launch.expires_at))
+                .bind(&launch.course_title)
+                .bind(&launch.locale)
                 .execute(self.db.pool())
                 .await?;
                 Ok(())
@@ -159,7 +161,8 @@ impl LtiStore for SqlRegistry {
         self.db
             .timed(async {
                 let row = sqlx::query(
-                    "SELECT id, platform_id, deployment_id, settings, created_at, expires_at, used_at FROM lti_launches WHERE id = $1",
+                    "SELECT id, platform_id, deployment_id, settings, created_at, expires_at, used_at, course_title, locale
+                     FROM lti_launches WHERE id = $1",
                 )
                 .bind(id)
                 .fetch_optional(self.db.pool())
@@ -170,6 +173,8 @@ impl LtiStore for SqlRegistry {
                     platform_id: get(&row, "platform_id")?,
                     deployment_id: get(&row, "deployment_id")?,
                     settings_json: get(&row, "settings")?,
+                    course_title: get(&row, "course_title")?,
+                    locale: get(&row, "locale")?,
                     created_at: parse_time(&get::<String>(&row, "created_at")?)?,
                     expires_at: parse_time(&get::<String>(&row, "expires_at")?)?,
                     used_at: optional_time(get(&row, "used_at")?)?,
@@ -270,6 +275,8 @@ mod tests {
         for registry in registries().await {
             let now = Utc::now();
             let launch = |id: &str, minutes: i64| DeepLinkLaunch {
+                course_title: Some("Grade 3 Mathematics".to_string()),
+                locale: Some("es_MX".to_string()),
                 id: id.into(),
                 platform_id: "p1".into(),
                 deployment_id: "d1".into(),
@@ -280,7 +287,10 @@ mod tests {
             };
             registry.insert_launch(&launch("l1", 60)).await.unwrap();
             registry.insert_launch(&launch("l2", -1)).await.unwrap();
-            assert_eq!(registry.launch("l1").await.unwrap().unwrap().settings_json, "{\"accept_multiple\":true}");
+            let stored = registry.launch("l1").await.unwrap().unwrap();
+            assert_eq!(stored.settings_json, "{\"accept_multiple\":true}");
+            assert_eq!(stored.course_title.as_deref(), Some("Grade 3 Mathematics"), "the picker's starting point");
+            assert_eq!(stored.locale.as_deref(), Some("es_MX"));
             assert!(registry.consume_launch("l1", Utc::now()).await.unwrap());
             assert!(!registry.consume_launch("l1", Utc::now()).await.unwrap(), "once");
             assert!(registry.launch("l1").await.unwrap().unwrap().used_at.is_some());

@@ -265,6 +265,7 @@ CREATE TABLE lti_registrations (
 CREATE INDEX lti_registrations_by_publisher ON lti_registrations(publisher);
 "#,
     },
+    Migration { name: "0042_lti_launch_presentation", sqlite: LAUNCH_PRESENTATION, postgres: LAUNCH_PRESENTATION },
 ];
 
 /// The gateway's signing keys and named secrets, sealed (text) as the registry's sealer wrote them.
@@ -277,6 +278,12 @@ CREATE TABLE signing_keys (kid TEXT PRIMARY KEY, created_at TEXT NOT NULL, retir
 const LIVE_HITS: &str = r#"
 CREATE TABLE live_hits (id TEXT PRIMARY KEY, record TEXT NOT NULL, expires_at BIGINT NOT NULL);
 CREATE INDEX live_hits_expiry ON live_hits(expires_at);
+"#;
+
+/// What the picker shows from a deep-linking launch besides its settings.
+const LAUNCH_PRESENTATION: &str = r#"
+ALTER TABLE lti_launches ADD COLUMN course_title TEXT;
+ALTER TABLE lti_launches ADD COLUMN locale TEXT;
 "#;
 
 /// Who harvests a source now, and until when (milliseconds since the epoch).
