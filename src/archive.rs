@@ -53,6 +53,41 @@ impl CatalogArchive {
         std::fs::rename(&temporary, dir.join(name))
     }
 
+    /// Keeps the current version of one part of a source's catalog (a sitemap page), under a
+    /// name derived from `key` (its URL): a newer version replaces it, [`Self::remove_part`]
+    /// forgets it. Parts are merges, replayed in name order after the numbered documents.
+    pub fn store_part(
+        &self,
+        publisher: &PublisherId,
+        source_id: &str,
+        key: &str,
+        format: CatalogFormat,
+        document: &[u8],
+    ) -> std::io::Result<()> {
+        let dir = self.root.join(publisher.as_str()).join(source_id);
+        std::fs::create_dir_all(&dir)?;
+        let name = part_name(key, format);
+        let temporary = dir.join(format!("{name}.partial"));
+        std::fs::write(&temporary, document)?;
+        std::fs::rename(&temporary, dir.join(name))
+    }
+
+    /// Forgets one part stored with [`Self::store_part`]; answers whether it was there.
+    pub fn remove_part(
+        &self,
+        publisher: &PublisherId,
+        source_id: &str,
+        key: &str,
+        format: CatalogFormat,
+    ) -> std::io::Result<bool> {
+        let path = self.root.join(publisher.as_str()).join(source_id).join(part_name(key, format));
+        match std::fs::remove_file(path) {
+            Ok(()) => Ok(true),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(err) => Err(err),
+        }
+    }
+
     /// Forgets a source's documents; answers whether there were any.
     pub fn remove_source(&self, publisher: &PublisherId, source_id: &str) -> std::io::Result<bool> {
         remove_dir_if_present(&self.root.join(publisher.as_str()).join(source_id))
@@ -100,6 +135,14 @@ impl CatalogArchive {
         }
         Ok(out)
     }
+}
+
+/// `part-<hash of key>.merge.<format>`: sorts after the numbered documents, parses as a merge.
+fn part_name(key: &str, format: CatalogFormat) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(key.as_bytes());
+    let hex: String = digest.iter().take(16).map(|byte| format!("{byte:02x}")).collect();
+    format!("part-{hex}.merge.{}", format.as_param())
 }
 
 /// Removes a folder and everything in it; answers whether it was there.
@@ -165,5 +208,33 @@ mod tests {
         assert!(archive.remove_publisher(&publisher).unwrap());
         assert!(archive.documents().unwrap().is_empty());
         assert!(!archive.remove_publisher(&publisher).unwrap());
+    }
+
+    #[test]
+    fn test_parts_are_replaced_and_removed_by_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = CatalogArchive::new(dir.path());
+        let publisher = PublisherId::parse("acme").unwrap();
+        let (page_a, page_b) = ("https://acme.example/a", "https://acme.example/b");
+        archive.store_part(&publisher, "site", page_a, CatalogFormat::Sitemap, b"a1").unwrap();
+        archive.store_part(&publisher, "site", page_b, CatalogFormat::Sitemap, b"b1").unwrap();
+        archive.store_part(&publisher, "site", page_a, CatalogFormat::Sitemap, b"a2").unwrap();
+        let read = |archive: &CatalogArchive| -> Vec<String> {
+            let mut contents: Vec<String> = archive
+                .documents()
+                .unwrap()
+                .iter()
+                .map(|d| {
+                    assert_eq!((d.mode, d.format), (IngestMode::Merge, CatalogFormat::Sitemap));
+                    String::from_utf8(std::fs::read(&d.path).unwrap()).unwrap()
+                })
+                .collect();
+            contents.sort();
+            contents
+        };
+        assert_eq!(read(&archive), ["a2", "b1"]);
+        assert!(archive.remove_part(&publisher, "site", page_b, CatalogFormat::Sitemap).unwrap());
+        assert!(!archive.remove_part(&publisher, "site", page_b, CatalogFormat::Sitemap).unwrap());
+        assert_eq!(read(&archive), ["a2"]);
     }
 }

@@ -412,7 +412,7 @@ fn outcome_line_item(extensions: &BTreeMap<String, BTreeMap<String, String>>, ti
         .filter_map(|properties| properties.get("outcome"))
         .filter_map(|raw| raw.trim().parse::<f64>().ok())
         .find(|points| points.is_finite() && *points > 0.0)
-        .map(|score_maximum| LineItem { score_maximum, label: title.map(str::to_string) })
+        .map(|score_maximum| LineItem { score_maximum, label: title.map(str::to_string), ..LineItem::default() })
 }
 
 /// The LOM inside a `<metadata>` element (resource metadata or `lticc:metadata`).
@@ -1432,7 +1432,10 @@ mod tests {
         assert_eq!(lti.custom["ctx"], "$Context.id");
         assert_eq!(lti.custom["who"], "$Person.address.locality");
         assert_eq!(lti.extensions["canvas.instructure.com"]["course_navigation.text"], "Nav");
-        assert_eq!(lti.line_item, Some(LineItem { score_maximum: 2.5, label: Some("T".into()) }));
+        assert_eq!(
+            lti.line_item,
+            Some(LineItem { score_maximum: 2.5, label: Some("T".into()), ..LineItem::default() })
+        );
         assert_eq!(lti.icon_url.as_deref(), Some("http://x.example/i.png"));
     }
 

@@ -20,7 +20,12 @@ const NO_RECORDS_MATCH: &str = "noRecordsMatch";
 
 /// Parses one OAI-PMH response page.
 pub fn parse(bytes: &[u8]) -> Result<ParsedCatalog, CatalogError> {
-    let root = xml::parse(bytes)?;
+    parse_with_limits(bytes, &super::Limits::default())
+}
+
+/// [`parse`] with the caller's XML attribute cap.
+pub fn parse_with_limits(bytes: &[u8], limits: &super::Limits) -> Result<ParsedCatalog, CatalogError> {
+    let root = xml::parse_limited(bytes, limits.max_xml_attributes)?;
     if !root.is("OAI-PMH") {
         return Err(CatalogError::Structure(format!(
             "expected an OAI-PMH response (<OAI-PMH>), found <{}>",

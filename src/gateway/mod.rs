@@ -25,7 +25,7 @@ use crate::lti::keys::ToolKeys;
 use crate::lti::Lti;
 use crate::metrics::Metrics;
 use crate::outbound::Outbound;
-use crate::registry::{IngestRecord, Publisher, Registry, SqliteRegistry, StoredDiagnostic};
+use crate::registry::{IngestRecord, Publisher, Registry, SitemapPageStore, SqliteRegistry, StoredDiagnostic};
 use crate::resource::{CatalogFormat, PublisherId, ResourceId, ResourceRecord};
 use crate::samples::SAMPLES;
 
@@ -94,6 +94,8 @@ pub struct Gateway {
     config: Config,
     public_url: String,
     registry: Arc<dyn Registry>,
+    /// Per-page state of sitemap sources (lastmod, validators, resources per page).
+    sitemap_pages: Arc<dyn SitemapPageStore>,
     index: Arc<SearchIndex>,
     admin_token: String,
     content_dir: PathBuf,
@@ -129,6 +131,7 @@ impl Gateway {
         std::fs::create_dir_all(&data_dir).map_err(io_err)?;
         let sqlite = Arc::new(SqliteRegistry::open_in_data_dir(&data_dir)?);
         let registry: Arc<dyn Registry> = sqlite.clone();
+        let sitemap_pages: Arc<dyn SitemapPageStore> = sqlite.clone();
         let index = Arc::new(SearchIndex::open(&data_dir.join("tantivy"))?);
         let admin_token = auth::load_or_create_admin_token(&data_dir, config.admin_token.as_deref()).map_err(io_err)?;
         let outbound =
@@ -148,10 +151,11 @@ impl Gateway {
         let gateway = Self {
             public_url,
             registry,
+            sitemap_pages,
             index,
             admin_token,
             content_dir,
-            limits: Limits::default(),
+            limits: config.catalog_limits,
             metrics: Metrics::new(),
             outbound,
             lti,
@@ -184,6 +188,10 @@ impl Gateway {
 
     pub(crate) fn registry(&self) -> &Arc<dyn Registry> {
         &self.registry
+    }
+
+    pub(crate) fn sitemap_pages(&self) -> &Arc<dyn SitemapPageStore> {
+        &self.sitemap_pages
     }
 
     pub(crate) fn index(&self) -> &Arc<SearchIndex> {
@@ -431,6 +439,26 @@ impl Gateway {
         mode: IngestMode,
         parsed: ParsedCatalog,
     ) -> Result<IngestReport, AppError> {
+        if parsed.nothing_indexable() {
+            // Applying it would only take the source's resources away.
+            let mut diagnostics = parsed.diagnostics;
+            diagnostics.push(Diagnostic::error(
+                None,
+                format!(
+                    "no item of the document could be indexed ({} rejected, {} skipped); nothing was changed",
+                    parsed.rejected, parsed.skipped
+                ),
+            ));
+            return Ok(IngestReport {
+                status: IngestStatus::Failed,
+                source_id: source_id.to_string(),
+                added: 0,
+                updated: 0,
+                removed: 0,
+                rejected: parsed.rejected,
+                diagnostics,
+            });
+        }
         let ParsedCatalog { resources, deleted, mut diagnostics, rejected, files, .. } = parsed;
         let _not_being_removed = self.removals.read().await;
         let registry = self.registry.clone();
@@ -659,6 +687,7 @@ fn merge_into(target: &mut ParsedCatalog, parsed: ParsedCatalog) {
     target.deleted.extend(parsed.deleted);
     target.diagnostics.extend(parsed.diagnostics);
     target.rejected += parsed.rejected;
+    target.skipped += parsed.skipped;
     target.files.extend(parsed.files);
 }
 
@@ -670,10 +699,15 @@ pub fn default_mode(format: CatalogFormat) -> IngestMode {
     }
 }
 
-/// The source a push goes to: given, or `push-<format>`.
+/// The source a push goes to: given, or `push-<format>`. A source given but empty is refused
+/// rather than taken as the default: a script whose variable came out empty must not replace
+/// the default source's catalog.
 pub fn source_id(format: CatalogFormat, given: Option<&str>) -> Result<String, AppError> {
-    match given.map(str::trim).filter(|s| !s.is_empty()) {
+    match given.map(str::trim) {
         None => Ok(format!("push-{}", format.as_param().replace('_', "-"))),
+        Some("") => Err(AppError::bad_input(
+            "source is empty: name the source (1-64 letters, digits, '-', '_' or '.') or leave it out for the default",
+        )),
         Some(name) => valid_source_name(name),
     }
 }

@@ -20,6 +20,7 @@ pub mod oauth;
 pub mod resource_search;
 pub mod scheduler;
 pub mod service;
+pub mod sitemap;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -87,6 +88,8 @@ pub struct HarvestedCatalog {
     /// others as merges after it.
     pub documents: Vec<Vec<u8>>,
     pub cursor: HarvestCursor,
+    /// Sitemap sources: the page state and archived pages to write once the commit succeeded.
+    pub pages: Option<sitemap::PageChanges>,
 }
 
 /// The state one run carries through its harvest loop.
@@ -316,6 +319,7 @@ async fn execute(gateway: &Arc<Gateway>, source: CatalogSourceRecord, mut run: H
         CatalogFormat::ResourceSearch => resource_search::harvest(&mut ctx).await,
         CatalogFormat::OaiPmh => oai::harvest(&mut ctx).await,
         CatalogFormat::CommonCartridge | CatalogFormat::Lrmi => document::harvest(&mut ctx).await,
+        CatalogFormat::Sitemap => sitemap::harvest(&mut ctx, gateway).await,
     };
     run.requests = ctx.requests;
     run.http_status = ctx.http_status;
@@ -362,7 +366,7 @@ async fn apply(
     diagnostics: &mut Vec<Diagnostic>,
     catalog: HarvestedCatalog,
 ) -> bool {
-    let HarvestedCatalog { parsed, mode, documents, cursor } = catalog;
+    let HarvestedCatalog { parsed, mode, documents, cursor, pages } = catalog;
     let report = match gateway.apply_parsed(&source.publisher, source.format, &source.id, mode, Ok(parsed)).await {
         Ok(report) => report,
         Err(err) => {
@@ -390,6 +394,11 @@ async fn apply(
             gateway.archive_document(&source.publisher, &source.id, document_mode, source.format, document).await
         {
             tracing::error!(source = %source.id, error = %err, "cannot archive a harvested document");
+        }
+    }
+    if let Some(pages) = pages {
+        if !sitemap::commit_pages(gateway, source, pages).await {
+            return false;
         }
     }
     save_cursor(gateway, &source.id, cursor).await

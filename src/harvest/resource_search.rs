@@ -84,7 +84,13 @@ pub(super) async fn harvest(ctx: &mut HarvestContext<'_>) -> Result<Harvested, H
     if cursor.content_hash == ctx.source.cursor.content_hash {
         return Ok(Harvested::Unchanged { cursor });
     }
-    Ok(Harvested::Catalog(HarvestedCatalog { parsed: merged, mode: IngestMode::Replace, documents, cursor }))
+    Ok(Harvested::Catalog(HarvestedCatalog {
+        parsed: merged,
+        mode: IngestMode::Replace,
+        documents,
+        cursor,
+        pages: None,
+    }))
 }
 
 pub(super) fn merge_into(target: &mut ParsedCatalog, parsed: ParsedCatalog) {
@@ -92,6 +98,7 @@ pub(super) fn merge_into(target: &mut ParsedCatalog, parsed: ParsedCatalog) {
     target.deleted.extend(parsed.deleted);
     target.diagnostics.extend(parsed.diagnostics);
     target.rejected += parsed.rejected;
+    target.skipped += parsed.skipped;
     target.files.extend(parsed.files);
 }
 

@@ -151,7 +151,12 @@ mod tests {
             icon_url: Some("https://tool.example.com/icon.png".to_string()),
             vendor_code: Some("acme".to_string()),
             vendor_name: Some("Acme".to_string()),
-            line_item: Some(LineItem { score_maximum: 10.0, label: Some("Fractions".to_string()) }),
+            line_item: Some(LineItem {
+                score_maximum: 10.0,
+                label: Some("Fractions".to_string()),
+                resource_id: Some("fractions-quiz".to_string()),
+                tag: Some("quiz".to_string()),
+            }),
         });
         resource.keywords = vec!["fractions".to_string()];
         resource.subjects = vec!["Mathematics".to_string()];

@@ -6,6 +6,7 @@
 
 pub mod broker_store;
 pub mod lti_store;
+pub mod sitemap_pages;
 mod sources;
 mod sqlite;
 mod sqlite_sources;
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 pub use broker_store::{AgsGrant, BrokerStore, BrokeredLaunch, PublisherTool, ToolToken};
 pub use lti_store::{DeepLinkLaunch, LoginState, LtiStore, Platform};
+pub use sitemap_pages::{SitemapPage, SitemapPageStore};
 pub use sources::{
     CatalogSourceRecord, HarvestCursor, HarvestRunRecord, HarvestStatus, HarvestStore, HarvestTrigger,
     SourceCredentials,

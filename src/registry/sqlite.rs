@@ -80,6 +80,7 @@ CREATE INDEX harvest_runs_by_source ON harvest_runs(source_id, id);
     ),
     super::lti_store::MIGRATION,
     super::broker_store::MIGRATION,
+    super::sitemap_pages::MIGRATION,
 ];
 
 pub struct SqliteRegistry {
