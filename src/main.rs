@@ -305,7 +305,7 @@ async fn ingest(
     file: PathBuf,
 ) -> anyhow::Result<()> {
     let Some(format) = CatalogFormat::parse(&format) else {
-        bail!("unknown format '{format}': use common_cartridge, resource_search, lrmi or oai_pmh");
+        bail!("unknown format '{format}': use common_cartridge, resource_search, lrmi, oai_pmh or sitemap");
     };
     let publisher = PublisherId::parse(&publisher)?;
     let document = read_with_progress(&file)?;

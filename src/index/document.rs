@@ -160,6 +160,7 @@ mod tests {
         });
         resource.keywords = vec!["fractions".to_string()];
         resource.subjects = vec!["Mathematics".to_string()];
+        resource.subjects_raw = vec!["https://w3id.org/kim/hochschulfaechersystematik/n105".to_string()];
         resource.resource_types = vec!["Interactive".to_string()];
         resource.resource_types_raw = vec!["simulation".to_string()];
         resource.languages = vec!["en".to_string()];
@@ -205,7 +206,7 @@ mod tests {
         let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
         assert_eq!(
             (SCHEMA_VERSION, hex.as_str()),
-            (3, "fa91676691118ea32bca71dbd8b0b2cba42f8556198b5c2ab03836d25418198a")
+            (4, "46a4b55813d8b99f2e834d91a400276a94f6a7c43e3acd9bf7189abe2485b47c")
         );
     }
 }

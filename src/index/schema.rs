@@ -14,7 +14,8 @@ use tantivy::{Index, IndexSettings};
 /// change: an index with another stamp is rebuilt from the archived catalogs.
 /// 2: `title_sort` is a fast column only; the document store is zstd-compressed.
 /// 3: the payload is postcard instead of JSON.
-pub const SCHEMA_VERSION: u32 = 3;
+/// 4: resources keep their raw subjects; line items their `resourceId` and `tag`; SITEMAP format.
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// zstd level of the document store.
 const DOCSTORE_ZSTD_LEVEL: i32 = 3;
