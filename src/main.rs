@@ -47,7 +47,7 @@ enum Command {
         /// Publisher id
         #[arg(long)]
         publisher: String,
-        /// common_cartridge, resource_search, lrmi or oai_pmh
+        /// common_cartridge, resource_search, lrmi, oai_pmh or sitemap (one HTML page)
         #[arg(long)]
         format: String,
         /// Catalog source to replace or merge into [default: push-<format>]

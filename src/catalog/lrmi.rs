@@ -1022,8 +1022,12 @@ impl<'v, 'a> Reader<'_, 'v, 'a> {
                     (Some(text.to_string()), vocab::license_url(text))
                 }
                 Resolved::Object(object) => {
-                    let url = ["@id", "id", "url"].iter().find_map(|key| object.get(key).and_then(Value::as_str));
-                    match url.map(str::trim).filter(|url| !url.is_empty() && !url.starts_with("_:")) {
+                    let url = ["@id", "id", "url"]
+                        .iter()
+                        .filter_map(|key| object.get(key).and_then(Value::as_str))
+                        .map(str::trim)
+                        .find(|url| !url.is_empty() && !url.starts_with("_:"));
+                    match url {
                         Some(url) => (Some(url.to_string()), vocab::license_url(url)),
                         None => {
                             let name = label_of(object, &[]);

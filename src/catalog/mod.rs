@@ -7,6 +7,8 @@
 pub mod cartridge;
 pub mod concepts;
 #[cfg(test)]
+mod fixture_facts;
+#[cfg(test)]
 pub(crate) mod fixtures;
 pub mod html;
 mod json;
