@@ -88,10 +88,10 @@ pub fn scan(page: &str) -> PageFacts<'_> {
                     facts.canonical = tag.attr("href").map(decode_attribute).filter(|h| !h.is_empty());
                 }
             }
-            "meta" if facts.og_url.is_none() => {
-                if tag.attr("property").is_some_and(|p| p.eq_ignore_ascii_case("og:url")) {
-                    facts.og_url = tag.attr("content").map(decode_attribute).filter(|h| !h.is_empty());
-                }
+            "meta"
+                if facts.og_url.is_none() && tag.attr("property").is_some_and(|p| p.eq_ignore_ascii_case("og:url")) =>
+            {
+                facts.og_url = tag.attr("content").map(decode_attribute).filter(|h| !h.is_empty());
             }
             "base" if facts.base.is_none() => {
                 facts.base = tag.attr("href").map(decode_attribute).filter(|h| !h.is_empty());

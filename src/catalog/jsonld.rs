@@ -103,10 +103,11 @@ impl<'v, 'a> Context<'v, 'a> {
                     Value::Object(expanded) => expanded.get("@id").and_then(Value::as_str),
                     _ => None,
                 };
-                if !term.starts_with('@') && iri.is_some_and(|iri| SCHEMA_IRIS.contains(&iri.trim())) {
-                    if !self.prefixes.iter().any(|known| known == term) {
-                        self.prefixes.push(term.to_string());
-                    }
+                if !term.starts_with('@')
+                    && iri.is_some_and(|iri| SCHEMA_IRIS.contains(&iri.trim()))
+                    && !self.prefixes.iter().any(|known| known == term)
+                {
+                    self.prefixes.push(term.to_string());
                 }
             }
         }

@@ -89,7 +89,7 @@ pub struct HarvestedCatalog {
     pub documents: Vec<Vec<u8>>,
     pub cursor: HarvestCursor,
     /// Sitemap sources: the page state and archived pages to write once the commit succeeded.
-    pub pages: Option<sitemap::PageChanges>,
+    pub pages: Option<Box<sitemap::PageChanges>>,
 }
 
 /// The state one run carries through its harvest loop.
@@ -397,7 +397,7 @@ async fn apply(
         }
     }
     if let Some(pages) = pages {
-        if !sitemap::commit_pages(gateway, source, pages).await {
+        if !sitemap::commit_pages(gateway, source, *pages).await {
             return false;
         }
     }

@@ -491,7 +491,7 @@ impl Run<'_> {
             mode: IngestMode::Merge,
             documents: Vec::new(),
             cursor,
-            pages: Some(changes),
+            pages: Some(Box::new(changes)),
         }))
     }
 }
