@@ -1550,6 +1550,60 @@ mod tests {
     }
 
     #[test]
+    fn test_concatenated_pretty_printed_objects() {
+        let parsed = parse_inline(
+            r#"{
+  "@type": "LearningResource", "identifier": "A", "name": "A", "url": "https://a.example/"
+}
+{
+  "@type": "LearningResource", "identifier": "B", "name": "B", "url": "https://b.example/"
+}"#,
+        );
+        let ids: Vec<&str> = parsed.resources.iter().map(|r| r.local_id.as_str()).collect();
+        assert_eq!(ids, ["A", "B"]);
+        let broken = parse_inline(
+            "{\"@type\": \"LearningResource\", \"identifier\": \"A\", \"name\": \"A\", \"url\": \"https://a.example/\"}\n{\n  \"name\": \n}",
+        );
+        assert_eq!(broken.resources.len(), 1);
+        assert_eq!(broken.rejected, 1);
+        assert!(messages(&broken, Severity::Error)[0].contains("the rest of the document was not read"));
+    }
+
+    #[test]
+    fn test_amb_concepts_and_language_maps() {
+        let parsed = parse_inline(
+            r#"{"@context": ["https://w3id.org/kim/amb/context.jsonld", {"@language": "de"}],
+                "id": "https://oer.example.org/x", "type": ["LearningResource"],
+                "name": {"de": "Wasserkreislauf", "en": "Water cycle"},
+                "inLanguage": ["de"],
+                "license": {"id": "https://creativecommons.org/licenses/by/4.0/"},
+                "about": [{"id": "https://w3id.org/kim/hochschulfaechersystematik/n4", "prefLabel": {"de": "Mathematik, Naturwissenschaften"}},
+                          {"id": "https://example.org/subjects/water"}, "Wetter"],
+                "keywords": [{"de": "Regen", "en": "rain"}, "Verdunstung, Kondensation"],
+                "learningResourceType": [{"id": "http://w3id.org/openeduhub/vocabs/new_lrt/0a79a1d0-583b-47ce-86a7-517ab352d796", "prefLabel": {"de": "Arbeitsblatt"}}],
+                "audience": [{"id": "http://purl.org/dcx/lrmi-vocabs/educationalAudienceRole/teacher", "prefLabel": {"de": "Lehrkraft"}}],
+                "educationalLevel": [{"id": "http://w3id.org/openeduhub/vocabs/educationalContext/grundschule"}],
+                "teaches": [{"id": "https://case.example.org/CFItems/0efdcb25-011c-53b4-acad-05f8c59261b7", "prefLabel": {"de": "Kreisläufe beschreiben"}}]}"#,
+        );
+        assert!(messages(&parsed, Severity::Warning).is_empty(), "{:?}", parsed.diagnostics);
+        let resource = &parsed.resources[0];
+        assert_eq!(resource.title, "Wasserkreislauf", "the resource's language");
+        assert_eq!(resource.url, "https://oer.example.org/x");
+        assert_eq!(resource.subjects, ["Mathematik, Naturwissenschaften", "Science"]);
+        assert_eq!(
+            resource.subjects_raw,
+            ["https://w3id.org/kim/hochschulfaechersystematik/n4", "https://example.org/subjects/water"],
+            "a concept without label is kept raw"
+        );
+        assert_eq!(resource.keywords, ["Regen", "Verdunstung", "Kondensation", "Wetter"]);
+        assert_eq!(resource.resource_types, ["worksheet"], "a UUID concept by its label");
+        assert!(resource.teacher_only);
+        assert_eq!(resource.grades, Some(GradeRange::new(1, 4)));
+        assert_eq!(resource.alignments[0].guid.as_deref(), Some("0efdcb25-011c-53b4-acad-05f8c59261b7"));
+        assert_eq!(resource.alignments[0].description.as_deref(), Some("Kreisläufe beschreiben"));
+    }
+
+    #[test]
     fn test_string_free_flag_is_unknown() {
         let parsed = parse_inline(
             r#"{"@type": "LearningResource", "@id": "https://example.com/x", "name": "X", "isAccessibleForFree": "false"}"#,
