@@ -83,6 +83,15 @@ impl AppError {
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Unavailable, message)
     }
+
+    /// A module's error as the caller sees it: its own code and message, except internal
+    /// failures, which are logged and answered generically.
+    pub fn from_coded<E: HasErrorCode + std::fmt::Display>(err: E) -> Self {
+        match err.error_code() {
+            ErrorCode::Internal => Self::internal(err),
+            code => Self::new(code, err.to_string()),
+        }
+    }
 }
 
 /// Implemented by each module's error enum so that one mapping serves HTTP and GraphQL.

@@ -68,9 +68,7 @@ pub async fn serve(
     let public_url = config.public_url_for(bound);
     let load_samples = config.load_samples;
     let data_dir = config.data_dir.clone();
-    let gateway = tokio::task::spawn_blocking(move || Gateway::open(config, public_url))
-        .await
-        .map_err(|err| ServeError::Io(std::io::Error::other(err)))??;
+    let gateway = Gateway::open(config, public_url).await?;
     gateway.rebuild_index_if_needed().await.map_err(ServeError::Samples)?;
     if load_samples {
         gateway.load_samples_if_empty().await.map_err(ServeError::Samples)?;

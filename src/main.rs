@@ -14,7 +14,7 @@ use resource_gateway::lti::keys::ToolKeys;
 use resource_gateway::lti::platform::PlatformInput;
 use resource_gateway::lti::Lti;
 use resource_gateway::outbound::Outbound;
-use resource_gateway::registry::{Registry, SqliteRegistry};
+use resource_gateway::registry::{Registry, SqlRegistry};
 use resource_gateway::resource::{CatalogFormat, PublisherId};
 use tracing_subscriber::EnvFilter;
 
@@ -264,7 +264,7 @@ fn main() -> anyhow::Result<()> {
         Command::Publisher { command: PublisherCommand::Add { settings, name, id, homepage } } => {
             init_logging(false);
             let config = Config::load(&settings)?;
-            add_publisher(config, name, id, homepage)
+            runtime()?.block_on(add_publisher(config, name, id, homepage))
         }
         Command::Publisher { command: PublisherCommand::Remove { settings, id } } => {
             init_logging(false);
@@ -293,7 +293,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 /// Opens the data folder the way `serve` does, for one-shot commands.
 async fn open(config: Config) -> anyhow::Result<std::sync::Arc<Gateway>> {
     let public_url = config.public_url_for(config.listen);
-    let gateway = tokio::task::spawn_blocking(move || Gateway::open(config, public_url)).await??;
+    let gateway = Gateway::open(config, public_url).await?;
     Ok(gateway)
 }
 
@@ -367,24 +367,29 @@ fn read_with_progress(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
     Ok(document)
 }
 
-fn add_publisher(config: Config, name: String, id: Option<String>, homepage: Option<String>) -> anyhow::Result<()> {
+async fn add_publisher(
+    config: Config,
+    name: String,
+    id: Option<String>,
+    homepage: Option<String>,
+) -> anyhow::Result<()> {
     // Only the registry: this works while a gateway serves the same data folder.
     let (publisher, key, hash) = prepare_publisher(&name, id.as_deref(), homepage.as_deref())
         .map_err(|err| anyhow::anyhow!("{}", err.message))?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
-    let registry = SqliteRegistry::open_in_data_dir(&config.data_dir)?;
-    registry.insert_publisher(&publisher, Some(&hash))?;
+    let registry = SqlRegistry::open_in_data_dir(&config.data_dir).await?;
+    registry.insert_publisher(&publisher, Some(&hash)).await?;
     println!("registered publisher '{}' ({})", publisher.id, publisher.name);
     println!("key (shown once, keep it safe): {key}");
     Ok(())
 }
 
 /// The LTI service over the registry and keys only: works while a gateway serves the folder.
-fn offline_lti(config: &Config) -> anyhow::Result<(Arc<SqliteRegistry>, Lti)> {
+async fn offline_lti(config: &Config) -> anyhow::Result<(Arc<SqlRegistry>, Lti)> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
-    let registry = Arc::new(SqliteRegistry::open_in_data_dir(&config.data_dir)?);
+    let registry = Arc::new(SqlRegistry::open_in_data_dir(&config.data_dir).await?);
     let keys = ToolKeys::load_or_create(&config.data_dir)?;
     let outbound = Outbound::new(config.allow_networks.clone())?;
     let lti = Lti::new(registry.clone(), keys, outbound, config.public_url_for(config.listen));
@@ -392,7 +397,7 @@ fn offline_lti(config: &Config) -> anyhow::Result<(Arc<SqliteRegistry>, Lti)> {
 }
 
 async fn add_platform(config: Config, input: PlatformInput) -> anyhow::Result<()> {
-    let (_, lti) = offline_lti(&config)?;
+    let (_, lti) = offline_lti(&config).await?;
     let platform = lti.register_platform(input).await?;
     println!("registered platform {} (issuer {}, client id {})", platform.id, platform.issuer, platform.client_id);
     println!("In the LMS, register the tool with:");
@@ -404,8 +409,8 @@ async fn add_platform(config: Config, input: PlatformInput) -> anyhow::Result<()
 
 async fn add_tool(config: Config, publisher: String, input: ToolInput) -> anyhow::Result<()> {
     let publisher = PublisherId::parse(&publisher)?;
-    let (registry, lti) = offline_lti(&config)?;
-    if registry.publisher(&publisher)?.is_none() {
+    let (registry, lti) = offline_lti(&config).await?;
+    if registry.publisher(&publisher).await?.is_none() {
         bail!("no publisher '{publisher}': add it first with `publisher add`");
     }
     let tool = lti.register_tool(&publisher, input).await?;

@@ -176,6 +176,32 @@ impl CatalogFormat {
     }
 }
 
+/// How a catalog document relates to what its source already had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum IngestMode {
+    /// The document is the whole catalog of its source: what is missing from it is removed.
+    Replace,
+    /// The document adds and updates; only explicitly deleted ids are removed (OAI-PMH pages).
+    Merge,
+}
+
+impl IngestMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IngestMode::Replace => "REPLACE",
+            IngestMode::Merge => "MERGE",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "REPLACE" => Some(IngestMode::Replace),
+            "MERGE" => Some(IngestMode::Merge),
+            _ => None,
+        }
+    }
+}
+
 /// A grade range on the brief's scale: PK = -1, K = 0, grades 1..12, higher education = 13.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GradeRange {

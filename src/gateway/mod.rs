@@ -25,7 +25,7 @@ use crate::lti::keys::ToolKeys;
 use crate::lti::Lti;
 use crate::metrics::Metrics;
 use crate::outbound::Outbound;
-use crate::registry::{IngestRecord, Publisher, Registry, SitemapPageStore, SqliteRegistry, StoredDiagnostic};
+use crate::registry::{IngestRecord, Publisher, Registry, SitemapPageStore, SqlRegistry, StoredDiagnostic};
 use crate::resource::{CatalogFormat, PublisherId, ResourceId, ResourceRecord};
 use crate::samples::SAMPLES;
 
@@ -125,24 +125,32 @@ fn search_slots() -> usize {
 
 impl Gateway {
     /// Opens (or creates) everything in the data folder.
-    pub fn open(config: Config, public_url: String) -> Result<Arc<Self>, StartError> {
+    pub async fn open(config: Config, public_url: String) -> Result<Arc<Self>, StartError> {
         let data_dir = config.data_dir.clone();
         let io_err = |source| StartError::DataDir { path: data_dir.clone(), source };
         std::fs::create_dir_all(&data_dir).map_err(io_err)?;
-        let sqlite = Arc::new(SqliteRegistry::open_in_data_dir(&data_dir)?);
-        let registry: Arc<dyn Registry> = sqlite.clone();
-        let sitemap_pages: Arc<dyn SitemapPageStore> = sqlite.clone();
-        let index = Arc::new(SearchIndex::open(&data_dir.join("tantivy"))?);
+        let sql = Arc::new(SqlRegistry::open_in_data_dir(&data_dir).await?);
+        let registry: Arc<dyn Registry> = sql.clone();
+        let sitemap_pages: Arc<dyn SitemapPageStore> = sql.clone();
+        let index_dir = data_dir.join("tantivy");
+        let keys_dir = data_dir.clone();
+        let (index, keys) = tokio::task::spawn_blocking(move || -> Result<_, StartError> {
+            Ok((SearchIndex::open(&index_dir)?, ToolKeys::load_or_create(&keys_dir)?))
+        })
+        .await
+        .map_err(|err| StartError::DataDir { path: data_dir.clone(), source: std::io::Error::other(err) })??;
+        let index = Arc::new(index);
         let admin_token = auth::load_or_create_admin_token(&data_dir, config.admin_token.as_deref()).map_err(io_err)?;
         let outbound =
             Outbound::new(config.allow_networks.clone()).map_err(|err| StartError::Outbound(err.to_string()))?;
-        let keys = ToolKeys::load_or_create(&data_dir)?;
-        let lti = Lti::new(sqlite, keys, outbound.clone(), public_url.clone());
+        let lti = Lti::new(sql, keys, outbound.clone(), public_url.clone());
         let content_dir = data_dir.join("content");
         std::fs::create_dir_all(&content_dir).map_err(io_err)?;
-        let interrupted = registry.fail_unfinished_runs(
-            "the gateway stopped during the run; nothing was changed and the source runs again after the restart",
-        )?;
+        let interrupted = registry
+            .fail_unfinished_runs(
+                "the gateway stopped during the run; nothing was changed and the source runs again after the restart",
+            )
+            .await?;
         if interrupted > 0 {
             tracing::warn!(runs = interrupted, "harvest runs were interrupted by the last stop");
         }
@@ -231,9 +239,7 @@ impl Gateway {
         let Some(publisher) = auth::key_publisher(token) else {
             return Err(invalid());
         };
-        let registry = self.registry.clone();
-        let lookup = publisher.clone();
-        let stored = blocking(move || registry.publisher_key_hash(&lookup)).await?;
+        let stored = self.registry.publisher_key_hash(&publisher).await.map_err(AppError::from)?;
         match stored {
             Some(hash) if auth::key_matches(token, &hash) => Ok(Principal::Publisher(publisher)),
             _ => Err(invalid()),
@@ -251,17 +257,14 @@ impl Gateway {
         require_admin(principal)?;
         let (publisher, key, hash) = prepare_publisher(name, id, homepage)?;
         let id = publisher.id.clone();
-        let registry = self.registry.clone();
-        let stored = publisher.clone();
-        blocking(move || registry.insert_publisher(&stored, Some(&hash))).await?;
+        self.registry.insert_publisher(&publisher, Some(&hash)).await.map_err(AppError::from)?;
         self.cache_publisher(&publisher);
         tracing::info!(publisher = %id, "publisher registered");
         Ok((publisher, key))
     }
 
     pub async fn publishers(&self) -> Result<Vec<Publisher>, AppError> {
-        let registry = self.registry.clone();
-        let publishers = blocking(move || registry.publishers()).await?;
+        let publishers = self.registry.publishers().await.map_err(AppError::from)?;
         for publisher in &publishers {
             self.cache_publisher(publisher);
         }
@@ -272,9 +275,7 @@ impl Gateway {
         if let Some(found) = self.publisher_cache.read().ok().and_then(|cache| cache.get(id).cloned()) {
             return Ok(Some(found));
         }
-        let registry = self.registry.clone();
-        let lookup = id.clone();
-        let found = blocking(move || registry.publisher(&lookup)).await?;
+        let found = self.registry.publisher(&id).await.map_err(AppError::from)?;
         if let Some(publisher) = &found {
             self.cache_publisher(publisher);
         }
@@ -303,9 +304,7 @@ impl Gateway {
         if !principal.may_act_for(id) {
             return Err(forbidden_or_unauthenticated(principal, id));
         }
-        let registry = self.registry.clone();
-        let lookup = id.clone();
-        blocking(move || registry.ingests(&lookup, limit)).await
+        self.registry.ingests(&id, limit).await.map_err(AppError::from)
     }
 
     /// Parses a catalog document and applies it to the publisher's resources in one commit.
@@ -421,8 +420,7 @@ impl Gateway {
             rejected: report.rejected,
             diagnostics: report.diagnostics.iter().take(1000).map(StoredDiagnostic::from).collect(),
         };
-        let registry = self.registry.clone();
-        blocking(move || registry.record_ingest(&record)).await?;
+        self.registry.record_ingest(&record).await.map_err(AppError::from)?;
         tracing::info!(
             publisher = %publisher, source = source_id, status = report.status.as_str(),
             added = report.added, updated = report.updated, removed = report.removed, rejected = report.rejected,
@@ -461,9 +459,7 @@ impl Gateway {
         }
         let ParsedCatalog { resources, deleted, mut diagnostics, rejected, files, .. } = parsed;
         let _not_being_removed = self.removals.read().await;
-        let registry = self.registry.clone();
-        let lookup = publisher.clone();
-        if blocking(move || registry.publisher(&lookup)).await?.is_none() {
+        if self.registry.publisher(&publisher).await.map_err(AppError::from)?.is_none() {
             return Err(AppError::not_found(format!("publisher '{publisher}' was removed; nothing was indexed")));
         }
         self.store_content(publisher, source_id, &files).await?;
@@ -593,10 +589,8 @@ impl Gateway {
 
     /// Loads the bundled sample catalogs into an empty gateway (first start only).
     pub async fn load_samples_if_empty(&self) -> Result<(), AppError> {
-        let registry = self.registry.clone();
-        let already = blocking(move || registry.meta("samples_loaded")).await?;
-        let registry = self.registry.clone();
-        let has_publishers = !blocking(move || registry.publishers()).await?.is_empty();
+        let already = self.registry.meta("samples_loaded").await.map_err(AppError::from)?;
+        let has_publishers = !self.registry.publishers().await.map_err(AppError::from)?.is_empty();
         if already.is_some() || has_publishers || self.index.num_resources() > 0 {
             return Ok(());
         }
@@ -608,9 +602,7 @@ impl Gateway {
                 homepage: Some(sample.homepage.to_string()),
                 created_at: Utc::now(),
             };
-            let registry = self.registry.clone();
-            let stored = publisher.clone();
-            blocking(move || registry.insert_publisher(&stored, None)).await?;
+            self.registry.insert_publisher(&publisher, None).await.map_err(AppError::from)?;
             self.cache_publisher(&publisher);
             let source = format!("samples-{}", sample.format.as_param().replace('_', "-"));
             let mut merged = ParsedCatalog::default();
@@ -630,8 +622,7 @@ impl Gateway {
             let report = self.apply_parsed(&id, sample.format, &source, IngestMode::Replace, Ok(merged)).await?;
             tracing::info!(publisher = sample.id, added = report.added, "loaded sample catalog");
         }
-        let registry = self.registry.clone();
-        blocking(move || registry.set_meta("samples_loaded", &Utc::now().to_rfc3339())).await?;
+        self.registry.set_meta("samples_loaded", &Utc::now().to_rfc3339()).await.map_err(AppError::from)?;
         Ok(())
     }
 
@@ -645,8 +636,7 @@ impl Gateway {
 
     /// Whether the index and registry answer (for `/readyz`).
     pub async fn ready(&self) -> Result<(), AppError> {
-        let registry = self.registry.clone();
-        blocking(move || registry.ping()).await?;
+        self.registry.ping().await.map_err(AppError::from)?;
         let _ = self.index.num_resources();
         Ok(())
     }
@@ -752,10 +742,7 @@ fn validate_http_url(raw: &str, what: &str) -> Result<(), AppError> {
 }
 
 pub(crate) fn to_app_error<E: HasErrorCode + std::fmt::Display>(err: E) -> AppError {
-    match err.error_code() {
-        crate::error::ErrorCode::Internal => AppError::internal(err),
-        code => AppError::new(code, err.to_string()),
-    }
+    AppError::from_coded(err)
 }
 
 /// Runs blocking work (SQLite, tantivy) off the async workers.

@@ -49,9 +49,7 @@ impl Gateway {
     ) -> Result<PublisherRemoval, AppError> {
         super::require_admin(principal)?;
         let _no_commits = self.removals.write().await;
-        let registry = self.registry().clone();
-        let lookup = publisher.clone();
-        let feeds = blocking(move || registry.sources_of(&lookup)).await?;
+        let feeds = self.registry().sources_of(&publisher).await.map_err(AppError::from)?;
         let mut claims = Vec::with_capacity(feeds.len());
         for feed in &feeds {
             match self.harvester().claim(&feed.id) {
@@ -64,9 +62,7 @@ impl Gateway {
                 }
             }
         }
-        let registry = self.registry().clone();
-        let lookup = publisher.clone();
-        let deleted = blocking(move || registry.delete_publisher(&lookup)).await?;
+        let deleted = self.registry().delete_publisher(&publisher).await.map_err(AppError::from)?;
         if let Ok(mut cache) = self.publisher_cache.write() {
             cache.remove(publisher);
         }
@@ -106,9 +102,7 @@ impl Gateway {
                 "removing a catalog source needs a publisher key or the admin token",
             ));
         }
-        let registry = self.registry().clone();
-        let lookup = source_id.to_string();
-        let feed = blocking(move || registry.source(&lookup)).await?.filter(|feed| {
+        let feed = self.registry().source(source_id).await?.filter(|feed| {
             principal.may_act_for(&feed.publisher) && publisher.is_none_or(|named| *named == feed.publisher)
         });
         if let Some(feed) = feed {
@@ -119,9 +113,7 @@ impl Gateway {
             };
             // The registration first: should the rest fail, asking again with the feed's id
             // finishes the job as for pushed documents.
-            let registry = self.registry().clone();
-            let id = feed.id.clone();
-            blocking(move || registry.delete_source(&id)).await?;
+            self.registry().delete_source(&feed.id).await.map_err(AppError::from)?;
             let (removed, _) = self.remove_resources_and_files(&feed.publisher, &feed.id).await?;
             tracing::info!(source = %feed.id, publisher = %feed.publisher, removed, "catalog source removed");
             return Ok(SourceRemoval { publisher: feed.publisher, source_id: feed.id, was_feed: true, removed });

@@ -252,9 +252,7 @@ pub async fn start_run(
         if let Some(claim) = harvester.claim(&source.id) {
             break claim;
         }
-        let registry = gateway.registry().clone();
-        let id = source.id.clone();
-        let current = crate::gateway::blocking(move || registry.runs(&id, 1)).await?;
+        let current = gateway.registry().runs(&source.id, 1).await.map_err(AppError::from)?;
         match current.into_iter().next() {
             Some(run) if !run.status.is_final() => return Ok(StartedRun { run, task: None }),
             // The claim is held but its run is not (or no longer) pending or running: it is
@@ -270,15 +268,11 @@ pub async fn start_run(
     };
     // The source may have been removed since the caller read it (removal holds the claim
     // while it deletes, so this check under the claim is final).
-    let registry = gateway.registry().clone();
-    let id = source.id.clone();
-    if crate::gateway::blocking(move || registry.source(&id)).await?.is_none() {
+    if gateway.registry().source(&source.id).await.map_err(AppError::from)?.is_none() {
         return Err(AppError::not_found(format!("catalog source '{}' was removed", source.id)));
     }
     let mut run = HarvestRunRecord::pending(&source, trigger);
-    let registry = gateway.registry().clone();
-    let stored = run.clone();
-    run.id = crate::gateway::blocking(move || registry.insert_run(&stored)).await?;
+    run.id = gateway.registry().insert_run(&run).await.map_err(AppError::from)?;
     let first = run.clone();
     let task_gateway = gateway.clone();
     let task = harvester.tasks.spawn(async move {
@@ -420,25 +414,20 @@ async fn finish_stopped(
             .to_string(),
     });
     save_run(gateway, &run).await;
-    let registry = gateway.registry().clone();
-    let id = source.id.clone();
-    let now = Utc::now();
-    let _ = crate::gateway::blocking(move || registry.set_next_run(&id, Some(now))).await;
+    if let Err(err) = gateway.registry().set_next_run(&source.id, Some(Utc::now())).await {
+        tracing::error!(source = %source.id, error = %err, "cannot reschedule an interrupted harvest");
+    }
     run
 }
 
 async fn save_run(gateway: &Gateway, run: &HarvestRunRecord) {
-    let registry = gateway.registry().clone();
-    let stored = run.clone();
-    if let Err(err) = crate::gateway::blocking(move || registry.update_run(&stored)).await {
+    if let Err(err) = gateway.registry().update_run(&run).await.map_err(AppError::from) {
         tracing::error!(run = run.id, error = %err, "cannot record a harvest run");
     }
 }
 
 async fn save_cursor(gateway: &Gateway, source_id: &str, cursor: HarvestCursor) -> bool {
-    let registry = gateway.registry().clone();
-    let id = source_id.to_string();
-    match crate::gateway::blocking(move || registry.set_cursor(&id, &cursor)).await {
+    match gateway.registry().set_cursor(source_id, &cursor).await {
         Ok(()) => true,
         Err(err) => {
             tracing::error!(source = source_id, error = %err, "cannot store the harvest cursor");
@@ -458,9 +447,7 @@ async fn schedule_next(
     let refresh = Duration::from_secs(source.refresh_seconds.max(1));
     let wait = if succeeded { refresh } else { refresh.min(RETRY_FAILED_AFTER) };
     let next = finished_at + chrono::Duration::from_std(wait + jitter(wait)).unwrap_or_default();
-    let registry = gateway.registry().clone();
-    let id = source.id.clone();
-    if let Err(err) = crate::gateway::blocking(move || registry.set_next_run(&id, Some(next))).await {
+    if let Err(err) = gateway.registry().set_next_run(&source.id, Some(next)).await.map_err(AppError::from) {
         tracing::error!(source = %source.id, error = %err, "cannot schedule the next harvest");
     }
 }

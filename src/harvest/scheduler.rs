@@ -13,7 +13,8 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 
 use super::start_run;
-use crate::gateway::{blocking, Gateway};
+use crate::error::AppError;
+use crate::gateway::Gateway;
 use crate::registry::{CatalogSourceRecord, HarvestTrigger};
 
 /// The scheduler looks at the sources at least this often.
@@ -57,8 +58,7 @@ async fn run(gateway: Arc<Gateway>) {
 }
 
 async fn load_sources(gateway: &Gateway) -> Vec<CatalogSourceRecord> {
-    let registry = gateway.registry().clone();
-    match blocking(move || registry.all_sources()).await {
+    match gateway.registry().all_sources().await.map_err(AppError::from) {
         Ok(sources) => sources,
         Err(err) => {
             tracing::warn!(error = %err, "cannot read the catalog sources");
@@ -76,9 +76,7 @@ async fn spread_overdue(gateway: &Gateway) {
             continue;
         }
         let at = spread_start(now, source.refresh_seconds);
-        let registry = gateway.registry().clone();
-        let id = source.id.clone();
-        if let Err(err) = blocking(move || registry.set_next_run(&id, Some(at))).await {
+        if let Err(err) = gateway.registry().set_next_run(&source.id, Some(at)).await.map_err(AppError::from) {
             tracing::warn!(source = %source.id, error = %err, "cannot reschedule a source");
         }
     }

@@ -10,7 +10,7 @@ use rand::RngCore;
 use super::start_run;
 use crate::auth::Principal;
 use crate::error::AppError;
-use crate::gateway::{blocking, forbidden_or_unauthenticated, Gateway};
+use crate::gateway::{forbidden_or_unauthenticated, Gateway};
 use crate::registry::{CatalogSourceRecord, HarvestCursor, HarvestRunRecord, HarvestTrigger, SourceCredentials};
 use crate::resource::{CatalogFormat, PublisherId};
 
@@ -50,9 +50,7 @@ impl Gateway {
             return Err(AppError::not_found(format!("no publisher '{publisher}': register it first")));
         }
         let source = self.validate_source(publisher, input)?;
-        let registry = self.registry().clone();
-        let lookup = publisher.clone();
-        let existing = blocking(move || registry.sources_of(&lookup)).await?;
+        let existing = self.registry().sources_of(&publisher).await.map_err(AppError::from)?;
         if existing.len() >= MAX_SOURCES_PER_PUBLISHER {
             return Err(AppError::bad_input(format!(
                 "a publisher may register at most {MAX_SOURCES_PER_PUBLISHER} catalog sources"
@@ -61,9 +59,7 @@ impl Gateway {
         if existing.iter().any(|s| s.url == source.url && s.format == source.format) {
             return Err(AppError::bad_input("this publisher already has a catalog source with this URL and format"));
         }
-        let registry = self.registry().clone();
-        let stored = source.clone();
-        blocking(move || registry.insert_source(&stored)).await?;
+        self.registry().insert_source(&source).await.map_err(AppError::from)?;
         tracing::info!(source = %source.id, publisher = %publisher, url = %source.url, format = source.format.as_param(), credentials = source.credentials.kind(), "catalog source added");
         self.harvester().wake();
         Ok(source)
@@ -151,9 +147,7 @@ impl Gateway {
         if !principal.may_act_for(publisher) {
             return Err(forbidden_or_unauthenticated(principal, publisher));
         }
-        let registry = self.registry().clone();
-        let lookup = publisher.clone();
-        blocking(move || registry.sources_of(&lookup)).await
+        self.registry().sources_of(&publisher).await.map_err(AppError::from)
     }
 
     /// The newest runs of a source the caller already may see.
@@ -162,15 +156,12 @@ impl Gateway {
         source: &CatalogSourceRecord,
         limit: usize,
     ) -> Result<Vec<HarvestRunRecord>, AppError> {
-        let registry = self.registry().clone();
-        let id = source.id.clone();
-        blocking(move || registry.runs(&id, limit)).await
+        self.registry().runs(&source.id, limit).await.map_err(AppError::from)
     }
 
     /// Every source (for live search and the scheduler).
     pub async fn all_catalog_sources(&self) -> Result<Vec<CatalogSourceRecord>, AppError> {
-        let registry = self.registry().clone();
-        blocking(move || registry.all_sources()).await
+        self.registry().all_sources().await.map_err(AppError::from)
     }
 
     /// Harvests a source now. With `wait`, answers the finished run; otherwise the run as
@@ -181,9 +172,7 @@ impl Gateway {
         source_id: &str,
         wait: bool,
     ) -> Result<HarvestRunRecord, AppError> {
-        let registry = self.registry().clone();
-        let id = source_id.to_string();
-        let source = blocking(move || registry.source(&id)).await?;
+        let source = self.registry().source(source_id).await?;
         let Some(source) = source.filter(|s| principal.may_act_for(&s.publisher)) else {
             if *principal == Principal::Anonymous {
                 return Err(AppError::unauthenticated("harvesting needs a publisher key or the admin token"));
@@ -208,9 +197,7 @@ impl Gateway {
         let mut current = run;
         while !current.status.is_final() && !cancel.is_cancelled() {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            let registry = self.registry().clone();
-            let source_id = current.source_id.clone();
-            let runs = blocking(move || registry.runs(&source_id, 20)).await?;
+            let runs = self.registry().runs(&current.source_id, 20).await.map_err(AppError::from)?;
             match runs.into_iter().find(|r| r.id == current.id) {
                 Some(found) => current = found,
                 None => break,

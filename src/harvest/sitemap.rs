@@ -69,8 +69,10 @@ pub(super) async fn harvest(ctx: &mut HarvestContext<'_>, gateway: &Gateway) -> 
     let settings = gateway.config().sitemap;
     let store = gateway.sitemap_pages().clone();
     let source_id = ctx.source.id.clone();
-    let previous: HashMap<String, SitemapPage> = blocking_store(&store, move |store| store.sitemap_pages(&source_id))
-        .await?
+    let previous: HashMap<String, SitemapPage> = store
+        .sitemap_pages(&source_id)
+        .await
+        .map_err(store_error)?
         .into_iter()
         .map(|page| (page.url.clone(), page))
         .collect();
@@ -425,8 +427,7 @@ impl Run<'_> {
     ) -> Result<Harvested, HarvestError> {
         let Run { previous, fresh, metadata, gone, without_json_ld, .. } = self;
         if !metadata.is_empty() {
-            let source_id = ctx.source.id.clone();
-            blocking_store(store, move |store| store.update_sitemap_pages(&source_id, &metadata, &[])).await?;
+            store.update_sitemap_pages(&ctx.source.id, &metadata, &[]).await.map_err(store_error)?;
         }
         // Ids every page describes after this run: a resource two pages describe stays while one does.
         let gone_set: HashSet<&str> = gone.iter().map(String::as_str).collect();
@@ -516,9 +517,7 @@ pub(super) async fn commit_pages(gateway: &Gateway, source: &CatalogSourceRecord
     if !matches!(archived, Ok(Ok(()))) {
         tracing::error!(source = %source.id, "cannot archive the harvested sitemap pages");
     }
-    let store = gateway.sitemap_pages().clone();
-    let source_id = source.id.clone();
-    match blocking_store(&store, move |store| store.update_sitemap_pages(&source_id, &upsert, &remove)).await {
+    match gateway.sitemap_pages().update_sitemap_pages(&source.id, &upsert, &remove).await {
         Ok(()) => true,
         Err(err) => {
             tracing::error!(source = %source.id, error = %err, "cannot record the sitemap pages");
@@ -527,17 +526,9 @@ pub(super) async fn commit_pages(gateway: &Gateway, source: &CatalogSourceRecord
     }
 }
 
-/// Runs a page-store call in the blocking pool.
-async fn blocking_store<T: Send + 'static>(
-    store: &Arc<dyn SitemapPageStore>,
-    work: impl FnOnce(&dyn SitemapPageStore) -> Result<T, crate::registry::RegistryError> + Send + 'static,
-) -> Result<T, HarvestError> {
-    let store = store.clone();
-    match tokio::task::spawn_blocking(move || work(store.as_ref())).await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(err)) => Err(HarvestError::Protocol(format!("the sitemap page state cannot be read or written: {err}"))),
-        Err(join) => Err(HarvestError::Protocol(format!("the sitemap page store crashed: {join}"))),
-    }
+/// A page-store failure as the run reports it.
+fn store_error(err: crate::registry::RegistryError) -> HarvestError {
+    HarvestError::Protocol(format!("the sitemap page state cannot be read or written: {err}"))
 }
 
 #[cfg(test)]

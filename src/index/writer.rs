@@ -17,14 +17,7 @@ use super::schema::Fields;
 use super::IndexError;
 use crate::resource::{PublisherId, ResourceRecord};
 
-/// How a batch relates to what the source already had.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IngestMode {
-    /// The batch is the whole catalog of its source: what is missing from it is removed.
-    Replace,
-    /// The batch adds and updates; only explicitly deleted ids are removed (OAI-PMH pages).
-    Merge,
-}
+pub use crate::resource::IngestMode;
 
 /// One atomic change to a publisher's resources.
 #[derive(Debug)]

@@ -150,24 +150,16 @@ impl Lti {
             used_at: None,
         };
         let id = record.id.clone();
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || store.insert_launch(&record))
-            .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??;
+        self.store.insert_launch(&record).await?;
         Ok(id)
     }
 
     /// A launch that can still be answered (unknown, used or expired ids are `LaunchNotFound`).
     pub async fn launch_context(&self, launch_id: &str) -> Result<LaunchContext, LtiError> {
-        let store = self.store.clone();
-        let id = launch_id.to_string();
-        let found = tokio::task::spawn_blocking(move || -> Result<_, LtiError> {
-            let Some(launch) = store.launch(&id)? else { return Ok(None) };
-            let platform = store.platform(&launch.platform_id)?;
-            Ok(platform.map(|p| (launch, p)))
-        })
-        .await
-        .map_err(|err| LtiError::BadRequest(err.to_string()))??;
+        let found = match self.store.launch(launch_id).await? {
+            Some(launch) => self.store.platform(&launch.platform_id).await?.map(|p| (launch, p)),
+            None => None,
+        };
         let not_found = || LtiError::LaunchNotFound(short(launch_id));
         let (launch, platform) = found.ok_or_else(not_found)?;
         if launch.used_at.is_some() || launch.expires_at <= Utc::now() {
@@ -186,11 +178,7 @@ impl Lti {
         message: Option<&str>,
     ) -> Result<SignedResponse, LtiError> {
         let items = self.response_items(&context.settings, records)?;
-        let store = self.store.clone();
-        let id = context.launch.id.clone();
-        let consumed = tokio::task::spawn_blocking(move || store.consume_launch(&id, Utc::now()))
-            .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??;
+        let consumed = self.store.consume_launch(&context.launch.id, Utc::now()).await?;
         if !consumed {
             return Err(LtiError::LaunchNotFound(short(&context.launch.id)));
         }

@@ -41,21 +41,11 @@ impl Lti {
         if state.is_empty() {
             return Err(LtiError::BadState);
         }
-        let store = self.store.clone();
-        let lookup = state.to_string();
-        let login = tokio::task::spawn_blocking(move || store.take_login_state(&lookup))
-            .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??
-            .ok_or(LtiError::BadState)?;
+        let login = self.store.take_login_state(state).await?.ok_or(LtiError::BadState)?;
         if login.expires_at < Utc::now() {
             return Err(LtiError::BadState);
         }
-        let store = self.store.clone();
-        let platform_id = login.platform_id.clone();
-        let platform = tokio::task::spawn_blocking(move || store.platform(&platform_id))
-            .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??
-            .ok_or(LtiError::BadState)?;
+        let platform = self.store.platform(&login.platform_id).await?.ok_or(LtiError::BadState)?;
 
         let header = jsonwebtoken::decode_header(id_token)
             .map_err(|_| LtiError::InvalidToken("not a JWT with a supported header (alg must be RS256)".into()))?;

@@ -65,14 +65,10 @@ impl Lti {
             created_at: now,
             expires_at: now + Duration::minutes(STATE_LIFETIME_MINUTES),
         };
-        let store = self.store.clone();
-        let stored = state.clone();
-        let stored = tokio::task::spawn_blocking(move || {
-            let _ = store.purge_expired(Utc::now());
-            store.insert_login_state(&stored, MAX_PENDING_LOGINS)
-        })
-        .await
-        .map_err(|err| LtiError::BadRequest(err.to_string()))??;
+        if let Err(err) = self.store.purge_expired(Utc::now()).await {
+            tracing::warn!(error = %err, "cannot purge expired LTI state");
+        }
+        let stored = self.store.insert_login_state(&state, MAX_PENDING_LOGINS).await?;
         if !stored {
             return Err(LtiError::Busy(format!(
                 "{MAX_PENDING_LOGINS} LTI logins are already waiting for the LMS; try again in a few minutes"

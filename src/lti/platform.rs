@@ -55,28 +55,18 @@ impl Lti {
             name: input.name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()),
             created_at: Utc::now(),
         };
-        let store = self.store.clone();
-        let saved = tokio::task::spawn_blocking(move || store.upsert_platform(&platform))
-            .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??;
+        let saved = self.store.upsert_platform(&platform).await?;
         tracing::info!(platform = %saved.id, issuer = %saved.issuer, client_id = %saved.client_id, "LMS platform registered");
         Ok(saved)
     }
 
     pub async fn platforms(&self) -> Result<Vec<Platform>, LtiError> {
-        let store = self.store.clone();
-        Ok(tokio::task::spawn_blocking(move || store.platforms())
-            .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??)
+        Ok(self.store.platforms().await?)
     }
 
     /// The platform of an issuer (and client id, needed when the issuer has several).
     pub async fn find_platform(&self, issuer: &str, client_id: Option<&str>) -> Result<Platform, LtiError> {
-        let store = self.store.clone();
-        let lookup = issuer.to_string();
-        let candidates = tokio::task::spawn_blocking(move || store.platforms_by_issuer(&lookup))
-            .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??;
+        let candidates = self.store.platforms_by_issuer(issuer).await?;
         let unknown =
             || LtiError::UnknownPlatform { issuer: issuer.to_string(), client_id: client_id.map(str::to_string) };
         match client_id {

@@ -1,27 +1,33 @@
-//! The registry: publishers, their key hashes, ingest history, catalog sources and harvest
-//! runs, in SQLite in the data folder.
+//! The registry: everything the gateway must not lose besides the index itself — publishers,
+//! their key hashes, ingest history, catalog sources and harvest runs, LMS platforms, LTI and
+//! broker state.
 //!
-//! Behind the [`Registry`] trait so that a shared database can take its place when several
-//! gateway replicas run. Every write is one transaction, committed durably before it returns.
+//! Behind async store traits ([`Registry`], [`HarvestStore`], [`LtiStore`], [`BrokerStore`])
+//! whose errors name no database, so that the embedded SQLite of a data folder and a PostgreSQL
+//! shared by several replicas are interchangeable ([`sql::SqlRegistry`] serves both). Every write
+//! is one transaction, committed durably before it returns.
 
 pub mod broker_store;
+pub mod log;
 pub mod lti_store;
+pub mod sealing;
 pub mod sitemap_pages;
 mod sources;
-mod sqlite;
-mod sqlite_sources;
+pub mod sql;
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use broker_store::{AgsGrant, BrokerStore, BrokeredLaunch, PublisherTool, ToolToken};
+pub use log::{CatalogLog, LogEntry, LogKind, LoggedRemoval, NewIngest};
 pub use lti_store::{DeepLinkLaunch, LoginState, LtiStore, Platform};
 pub use sitemap_pages::{SitemapPage, SitemapPageStore};
 pub use sources::{
     CatalogSourceRecord, HarvestCursor, HarvestRunRecord, HarvestStatus, HarvestStore, HarvestTrigger,
     SourceCredentials,
 };
-pub use sqlite::SqliteRegistry;
+pub use sql::{DatabaseKind, SqlRegistry};
 
 use crate::catalog::Diagnostic;
 use crate::error::{ErrorCode, HasErrorCode};
@@ -35,8 +41,11 @@ pub enum RegistryError {
     Conflict(String),
     #[error("catalog source '{0}' already exists")]
     SourceExists(String),
+    /// The database did not answer in time or the connection broke; asking again later works.
+    #[error("the registry database is unavailable: {0}")]
+    Unavailable(String),
     #[error("registry database error: {0}")]
-    Database(#[from] rusqlite::Error),
+    Storage(String),
     #[error("registry data is unreadable: {0}")]
     Corrupt(String),
 }
@@ -47,8 +56,15 @@ impl HasErrorCode for RegistryError {
             RegistryError::PublisherExists(_) | RegistryError::Conflict(_) | RegistryError::SourceExists(_) => {
                 ErrorCode::BadUserInput
             }
+            RegistryError::Unavailable(_) => ErrorCode::Unavailable,
             _ => ErrorCode::Internal,
         }
+    }
+}
+
+impl From<RegistryError> for crate::error::AppError {
+    fn from(err: RegistryError) -> Self {
+        crate::error::AppError::from_coded(err)
     }
 }
 
@@ -106,25 +122,29 @@ impl From<&Diagnostic> for StoredDiagnostic {
 }
 
 /// Storage of everything the gateway must not lose besides the index itself.
+#[async_trait]
 pub trait Registry: HarvestStore + Send + Sync {
     /// Adds a publisher with the hash of its key; fails if the id is taken.
-    fn insert_publisher(&self, publisher: &Publisher, key_hash: Option<&str>) -> Result<(), RegistryError>;
-    fn publisher(&self, id: &PublisherId) -> Result<Option<Publisher>, RegistryError>;
-    fn publishers(&self) -> Result<Vec<Publisher>, RegistryError>;
+    async fn insert_publisher(&self, publisher: &Publisher, key_hash: Option<&str>) -> Result<(), RegistryError>;
+    async fn publisher(&self, id: &PublisherId) -> Result<Option<Publisher>, RegistryError>;
+    async fn publishers(&self) -> Result<Vec<Publisher>, RegistryError>;
     /// The stored hash of the publisher's key, if it has one.
-    fn publisher_key_hash(&self, id: &PublisherId) -> Result<Option<String>, RegistryError>;
+    async fn publisher_key_hash(&self, id: &PublisherId) -> Result<Option<String>, RegistryError>;
     /// Removes a publisher and everything registered under it (catalog sources and their runs,
     /// ingest history, LTI tools with their tokens, grants and pending launches) in one
     /// transaction; answers what there was, `None` when there was no such publisher.
-    fn delete_publisher(&self, id: &PublisherId) -> Result<Option<DeletedPublisher>, RegistryError>;
+    async fn delete_publisher(&self, id: &PublisherId) -> Result<Option<DeletedPublisher>, RegistryError>;
     /// Replaces the publisher's key hash (a new key was issued).
-    fn set_publisher_key_hash(&self, id: &PublisherId, key_hash: &str) -> Result<(), RegistryError>;
+    async fn set_publisher_key_hash(&self, id: &PublisherId, key_hash: &str) -> Result<(), RegistryError>;
     /// Appends to the ingest history and answers the record's id.
-    fn record_ingest(&self, record: &IngestRecord) -> Result<i64, RegistryError>;
+    async fn record_ingest(&self, record: &IngestRecord) -> Result<i64, RegistryError>;
     /// The newest ingests of a publisher, newest first.
-    fn ingests(&self, publisher: &PublisherId, limit: usize) -> Result<Vec<IngestRecord>, RegistryError>;
-    fn meta(&self, key: &str) -> Result<Option<String>, RegistryError>;
-    fn set_meta(&self, key: &str, value: &str) -> Result<(), RegistryError>;
+    async fn ingests(&self, publisher: &PublisherId, limit: usize) -> Result<Vec<IngestRecord>, RegistryError>;
+    async fn meta(&self, key: &str) -> Result<Option<String>, RegistryError>;
+    async fn set_meta(&self, key: &str, value: &str) -> Result<(), RegistryError>;
+    /// Sets a setting only if it is absent; answers whether this call set it (the one replica
+    /// that does, among several starting together, does the work the setting records).
+    async fn claim_meta(&self, key: &str, value: &str) -> Result<bool, RegistryError>;
     /// Whether the store answers (for `/readyz`).
-    fn ping(&self) -> Result<(), RegistryError>;
+    async fn ping(&self) -> Result<(), RegistryError>;
 }

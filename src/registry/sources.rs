@@ -202,24 +202,49 @@ impl HarvestRunRecord {
 }
 
 /// Storage of sources and runs; part of every [`super::Registry`].
-pub trait HarvestStore {
+#[async_trait::async_trait]
+pub trait HarvestStore: Send + Sync {
     /// Adds a source; fails if the id is taken.
-    fn insert_source(&self, source: &CatalogSourceRecord) -> Result<(), RegistryError>;
-    fn source(&self, id: &str) -> Result<Option<CatalogSourceRecord>, RegistryError>;
+    async fn insert_source(&self, source: &CatalogSourceRecord) -> Result<(), RegistryError>;
+    async fn source(&self, id: &str) -> Result<Option<CatalogSourceRecord>, RegistryError>;
     /// Removes a source and its run history; answers whether it existed.
-    fn delete_source(&self, id: &str) -> Result<bool, RegistryError>;
+    async fn delete_source(&self, id: &str) -> Result<bool, RegistryError>;
     /// A publisher's sources, oldest first.
-    fn sources_of(&self, publisher: &PublisherId) -> Result<Vec<CatalogSourceRecord>, RegistryError>;
+    async fn sources_of(&self, publisher: &PublisherId) -> Result<Vec<CatalogSourceRecord>, RegistryError>;
     /// Every source, for the scheduler and live search.
-    fn all_sources(&self) -> Result<Vec<CatalogSourceRecord>, RegistryError>;
-    fn set_next_run(&self, id: &str, next_run_at: Option<DateTime<Utc>>) -> Result<(), RegistryError>;
-    fn set_cursor(&self, id: &str, cursor: &HarvestCursor) -> Result<(), RegistryError>;
+    async fn all_sources(&self) -> Result<Vec<CatalogSourceRecord>, RegistryError>;
+    async fn set_next_run(&self, id: &str, next_run_at: Option<DateTime<Utc>>) -> Result<(), RegistryError>;
+    async fn set_cursor(&self, id: &str, cursor: &HarvestCursor) -> Result<(), RegistryError>;
     /// Appends a run and answers its id.
-    fn insert_run(&self, run: &HarvestRunRecord) -> Result<i64, RegistryError>;
+    async fn insert_run(&self, run: &HarvestRunRecord) -> Result<i64, RegistryError>;
     /// Rewrites a run (status, counts, diagnostics) by its id.
-    fn update_run(&self, run: &HarvestRunRecord) -> Result<(), RegistryError>;
+    async fn update_run(&self, run: &HarvestRunRecord) -> Result<(), RegistryError>;
     /// The newest runs of a source, newest first.
-    fn runs(&self, source_id: &str, limit: usize) -> Result<Vec<HarvestRunRecord>, RegistryError>;
-    /// Marks runs a stopped process left unfinished as failed with `message`; answers how many.
-    fn fail_unfinished_runs(&self, message: &str) -> Result<usize, RegistryError>;
+    async fn runs(&self, source_id: &str, limit: usize) -> Result<Vec<HarvestRunRecord>, RegistryError>;
+    /// Marks runs left unfinished by a process that stopped as failed with `message`: those of
+    /// sources no live lease covers (another replica may be running the others). Answers how many.
+    async fn fail_unfinished_runs(&self, message: &str) -> Result<usize, RegistryError>;
+    /// Leases the source that is due first (`next_run_at` passed) and not leased, for `ttl`:
+    /// among replicas, exactly one gets each due source. A lease that ran out (its replica
+    /// died) can be taken over.
+    async fn claim_due_source(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        ttl: chrono::Duration,
+    ) -> Result<Option<CatalogSourceRecord>, RegistryError>;
+    /// Leases one source now (a harvest asked for by hand); false while another lease holds.
+    async fn claim_source(
+        &self,
+        source_id: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        ttl: chrono::Duration,
+    ) -> Result<bool, RegistryError>;
+    /// Extends a lease `owner` holds; false when it no longer holds it (it ran out and another
+    /// replica took the source over).
+    async fn renew_lease(&self, source_id: &str, owner: &str, until: DateTime<Utc>) -> Result<bool, RegistryError>;
+    async fn release_lease(&self, source_id: &str, owner: &str) -> Result<(), RegistryError>;
+    /// Who holds a live lease on a source, if anyone.
+    async fn lease_holder(&self, source_id: &str, now: DateTime<Utc>) -> Result<Option<String>, RegistryError>;
 }

@@ -215,8 +215,7 @@ fn bench_config(data_dir: &Path) -> Config {
 async fn ingest_child(corpus: &Path, data_dir: &Path, concurrency: usize) -> anyhow::Result<IngestOutcome> {
     let manifest = Manifest::read(corpus)?;
     let config = bench_config(data_dir);
-    let gateway =
-        tokio::task::spawn_blocking(move || Gateway::open(config, "http://127.0.0.1:8080".to_string())).await??;
+    let gateway = Gateway::open(config, "http://127.0.0.1:8080".to_string()).await?;
     for publisher in &manifest.publishers {
         gateway
             .register_publisher(&Principal::Admin, &publisher.name, Some(&publisher.id), None)

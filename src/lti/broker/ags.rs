@@ -51,16 +51,10 @@ impl Lti {
         grant_id: &str,
         scope: &str,
     ) -> Result<(AgsGrant, Platform), LtiError> {
-        let store = self.broker.clone();
-        let platforms = self.store.clone();
-        let id = grant_id.to_string();
-        let found = tokio::task::spawn_blocking(move || -> Result<_, LtiError> {
-            let Some(grant) = store.grant(&id)? else { return Ok(None) };
-            let platform = platforms.platform(&grant.platform_id)?;
-            Ok(platform.map(|p| (grant, p)))
-        })
-        .await
-        .map_err(|err| LtiError::BadRequest(err.to_string()))??;
+        let found = match self.broker.grant(grant_id).await? {
+            Some(grant) => self.store.platform(&grant.platform_id).await?.map(|p| (grant, p)),
+            None => None,
+        };
         let (grant, platform) = found.ok_or_else(|| LtiError::NotFound("no such line item".into()))?;
         if grant.tool_id != caller.tool.id {
             // Another tool's line item: not even its existence is confirmed.

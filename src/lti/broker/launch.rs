@@ -115,10 +115,7 @@ impl Lti {
             used_at: None,
         };
         let id = launch.id.clone();
-        let store = self.broker.clone();
-        tokio::task::spawn_blocking(move || store.insert_brokered_launch(&launch))
-            .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??;
+        self.broker.insert_brokered_launch(&launch).await?;
 
         let mut url = url::Url::parse(&tool.login_url)
             .map_err(|_| LtiError::BadRequest("the tool's login URL is not a URL".into()))?;
@@ -166,10 +163,7 @@ impl Lti {
             scopes: scopes.clone(),
             created_at: Utc::now(),
         };
-        let store = self.broker.clone();
-        let grant = tokio::task::spawn_blocking(move || store.upsert_grant(&grant))
-            .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??;
+        let grant = self.broker.upsert_grant(&grant).await?;
         Ok(Some(json!({
             "scope": grant.scopes,
             "lineitem": format!("{}/lti/platform/ags/{}/lineitem", self.public_url, grant.id),
@@ -180,11 +174,10 @@ impl Lti {
     /// is a local error (never a redirect); other problems go back to the tool as OAuth errors.
     pub async fn authorize_tool(&self, request: AuthRequest) -> Result<AuthOutcome, LtiError> {
         let client_id = request.client_id.clone().unwrap_or_default();
-        let store = self.broker.clone();
-        let lookup = client_id.clone();
-        let tool = tokio::task::spawn_blocking(move || store.tool_by_client_id(&lookup))
-            .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??
+        let tool = self
+            .broker
+            .tool_by_client_id(&client_id)
+            .await?
             .ok_or_else(|| LtiError::BadRequest(format!("unknown client_id '{client_id}'")))?;
         let redirect_uri = request.redirect_uri.clone().unwrap_or_default();
         if !tool.redirect_uris.contains(&redirect_uri) {
@@ -213,22 +206,14 @@ impl Lti {
         if request.lti_message_hint.as_deref().is_some_and(|hint| hint != login_hint) {
             return fail("invalid_request", "lti_message_hint does not match login_hint".into());
         }
-        let store = self.broker.clone();
-        let hint = login_hint.clone();
-        let launch = tokio::task::spawn_blocking(move || store.brokered_launch(&hint))
-            .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??;
+        let launch = self.broker.brokered_launch(&login_hint).await?;
         let Some(launch) = launch else {
             return fail("login_required", "this launch is unknown; start it again from the course".into());
         };
         if launch.tool_id != tool.id {
             return fail("access_denied", "this launch belongs to another tool".into());
         }
-        let store = self.broker.clone();
-        let id = launch.id.clone();
-        let consumed = tokio::task::spawn_blocking(move || store.consume_brokered_launch(&id, Utc::now()))
-            .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??;
+        let consumed = self.broker.consume_brokered_launch(&launch.id, Utc::now()).await?;
         if !consumed {
             return fail(
                 "login_required",

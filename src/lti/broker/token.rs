@@ -71,11 +71,10 @@ impl Lti {
         let kid = header.kid.ok_or_else(|| oauth("invalid_client", "client_assertion has no kid"))?;
         let issuer =
             unverified_claim(assertion, "iss").ok_or_else(|| oauth("invalid_client", "client_assertion has no iss"))?;
-        let store = self.broker.clone();
-        let lookup = issuer.clone();
-        let tool = tokio::task::spawn_blocking(move || store.tool_by_client_id(&lookup))
+        let tool = self
+            .broker
+            .tool_by_client_id(&issuer)
             .await
-            .map_err(|_| oauth("server_error", "registry unavailable"))?
             .map_err(|_| oauth("server_error", "registry unavailable"))?
             .ok_or_else(|| oauth("invalid_client", format!("unknown client '{issuer}'")))?;
 
@@ -104,12 +103,12 @@ impl Lti {
             .filter(|j| !j.is_empty())
             .ok_or_else(|| oauth("invalid_client", "client_assertion needs a jti"))?
             .to_string();
-        let store = self.broker.clone();
         let expires: DateTime<Utc> = DateTime::from_timestamp(exp, 0).unwrap_or_else(Utc::now) + Duration::seconds(60);
         let key_jti = format!("{}:{jti}", tool.id);
-        let fresh = tokio::task::spawn_blocking(move || store.remember_assertion(&key_jti, expires))
+        let fresh = self
+            .broker
+            .remember_assertion(&key_jti, expires)
             .await
-            .map_err(|_| oauth("server_error", "registry unavailable"))?
             .map_err(|_| oauth("server_error", "registry unavailable"))?;
         if !fresh {
             return Err(oauth("invalid_grant", "client_assertion was already used (jti replayed)"));
@@ -129,11 +128,7 @@ impl Lti {
             scopes: requested.clone(),
             expires_at: Utc::now() + Duration::seconds(TOOL_TOKEN_SECONDS),
         };
-        let store = self.broker.clone();
-        tokio::task::spawn_blocking(move || store.insert_tool_token(&record))
-            .await
-            .map_err(|_| oauth("server_error", "registry unavailable"))?
-            .map_err(|_| oauth("server_error", "registry unavailable"))?;
+        self.broker.insert_tool_token(&record).await.map_err(|_| oauth("server_error", "registry unavailable"))?;
         Ok(TokenResponse {
             access_token: token,
             token_type: "Bearer",
@@ -147,15 +142,10 @@ impl Lti {
         let token = bearer
             .filter(|t| !t.is_empty())
             .ok_or_else(|| LtiError::InvalidToken("a bearer token is required".into()))?;
-        let store = self.broker.clone();
-        let hash = hash_key(token);
-        let found = tokio::task::spawn_blocking(move || -> Result<_, LtiError> {
-            let Some(token) = store.tool_token(&hash)? else { return Ok(None) };
-            let tool = store.tool(&token.tool_id)?;
-            Ok(tool.map(|tool| (token, tool)))
-        })
-        .await
-        .map_err(|err| LtiError::BadRequest(err.to_string()))??;
+        let found = match self.broker.tool_token(&hash_key(token)).await? {
+            Some(token) => self.broker.tool(&token.tool_id).await?.map(|tool| (token, tool)),
+            None => None,
+        };
         let (token, tool) = found.ok_or_else(|| LtiError::InvalidToken("unknown access token".into()))?;
         if token.expires_at <= Utc::now() {
             return Err(LtiError::InvalidToken("access token expired".into()));

@@ -60,30 +60,19 @@ impl Lti {
             share_personal_data: input.share_personal_data,
             created_at: Utc::now(),
         };
-        let store = self.broker.clone();
-        let saved = tokio::task::spawn_blocking(move || store.upsert_tool(&tool))
-            .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??;
+        let saved = self.broker.upsert_tool(&tool).await?;
         tracing::info!(tool = %saved.id, publisher = %saved.publisher, "publisher tool registered");
         Ok(saved)
     }
 
     /// The tool with this id, whoever's it is (callers check the rights).
     pub async fn tool(&self, id: &str) -> Result<Option<PublisherTool>, LtiError> {
-        let store = self.broker.clone();
-        let id = id.to_string();
-        Ok(tokio::task::spawn_blocking(move || store.tool(&id))
-            .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??)
+        Ok(self.broker.tool(id).await?)
     }
 
     /// Forgets a tool: launches to it stop, its tokens and grade grants go.
     pub async fn remove_tool(&self, id: &str) -> Result<bool, LtiError> {
-        let store = self.broker.clone();
-        let lookup = id.to_string();
-        let removed = tokio::task::spawn_blocking(move || store.delete_tool(&lookup))
-            .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??;
+        let removed = self.broker.delete_tool(id).await?;
         if removed {
             tracing::info!(tool = id, "publisher tool removed");
         }
@@ -91,11 +80,7 @@ impl Lti {
     }
 
     pub async fn tools_of(&self, publisher: &PublisherId) -> Result<Vec<PublisherTool>, LtiError> {
-        let store = self.broker.clone();
-        let publisher = publisher.clone();
-        Ok(tokio::task::spawn_blocking(move || store.tools_of(&publisher))
-            .await
-            .map_err(|err| LtiError::BadRequest(err.to_string()))??)
+        Ok(self.broker.tools_of(&publisher).await?)
     }
 
     /// The tool of the resource's own publisher that serves its launch URL: same scheme, host
