@@ -10,6 +10,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::error::AppError;
 use crate::resource::PublisherId;
 
 const KEY_PREFIX: &str = "rgk_";
@@ -29,6 +30,28 @@ impl Principal {
             Principal::Admin => true,
             Principal::Publisher(own) => own == publisher,
             Principal::Anonymous => false,
+        }
+    }
+
+    /// Admin operations: `UNAUTHENTICATED` without a credential, `FORBIDDEN` with a key.
+    pub fn require_admin(&self) -> Result<(), AppError> {
+        match self {
+            Principal::Admin => Ok(()),
+            Principal::Anonymous => Err(AppError::unauthenticated("this operation needs the admin token")),
+            Principal::Publisher(_) => {
+                Err(AppError::forbidden("this operation needs the admin token, not a publisher key"))
+            }
+        }
+    }
+
+    /// Operations on one publisher's catalogs: its own key or the admin.
+    pub fn require_for(&self, publisher: &PublisherId) -> Result<(), AppError> {
+        match self {
+            _ if self.may_act_for(publisher) => Ok(()),
+            Principal::Anonymous => {
+                Err(AppError::unauthenticated("this operation needs a publisher key or the admin token"))
+            }
+            _ => Err(AppError::forbidden(format!("this key may not act on publisher '{publisher}'s catalogs"))),
         }
     }
 }

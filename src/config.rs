@@ -33,6 +33,10 @@ pub struct SettingsArgs {
     /// again in the background (doubling per failed check) [default: 10000]
     #[arg(long = "live-retry-ms", env = "GATEWAY_LIVE_RETRY_MS")]
     pub live_retry_ms: Option<u64>,
+    /// Milliseconds a harvest lease lasts unless renewed: how long the sources of a replica
+    /// that died wait before another takes them over [default: 30000]
+    #[arg(long = "harvest-lease-ms", env = "GATEWAY_HARVEST_LEASE_MS")]
+    pub harvest_lease_ms: Option<u64>,
     /// Largest GraphQL request body in bytes [default: 16 MiB]
     #[arg(long = "max-graphql-bytes", env = "GATEWAY_MAX_GRAPHQL_BYTES")]
     pub max_graphql_bytes: Option<usize>,
@@ -127,6 +131,7 @@ struct FileSettings {
     allow_networks: Option<Vec<String>>,
     live_deadline_ms: Option<u64>,
     live_retry_ms: Option<u64>,
+    harvest_lease_ms: Option<u64>,
     max_graphql_bytes: Option<usize>,
     max_upload_bytes: Option<usize>,
     load_samples: Option<bool>,
@@ -159,6 +164,8 @@ pub struct Config {
     pub live_deadline: Duration,
     /// First wait before a live source that missed the deadline is checked again.
     pub live_retry_after: Duration,
+    /// How long a harvest lease lasts unless renewed.
+    pub harvest_lease: Duration,
     pub max_graphql_bytes: usize,
     pub max_upload_bytes: usize,
     pub load_samples: bool,
@@ -178,6 +185,7 @@ impl Config {
             allow_networks: Vec::new(),
             live_deadline: Duration::from_millis(800),
             live_retry_after: Duration::from_secs(10),
+            harvest_lease: Duration::from_secs(30),
             max_graphql_bytes: 16 * 1024 * 1024,
             max_upload_bytes: 256 * 1024 * 1024,
             load_samples: true,
@@ -223,6 +231,9 @@ impl Config {
         }
         if let Some(ms) = args.live_retry_ms.or(file.live_retry_ms) {
             config.live_retry_after = milliseconds(ms, 3_600_000, "GATEWAY_LIVE_RETRY_MS")?;
+        }
+        if let Some(ms) = args.harvest_lease_ms.or(file.harvest_lease_ms) {
+            config.harvest_lease = milliseconds(ms, 3_600_000, "GATEWAY_HARVEST_LEASE_MS")?;
         }
         if let Some(bytes) = args.max_graphql_bytes.or(file.max_graphql_bytes) {
             config.max_graphql_bytes = positive(bytes, "GATEWAY_MAX_GRAPHQL_BYTES")?;

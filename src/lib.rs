@@ -6,51 +6,58 @@
 //! - [`catalog`]: pure parsers, bytes in, resources and diagnostics out (Common Cartridge,
 //!   LTI Resource Search, LRMI, OAI-PMH) and vocabulary normalisation.
 //! - [`index`]: the tantivy index: schema, the single writer task, search with facets.
-//! - [`registry`]: publishers, key hashes, ingest history, catalog sources and harvest runs
-//!   in SQLite.
-//! - [`gateway`]: the service between transport and domain; checks rights, drives the rest.
-//! - [`harvest`]: publishers' feeds fetched on a schedule (conditional GET, retries, OAI-PMH,
-//!   Resource Search paging, OAuth) and applied through the ingest path.
+//! - [`registry`]: async store traits (publishers and keys, sources, runs and leases, LTI and
+//!   broker state, the catalog log, live hits) and their SQL implementation on the data
+//!   folder's SQLite or a PostgreSQL shared by replicas.
+//! - [`search`]: the engine-neutral request types, the `SearchBackend` trait, and the search
+//!   service (index and live sources merged).
+//! - [`ingest`]: pushes and harvests become catalog log entries; the follower applies the log
+//!   to this replica's index.
+//! - [`harvest`]: publishers' feeds fetched on a schedule under leases (conditional GET,
+//!   retries, OAI-PMH, Resource Search paging, OAuth).
 //! - [`federation`]: live fan-out of searches to publishers' Resource Search endpoints under
-//!   one deadline, with a cache, merged with the index's hits.
+//!   one deadline, with a cache.
+//! - [`publishers`]: credentials and the publisher directory.
+//! - [`lti`]: the LTI 1.3 tool (deep linking) and platform (brokered launches).
+//! - [`app`]: the composition root.
 //! - [`outbound`]: the one outbound HTTP client with its private-network guard.
 //! - [`graphql`] and [`http`]: thin transport layers.
-//! - [`lti`]: deep-linking content items.
-//! - [`archive`]: the catalog documents as sent, to rebuild the index from.
 //! - [`allocator`], [`auth`], [`config`], [`error`], [`metrics`], [`samples`]: the plumbing.
 
 pub mod allocator;
-pub mod archive;
+pub mod app;
 pub mod auth;
 pub mod catalog;
 pub mod config;
 pub mod error;
 pub mod federation;
-pub mod gateway;
 pub mod graphql;
 pub mod harvest;
 pub mod http;
 pub mod index;
+pub mod ingest;
 pub mod lti;
 pub mod metrics;
 pub mod outbound;
+pub mod publishers;
 pub mod registry;
 pub mod resource;
 pub mod samples;
+pub mod search;
 
 use std::future::Future;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
+pub use app::App;
 pub use config::Config;
-pub use gateway::Gateway;
 
 /// Why serving stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error(transparent)]
-    Start(#[from] gateway::StartError),
+    Start(#[from] app::StartError),
     #[error("cannot load the catalogs: {0}")]
     Samples(error::AppError),
     #[error("server I/O error: {0}")]
@@ -68,15 +75,14 @@ pub async fn serve(
     let public_url = config.public_url_for(bound);
     let load_samples = config.load_samples;
     let data_dir = config.data_dir.clone();
-    let gateway = Gateway::open(config, public_url).await?;
-    gateway.rebuild_index_if_needed().await.map_err(ServeError::Samples)?;
+    let app = App::open(config, public_url).await?;
     if load_samples {
-        gateway.load_samples_if_empty().await.map_err(ServeError::Samples)?;
+        app.ingest.load_samples_if_empty().await.map_err(ServeError::Samples)?;
     }
-    let router = app(gateway.clone());
-    let scheduler = harvest::scheduler::spawn(gateway.clone());
-    let stop_harvests = gateway.harvester().cancellation();
-    tracing::info!(address = %bound, public_url = gateway.public_url(), data_dir = %data_dir.display(), "resource-gateway listening");
+    let router = router(app.clone());
+    let scheduler = harvest::scheduler::spawn(app.harvest.clone());
+    let stop_harvests = app.harvest.cancellation();
+    tracing::info!(address = %bound, public_url = %app.public_url, data_dir = %data_dir.display(), replica = app.harvest.replica(), "resource-gateway listening");
     let served = axum::serve(listener, router)
         .with_graceful_shutdown(async move {
             shutdown.await;
@@ -84,19 +90,19 @@ pub async fn serve(
             stop_harvests.cancel();
         })
         .await;
-    gateway.harvester().shutdown().await;
+    app.harvest.shutdown().await;
     if let Err(err) = scheduler.await {
         tracing::error!(error = %err, "the harvest scheduler ended abnormally");
     }
     // Release the index lock before answering, so a restart (or the CLI) can write at once.
-    gateway.close().await;
+    app.close().await;
     served?;
     tracing::info!("resource-gateway stopped");
     Ok(())
 }
 
 /// The HTTP application around an opened gateway.
-pub fn app(gateway: Arc<Gateway>) -> axum::Router {
-    let schema = graphql::build_schema(Some(gateway.clone()));
-    http::router(http::AppState { gateway, schema })
+pub fn router(app: Arc<App>) -> axum::Router {
+    let schema = graphql::build_schema(Some(app.clone()));
+    http::router(http::AppState { app, schema })
 }

@@ -6,7 +6,9 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use resource_gateway::auth::Principal;
 use resource_gateway::config::{Config, SettingsArgs};
-use resource_gateway::gateway::{prepare_publisher, Gateway, IngestOptions};
+use resource_gateway::ingest::{IngestOptions, IngestStatus};
+use resource_gateway::publishers::prepare_publisher;
+use resource_gateway::App;
 use std::sync::Arc;
 
 use resource_gateway::lti::broker::tools::ToolInput;
@@ -291,10 +293,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 }
 
 /// Opens the data folder the way `serve` does, for one-shot commands.
-async fn open(config: Config) -> anyhow::Result<std::sync::Arc<Gateway>> {
+async fn open(config: Config) -> anyhow::Result<std::sync::Arc<App>> {
     let public_url = config.public_url_for(config.listen);
-    let gateway = Gateway::open(config, public_url).await?;
-    Ok(gateway)
+    Ok(App::open(config, public_url).await?)
 }
 
 async fn ingest(
@@ -314,7 +315,8 @@ async fn ingest(
         indicatif::ProgressBar::new_spinner().with_message(format!("parsing and indexing {}", file.display()));
     spinner.enable_steady_tick(std::time::Duration::from_millis(120));
     let options = IngestOptions { source, mode: None };
-    let report = gateway.ingest(&Principal::Admin, &publisher, format, document, options).await;
+    let report = gateway.ingest.ingest(&Principal::Admin, &publisher, format, document, options).await;
+    gateway.close().await;
     spinner.finish_and_clear();
     let report = report.map_err(|err| anyhow::anyhow!("{}", err.message))?;
     println!(
@@ -330,7 +332,7 @@ async fn ingest(
         let item = diagnostic.item.as_deref().map(|i| format!("{i}: ")).unwrap_or_default();
         println!("  {:?} {item}{}", diagnostic.severity, diagnostic.message);
     }
-    if report.status == resource_gateway::gateway::IngestStatus::Failed {
+    if report.status == IngestStatus::Failed {
         bail!("the catalog was refused; nothing changed");
     }
     Ok(())
@@ -340,6 +342,7 @@ async fn remove_publisher(config: Config, id: String) -> anyhow::Result<()> {
     let publisher = PublisherId::parse(&id)?;
     let gateway = open(config).await?;
     let removal = gateway
+        .ingest
         .remove_publisher(&Principal::Admin, &publisher)
         .await
         .map_err(|err| anyhow::anyhow!("{}", err.message))?;

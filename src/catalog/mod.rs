@@ -119,6 +119,47 @@ pub enum CatalogError {
     Structure(String),
 }
 
+impl ParsedCatalog {
+    /// Appends another page of the same catalog.
+    pub fn merge(&mut self, page: ParsedCatalog) {
+        self.resources.extend(page.resources);
+        self.deleted.extend(page.deleted);
+        self.diagnostics.extend(page.diagnostics);
+        self.rejected += page.rejected;
+        self.skipped += page.skipped;
+        self.files.extend(page.files);
+    }
+
+    /// Pages (a paged feed, a list with resumption tokens) as one catalog. A catalog that
+    /// replaces its source's set is whole: records it marks deleted are simply not in it.
+    pub fn from_pages(pages: impl IntoIterator<Item = ParsedCatalog>, replaces: bool) -> ParsedCatalog {
+        let mut merged = ParsedCatalog::default();
+        for page in pages {
+            merged.merge(page);
+        }
+        if replaces && !merged.deleted.is_empty() {
+            let deleted: std::collections::HashSet<String> = merged.deleted.drain(..).collect();
+            merged.resources.retain(|resource| !deleted.contains(&resource.local_id));
+        }
+        merged
+    }
+}
+
+/// Parses the documents of one ingest (one, or the pages of a harvest) into one catalog: what
+/// every replica applies for a catalog log entry, so all of them index the same.
+pub fn parse_documents(
+    format: CatalogFormat,
+    documents: &[Vec<u8>],
+    replaces: bool,
+    limits: &Limits,
+) -> Result<ParsedCatalog, CatalogError> {
+    let mut pages = Vec::with_capacity(documents.len());
+    for document in documents {
+        pages.push(parse(format, document, limits)?);
+    }
+    Ok(ParsedCatalog::from_pages(pages, replaces))
+}
+
 /// Parses one catalog document of the given format, then applies the field caps of `limits`
 /// ([`Limits::enforce`]).
 pub fn parse(format: CatalogFormat, bytes: &[u8], limits: &Limits) -> Result<ParsedCatalog, CatalogError> {

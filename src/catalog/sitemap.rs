@@ -6,7 +6,9 @@
 //!   all of which the protocol allows. The harvest loop (`harvest::sitemap`) fetches them.
 //! - [`parse_page`] reads one page: the `SITEMAP` format's document. A stored page starts with
 //!   a comment naming the URL it was fetched from ([`archived_page`]), so that replaying it
-//!   gives the resources the same URLs and ids as the harvest did.
+//!   gives the resources the same URLs and ids as the harvest did. A harvest run that took
+//!   resources out logs a removal record beside its pages ([`removal_record`]), which reads as
+//!   those deletions.
 
 use std::io::Read;
 
@@ -22,6 +24,8 @@ const GZIP_MAGIC: &[u8] = b"\x1f\x8b";
 /// The first line of a stored page: `<!-- resource-gateway page: <url> -->`.
 const PAGE_MARKER_START: &str = "<!-- resource-gateway page: ";
 const PAGE_MARKER_END: &str = " -->\n";
+/// The first line of a removal record; a JSON array of the removed resources' ids follows.
+const REMOVAL_MARKER: &str = "<!-- resource-gateway removed resources -->\n";
 
 /// One `<url>` (or `<sitemap>`) entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,6 +172,14 @@ pub fn archived_page(url: &str, page: &[u8]) -> Vec<u8> {
     stored
 }
 
+/// The resources (local ids) a harvest run removed, as a document of its catalog log entry:
+/// [`parse_page`] reads it as those deletions (of the source's own resources only).
+pub fn removal_record(local_ids: &[String]) -> Vec<u8> {
+    let mut record = REMOVAL_MARKER.as_bytes().to_vec();
+    record.extend_from_slice(serde_json::Value::from(local_ids.to_vec()).to_string().as_bytes());
+    record
+}
+
 /// Reads one page of a sitemap source: its JSON-LD resources (see [`lrmi`]). `url` is where it
 /// was fetched; a stored page says so itself ([`archived_page`]); otherwise the page's
 /// canonical URL stands for it. A sitemap pushed as a page is refused: it lists pages to fetch,
@@ -179,6 +191,12 @@ pub fn parse_page(bytes: &[u8], url: Option<&str>) -> Result<ParsedCatalog, Cata
              (addCatalogSource with format SITEMAP); a pushed SITEMAP document is one HTML page"
                 .to_string(),
         ));
+    }
+    if let Some(ids) = bytes.strip_prefix(REMOVAL_MARKER.as_bytes()) {
+        let deleted: Vec<String> = serde_json::from_slice(ids).map_err(|err| {
+            CatalogError::Structure(format!("a removal record must list the removed ids as a JSON array: {err}"))
+        })?;
+        return Ok(ParsedCatalog { deleted, ..ParsedCatalog::default() });
     }
     let (stored_url, page) = match split_marker(bytes) {
         Some((stored, page)) => (Some(stored), page),
@@ -287,5 +305,16 @@ mod tests {
         assert!(none.resources.is_empty());
         assert_eq!(none.skipped, 1);
         assert!(matches!(parse_page(URLSET.as_bytes(), None), Err(CatalogError::Structure(_))));
+    }
+
+    #[test]
+    fn test_removal_records_read_as_deletions() {
+        let ids = vec!["https://oer.example.org/a".to_string(), "line\nbreak \"quoted\"".to_string()];
+        let parsed = parse_page(&removal_record(&ids), None).unwrap();
+        assert_eq!(parsed.deleted, ids);
+        assert!(parsed.resources.is_empty() && parsed.diagnostics.is_empty());
+        let mut broken = REMOVAL_MARKER.as_bytes().to_vec();
+        broken.extend_from_slice(b"{not a list}");
+        assert!(matches!(parse_page(&broken, None), Err(CatalogError::Structure(_))));
     }
 }

@@ -16,7 +16,6 @@
 //!   so that `resource(id:)` and `contentItems` work for resources not in the index yet.
 
 pub mod breaker;
-pub mod service;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -28,21 +27,18 @@ use self::breaker::{Admission, Breakers};
 use crate::catalog::{self, CatalogError};
 use crate::harvest::fetch::{FetchError, FetchRequest, Fetcher};
 use crate::harvest::resource_search::page_url;
-use crate::index::Filter;
 use crate::registry::CatalogSourceRecord;
-use crate::resource::{CatalogFormat, PublisherId, ResourceRecord};
+use crate::resource::{CatalogFormat, ResourceRecord};
+pub use crate::search::live::{LiveReport, LiveResults, LiveState, LIVE_LIMIT};
+use crate::search::Filter;
+use crate::search::LiveFederation;
 
-/// Resources asked from each endpoint (the same for every page, so paging stays consistent).
-pub const LIVE_LIMIT: usize = 50;
 /// How long a live request may go on after the deadline, to fill the cache.
 pub const LIVE_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a live answer is reused.
 const ANSWER_TTL: Duration = Duration::from_secs(60);
 /// Cached answers at most, counted in resources (each answer weighs at least 1).
 const ANSWER_CAPACITY: u64 = 50_000;
-/// How long a live hit stays resolvable by id (a teacher picks, then inserts).
-const RECORD_TTL: Duration = Duration::from_secs(3600);
-const RECORD_CAPACITY: u64 = 20_000;
 /// Largest live answer accepted.
 const MAX_LIVE_BODY_BYTES: usize = 8 * 1024 * 1024;
 
@@ -72,37 +68,6 @@ pub struct LiveAnswer {
     pub records: Vec<ResourceRecord>,
 }
 
-/// How one live source answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LiveState {
-    Live,
-    Cached,
-    Timeout,
-    /// Not asked: it missed the deadline recently and no check has answered in time since.
-    Unavailable,
-    Error,
-}
-
-/// The report of one live source for `SearchConnection.sources`.
-#[derive(Debug, Clone)]
-pub struct LiveReport {
-    pub source_id: String,
-    pub publisher: PublisherId,
-    pub state: LiveState,
-    pub took_ms: u64,
-    pub message: Option<String>,
-    /// Hits it contributed that match the search's filters.
-    pub hits: usize,
-}
-
-/// What a fan-out brought back.
-#[derive(Debug, Default)]
-pub struct LiveResults {
-    /// Matching hits, interleaved across sources, without duplicate ids.
-    pub records: Vec<ResourceRecord>,
-    pub reports: Vec<LiveReport>,
-}
-
 /// One source's outcome before it is reported: state, milliseconds, answer or message.
 type Answered = (CatalogSourceRecord, LiveState, u64, Result<Arc<LiveAnswer>, String>);
 
@@ -110,7 +75,6 @@ type Answered = (CatalogSourceRecord, LiveState, u64, Result<Arc<LiveAnswer>, St
 pub struct LiveSearch {
     fetcher: Fetcher,
     answers: Cache<LiveKey, Arc<LiveAnswer>>,
-    records: Cache<String, ResourceRecord>,
     breakers: Arc<Breakers>,
 }
 
@@ -125,8 +89,7 @@ impl LiveSearch {
             })
             .time_to_live(ANSWER_TTL)
             .build();
-        let records = Cache::builder().max_capacity(RECORD_CAPACITY).time_to_live(RECORD_TTL).build();
-        Self { fetcher, answers, records, breakers: Arc::new(Breakers::new(retry_after)) }
+        Self { fetcher, answers, breakers: Arc::new(Breakers::new(retry_after)) }
     }
 
     /// Asks every source at once and waits at most `deadline` in all.
@@ -246,17 +209,18 @@ impl LiveSearch {
             check.answered = outcome.is_ok() && started.elapsed() <= deadline;
         });
     }
+}
 
-    /// Keeps live hits resolvable by id for a while.
-    pub async fn remember(&self, records: &[ResourceRecord]) {
-        for record in records {
-            self.records.insert(record.id().to_string(), record.clone()).await;
-        }
-    }
-
-    /// A live hit seen recently, by gateway id.
-    pub async fn remembered(&self, id: &str) -> Option<ResourceRecord> {
-        self.records.get(id).await
+#[async_trait::async_trait]
+impl LiveFederation for LiveSearch {
+    async fn ask(
+        &self,
+        sources: Vec<CatalogSourceRecord>,
+        text: Option<&str>,
+        filter: &Filter,
+        deadline: Duration,
+    ) -> LiveResults {
+        LiveSearch::ask(self, sources, text, filter, deadline).await
     }
 }
 
@@ -422,7 +386,7 @@ pub fn to_records(source: &CatalogSourceRecord, parsed: catalog::ParsedCatalog) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resource::{Alignment, GradeRange, Resource, ResourceKind};
+    use crate::resource::{Alignment, GradeRange, PublisherId, Resource, ResourceKind};
 
     fn record(publisher: &str, id: &str) -> ResourceRecord {
         let mut resource = Resource::new(id, format!("Title {id}"), "https://x.example.com/r", ResourceKind::Link);

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use async_graphql::{Context, InputObject, Json, Object, Result, SimpleObject, ID};
 
+use crate::app::App;
 use crate::auth::Principal;
-use crate::gateway::Gateway;
 use crate::lti::broker::tools::ToolInput;
 use crate::lti::platform::PlatformInput;
 use crate::registry;
@@ -71,9 +71,9 @@ pub struct LtiQuery;
 impl LtiQuery {
     /// Registered LMS platforms (admin).
     async fn platforms(&self, ctx: &Context<'_>) -> Result<Vec<Platform>> {
-        let gateway = ctx.data::<Arc<Gateway>>()?;
+        let app = ctx.data::<Arc<App>>()?;
         let principal = ctx.data::<Principal>()?;
-        Ok(gateway.platforms(principal).await?.into_iter().map(Platform).collect())
+        Ok(app.lti.platforms(principal).await?.into_iter().map(Platform).collect())
     }
 }
 
@@ -84,7 +84,7 @@ pub struct LtiMutation;
 impl LtiMutation {
     /// Registers an LMS (admin). The same issuer and client id again updates it.
     async fn register_platform(&self, ctx: &Context<'_>, input: RegisterPlatformInput) -> Result<Platform> {
-        let gateway = ctx.data::<Arc<Gateway>>()?;
+        let app = ctx.data::<Arc<App>>()?;
         let principal = ctx.data::<Principal>()?;
         let input = PlatformInput {
             issuer: input.issuer,
@@ -95,7 +95,7 @@ impl LtiMutation {
             token_url: input.token_url,
             name: input.name,
         };
-        Ok(Platform(gateway.register_platform(principal, input).await?))
+        Ok(Platform(app.lti.register_platform(principal, input).await?))
     }
 
     /// Answers a deep-linking launch with the chosen resources (an empty list cancels). The
@@ -107,9 +107,9 @@ impl LtiMutation {
         resource_ids: Vec<ID>,
         message: Option<String>,
     ) -> Result<DeepLinkingResponse> {
-        let gateway = ctx.data::<Arc<Gateway>>()?;
+        let app = ctx.data::<Arc<App>>()?;
         let ids: Vec<String> = resource_ids.into_iter().map(|id| id.to_string()).collect();
-        let signed = gateway.deep_linking_response(&launch, &ids, message.as_deref()).await?;
+        let signed = app.lti.deep_linking_response(&launch, &ids, message.as_deref()).await?;
         Ok(DeepLinkingResponse {
             jwt: signed.jwt,
             return_url: signed.return_url,
@@ -206,7 +206,7 @@ impl BrokerMutation {
         ctx: &Context<'_>,
         input: RegisterPublisherToolInput,
     ) -> Result<PublisherTool> {
-        let gateway = ctx.data::<Arc<Gateway>>()?;
+        let app = ctx.data::<Arc<App>>()?;
         let principal = ctx.data::<Principal>()?;
         let tool = ToolInput {
             name: input.name,
@@ -219,16 +219,16 @@ impl BrokerMutation {
             share_personal_data: input.share_personal_data,
         };
         let saved =
-            gateway.register_publisher_tool(principal, input.publisher.as_deref().map(|p| p.as_str()), tool).await?;
-        Ok(PublisherTool(saved, gateway.public_url().to_string()))
+            app.lti.register_publisher_tool(principal, input.publisher.as_deref().map(|p| p.as_str()), tool).await?;
+        Ok(PublisherTool(saved, app.public_url.clone()))
     }
 
     /// Removes a publisher's LTI tool (its key, or the admin) and answers the registration it
     /// was: launches to it stop, and its access tokens and grade grants end.
     async fn remove_publisher_tool(&self, ctx: &Context<'_>, id: ID) -> Result<PublisherTool> {
-        let gateway = ctx.data::<Arc<Gateway>>()?;
+        let app = ctx.data::<Arc<App>>()?;
         let principal = ctx.data::<Principal>()?;
-        let removed = gateway.remove_publisher_tool(principal, &id).await?;
-        Ok(PublisherTool(removed, gateway.public_url().to_string()))
+        let removed = app.lti.remove_publisher_tool(principal, &id).await?;
+        Ok(PublisherTool(removed, app.public_url.clone()))
     }
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 
-use crate::gateway::Gateway;
+use crate::app::App;
 use lti::{BrokerMutation, LtiMutation, LtiQuery};
 use mutation::CatalogMutation;
 use query::CatalogQuery;
@@ -31,15 +31,15 @@ pub const MAX_DEPTH: usize = 12;
 /// Largest computed query cost (a `search` page multiplies its selection's cost).
 pub const MAX_COMPLEXITY: usize = 5_000;
 
-/// Builds the served schema; `gateway` is `None` only for printing the SDL.
-pub fn build_schema(gateway: Option<Arc<Gateway>>) -> GatewaySchema {
+/// Builds the served schema; `app` is `None` only for printing the SDL.
+pub fn build_schema(app: Option<Arc<App>>) -> GatewaySchema {
     let mut builder = Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_recursive_depth(32)
         .limit_directives(20);
-    if let Some(gateway) = gateway {
-        builder = builder.data(gateway);
+    if let Some(app) = app {
+        builder = builder.data(app);
     }
     builder.finish()
 }

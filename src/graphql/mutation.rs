@@ -1,4 +1,4 @@
-//! GraphQL mutations: translate arguments, call the gateway, convert results.
+//! GraphQL mutations: translate arguments, call the services, convert results.
 
 use std::sync::Arc;
 
@@ -6,9 +6,10 @@ use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
 
 use super::sources::{self, CatalogSource, CatalogSourceInput, HarvestRun};
 use super::types::{CatalogFormat, IngestMode, IngestReport, Publisher, PublisherRegistration};
+use crate::app::App;
 use crate::auth::Principal;
 use crate::error::AppError;
-use crate::gateway::{Gateway, IngestOptions};
+use crate::ingest::IngestOptions;
 use crate::resource::PublisherId;
 
 /// A publisher to register; `id` is a slug derived from `name` when absent.
@@ -43,15 +44,11 @@ impl CatalogMutation {
         ctx: &Context<'_>,
         input: RegisterPublisherInput,
     ) -> Result<PublisherRegistration> {
-        let gateway = ctx.data::<Arc<Gateway>>()?;
+        let app = ctx.data::<Arc<App>>()?;
         let principal = ctx.data::<Principal>()?;
-        let (publisher, api_key) = gateway
-            .register_publisher(
-                principal,
-                &input.name,
-                input.id.as_ref().map(|id| id.as_str()),
-                input.homepage.as_deref(),
-            )
+        let (publisher, api_key) = app
+            .publishers
+            .register(principal, &input.name, input.id.as_ref().map(|id| id.as_str()), input.homepage.as_deref())
             .await?;
         Ok(PublisherRegistration { publisher: Publisher(publisher), api_key })
     }
@@ -60,10 +57,10 @@ impl CatalogMutation {
     /// ingest history, resources, archived catalogs and packaged content go. Refused while a
     /// harvest of one of its feeds runs. The id can be registered again afterwards.
     async fn remove_publisher(&self, ctx: &Context<'_>, id: ID) -> Result<PublisherRemoval> {
-        let gateway = ctx.data::<Arc<Gateway>>()?;
+        let app = ctx.data::<Arc<App>>()?;
         let principal = ctx.data::<Principal>()?;
         let publisher = PublisherId::parse(&id).map_err(|err| AppError::bad_input(err.to_string()))?;
-        let removal = gateway.remove_publisher(principal, &publisher).await?;
+        let removal = app.ingest.remove_publisher(principal, &publisher).await?;
         Ok(PublisherRemoval {
             id: ID(removal.publisher.to_string()),
             removed: sources::count(removal.removed),
@@ -85,7 +82,7 @@ impl CatalogMutation {
         source: Option<String>,
         mode: Option<IngestMode>,
     ) -> Result<IngestReport> {
-        let gateway = ctx.data::<Arc<Gateway>>()?;
+        let app = ctx.data::<Arc<App>>()?;
         let principal = ctx.data::<Principal>()?;
         let publisher = match (publisher, principal) {
             (Some(id), _) => PublisherId::parse(&id).map_err(|err| AppError::bad_input(err.to_string()))?,
@@ -96,7 +93,7 @@ impl CatalogMutation {
             }
         };
         let options = IngestOptions { source, mode: mode.map(Into::into) };
-        let report = gateway.ingest(principal, &publisher, format.into(), document.into_bytes(), options).await?;
+        let report = app.ingest.ingest(principal, &publisher, format.into(), document.into_bytes(), options).await?;
         Ok(report.into())
     }
 

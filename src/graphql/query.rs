@@ -1,4 +1,4 @@
-//! GraphQL queries: translate arguments, call the gateway, convert results.
+//! GraphQL queries: translate arguments, call the services, convert results.
 
 use std::sync::Arc;
 
@@ -9,12 +9,11 @@ use super::types::{
     FacetCount, Facets, Highlight, PageInfo, Publisher, Resource, ResourceFilter, SearchConnection, SearchEdge,
     SearchSort,
 };
+use crate::app::App;
 use crate::error::AppError;
-use crate::gateway::Gateway;
-use crate::index::facets::Dimension;
-use crate::index::SearchRequest;
 use crate::lti::content_item::content_item;
 use crate::resource::{grade_label, PublisherId};
+use crate::search::{Dimension, SearchRequest};
 
 /// Search and catalog queries.
 #[derive(Default)]
@@ -39,11 +38,13 @@ impl CatalogQuery {
         )]
         live: bool,
     ) -> Result<SearchConnection> {
-        let gateway = ctx.data::<Arc<Gateway>>()?;
-        if !(1..=crate::gateway::MAX_PAGE_SIZE as i32).contains(&first) {
-            return Err(
-                AppError::bad_input(format!("first must be between 1 and {}", crate::gateway::MAX_PAGE_SIZE)).into()
-            );
+        let app = ctx.data::<Arc<App>>()?;
+        if !(1..=crate::search::service::MAX_PAGE_SIZE as i32).contains(&first) {
+            return Err(AppError::bad_input(format!(
+                "first must be between 1 and {}",
+                crate::search::service::MAX_PAGE_SIZE
+            ))
+            .into());
         }
         if query.as_ref().is_some_and(|q| q.len() > 1000) {
             return Err(AppError::bad_input("query must be at most 1000 characters").into());
@@ -67,7 +68,7 @@ impl CatalogQuery {
             facets: Dimension::ALL.into_iter().filter(|d| facets_selection.field(d.graphql_name()).exists()).collect(),
             with_highlights: look_ahead.field("edges").field("highlights").exists(),
         };
-        let federated = gateway.federated_search(request, live, with_sources).await?;
+        let federated = app.search.federated_search(request, live, with_sources).await?;
         let results = federated.results;
         let total = results.total;
         let edges: Vec<SearchEdge> = results
@@ -95,7 +96,7 @@ impl CatalogQuery {
                 let label = match dimension {
                     // From the publisher cache: no registry query per search.
                     Dimension::Publisher => match PublisherId::parse(&value) {
-                        Ok(id) => gateway.publisher(&id).await?.map(|p| p.name),
+                        Ok(id) => app.publishers.get(&id).await?.map(|p| p.name),
                         Err(_) => None,
                     },
                     _ => facet_label(dimension, &value),
@@ -116,43 +117,43 @@ impl CatalogQuery {
                 }
             }
         }
-        let sources = super::sources::source_statuses(gateway, federated.sources).await?;
+        let sources = super::sources::source_statuses(app, federated.sources).await?;
         Ok(SearchConnection { total_count: total as i32, edges, page_info, facets, sources })
     }
 
     /// One resource by its gateway id.
     async fn resource(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Resource>> {
-        let gateway = ctx.data::<Arc<Gateway>>()?;
-        let found = gateway.resources(&[id.to_string()]).await?;
+        let app = ctx.data::<Arc<App>>()?;
+        let found = app.search.resources(&[id.to_string()]).await?;
         Ok(found.into_iter().next().map(Resource))
     }
 
     async fn publishers(&self, ctx: &Context<'_>) -> Result<Vec<Publisher>> {
-        let gateway = ctx.data::<Arc<Gateway>>()?;
-        Ok(gateway.publishers().await?.into_iter().map(Publisher).collect())
+        let app = ctx.data::<Arc<App>>()?;
+        Ok(app.publishers.list().await?.into_iter().map(Publisher).collect())
     }
 
     async fn publisher(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Publisher>> {
-        let gateway = ctx.data::<Arc<Gateway>>()?;
+        let app = ctx.data::<Arc<App>>()?;
         let Ok(id) = PublisherId::parse(&id) else {
             return Ok(None);
         };
-        Ok(gateway.publisher(&id).await?.map(Publisher))
+        Ok(app.publishers.get(&id).await?.map(Publisher))
     }
 
     /// LTI Deep Linking 2.0 content items for the given resources, in the order given;
     /// unknown ids answer NOT_FOUND.
     async fn content_items(&self, ctx: &Context<'_>, resource_ids: Vec<ID>) -> Result<Vec<Json<serde_json::Value>>> {
-        let gateway = ctx.data::<Arc<Gateway>>()?;
+        let app = ctx.data::<Arc<App>>()?;
         let ids: Vec<String> = resource_ids.iter().map(|id| id.to_string()).collect();
-        let records = gateway.resources(&ids).await?;
+        let records = app.search.resources(&ids).await?;
         let missing: Vec<&String> =
             ids.iter().filter(|id| !records.iter().any(|r| r.id().to_string() == **id)).collect();
         if !missing.is_empty() {
             let list: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
             return Err(AppError::not_found(format!("no resource with id {}", list.join(", "))).into());
         }
-        let launch_url = format!("{}/lti/launch", gateway.public_url());
+        let launch_url = format!("{}/lti/launch", app.public_url);
         Ok(records.iter().map(|record| Json(content_item(record, &launch_url))).collect())
     }
 }

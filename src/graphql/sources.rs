@@ -7,14 +7,14 @@ use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject, ID
 use chrono::{DateTime, Utc};
 
 use super::types::{CatalogFormat, Diagnostic, Publisher, SourceState, SourceStatus};
+use crate::app::App;
 use crate::auth::Principal;
 use crate::error::AppError;
-use crate::federation::service::SourceReport;
 use crate::federation::LiveState;
-use crate::gateway::Gateway;
 use crate::harvest::service::NewCatalogSource;
 use crate::registry::{self, CatalogSourceRecord, HarvestRunRecord, SourceCredentials};
 use crate::resource::PublisherId;
+use crate::search::SourceReport;
 
 /// OAuth 2 client credentials the gateway uses toward a feed (token fetched with HTTP Basic
 /// client authentication and cached until it expires).
@@ -90,8 +90,8 @@ impl CatalogSource {
         ID(self.0.id.clone())
     }
     async fn publisher(&self, ctx: &Context<'_>) -> Result<Publisher> {
-        let gateway = ctx.data::<Arc<Gateway>>()?;
-        let found = gateway.publisher(&self.0.publisher).await?;
+        let app = ctx.data::<Arc<App>>()?;
+        let found = app.publishers.get(&self.0.publisher).await?;
         found.map(Publisher).ok_or_else(|| AppError::not_found("the source's publisher is gone").into())
     }
     async fn url(&self) -> &str {
@@ -122,8 +122,8 @@ impl CatalogSource {
     }
     /// The newest run (possibly still PENDING or RUNNING).
     async fn last_run(&self, ctx: &Context<'_>) -> Result<Option<HarvestRun>> {
-        let gateway = ctx.data::<Arc<Gateway>>()?;
-        let runs = gateway.harvest_runs(&self.0, 1).await?;
+        let app = ctx.data::<Arc<App>>()?;
+        let runs = app.harvest.harvest_runs(&self.0, 1).await?;
         Ok(runs.into_iter().next().map(HarvestRun))
     }
     /// The newest runs, newest first.
@@ -132,8 +132,8 @@ impl CatalogSource {
         ctx: &Context<'_>,
         #[graphql(default = 10, validator(minimum = 1, maximum = 100))] first: i32,
     ) -> Result<Vec<HarvestRun>> {
-        let gateway = ctx.data::<Arc<Gateway>>()?;
-        let runs = gateway.harvest_runs(&self.0, first as usize).await?;
+        let app = ctx.data::<Arc<App>>()?;
+        let runs = app.harvest.harvest_runs(&self.0, first as usize).await?;
         Ok(runs.into_iter().map(HarvestRun).collect())
     }
 }
@@ -203,7 +203,7 @@ pub(super) fn count(value: usize) -> i32 {
 
 /// `addCatalogSource`: the publisher of the key (or, for the admin, the one named).
 pub async fn add_catalog_source(ctx: &Context<'_>, input: CatalogSourceInput) -> Result<CatalogSource> {
-    let gateway = ctx.data::<Arc<Gateway>>()?;
+    let app = ctx.data::<Arc<App>>()?;
     let principal = ctx.data::<Principal>()?;
     let publisher = match (&input.publisher, principal) {
         (Some(id), _) => PublisherId::parse(id).map_err(|err| AppError::bad_input(err.to_string()))?,
@@ -226,7 +226,8 @@ pub async fn add_catalog_source(ctx: &Context<'_>, input: CatalogSourceInput) ->
         },
         (None, None) => SourceCredentials::None,
     };
-    let source = gateway
+    let source = app
+        .harvest
         .add_catalog_source(
             principal,
             &publisher,
@@ -261,11 +262,11 @@ pub async fn remove_catalog_source(
     source_id: String,
     publisher: Option<ID>,
 ) -> Result<CatalogSourceRemoval> {
-    let gateway = ctx.data::<Arc<Gateway>>()?;
+    let app = ctx.data::<Arc<App>>()?;
     let principal = ctx.data::<Principal>()?;
     let publisher =
         publisher.map(|id| PublisherId::parse(&id).map_err(|err| AppError::bad_input(err.to_string()))).transpose()?;
-    let removal = gateway.remove_source(principal, &source_id, publisher.as_ref()).await?;
+    let removal = app.ingest.remove_source(principal, &source_id, publisher.as_ref()).await?;
     Ok(CatalogSourceRemoval {
         source_id: removal.source_id,
         publisher: ID(removal.publisher.to_string()),
@@ -276,22 +277,22 @@ pub async fn remove_catalog_source(
 
 /// `harvestNow`.
 pub async fn harvest_now(ctx: &Context<'_>, source_id: ID, wait: bool) -> Result<HarvestRun> {
-    let gateway = ctx.data::<Arc<Gateway>>()?;
+    let app = ctx.data::<Arc<App>>()?;
     let principal = ctx.data::<Principal>()?;
-    let run = gateway.harvest_now(principal, &source_id, wait).await?;
+    let run = app.harvest.harvest_now(principal, &source_id, wait).await?;
     Ok(HarvestRun(run))
 }
 
 /// `Publisher.sources`: the publisher's own key and the admin only.
 pub async fn publisher_sources(ctx: &Context<'_>, publisher: &registry::Publisher) -> Result<Vec<CatalogSource>> {
-    let gateway = ctx.data::<Arc<Gateway>>()?;
+    let app = ctx.data::<Arc<App>>()?;
     let principal = ctx.data::<Principal>()?;
-    let sources = gateway.catalog_sources(principal, &publisher.id).await?;
+    let sources = app.harvest.catalog_sources(principal, &publisher.id).await?;
     Ok(sources.into_iter().map(CatalogSource).collect())
 }
 
 /// `SearchConnection.sources` from the federated search's reports.
-pub async fn source_statuses(gateway: &Gateway, reports: Vec<SourceReport>) -> Result<Vec<SourceStatus>> {
+pub async fn source_statuses(app: &App, reports: Vec<SourceReport>) -> Result<Vec<SourceStatus>> {
     let mut out = Vec::with_capacity(reports.len());
     for report in reports {
         let (publisher_id, status, took_ms, message, source_id, result_count) = match report {
@@ -307,7 +308,7 @@ pub async fn source_statuses(gateway: &Gateway, reports: Vec<SourceReport>) -> R
                 (live.publisher, state, Some(live.took_ms), live.message, Some(live.source_id), Some(live.hits as u64))
             }
         };
-        let publisher = gateway.publisher(&publisher_id).await?.unwrap_or_else(|| registry::Publisher {
+        let publisher = app.publishers.get(&publisher_id).await?.unwrap_or_else(|| registry::Publisher {
             id: publisher_id.clone(),
             name: publisher_id.to_string(),
             homepage: None,

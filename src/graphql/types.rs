@@ -3,11 +3,12 @@
 use async_graphql::{Context, Enum, InputObject, Json, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
+use crate::app::App;
 use crate::catalog::{self, Severity};
-use crate::gateway::{Gateway, IngestReport as DomainIngestReport};
-use crate::index::{self, Highlight as DomainHighlight};
+use crate::ingest::IngestReport as DomainIngestReport;
 use crate::registry::{self, IngestRecord};
 use crate::resource::{self, ResourceRecord};
+use crate::search::{self as index, Highlight as DomainHighlight};
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "crate::resource::ResourceKind")]
@@ -62,11 +63,11 @@ pub enum IngestMode {
     Merge,
 }
 
-impl From<IngestMode> for index::IngestMode {
+impl From<IngestMode> for resource::IngestMode {
     fn from(mode: IngestMode) -> Self {
         match mode {
-            IngestMode::Replace => index::IngestMode::Replace,
-            IngestMode::Merge => index::IngestMode::Merge,
+            IngestMode::Replace => resource::IngestMode::Replace,
+            IngestMode::Merge => resource::IngestMode::Merge,
         }
     }
 }
@@ -157,16 +158,16 @@ impl Publisher {
     }
     /// Resources of this publisher currently searchable.
     async fn resource_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
-        let gateway = ctx.data::<std::sync::Arc<Gateway>>()?;
-        let counts = gateway.resource_counts().await?;
+        let app = ctx.data::<std::sync::Arc<App>>()?;
+        let counts = app.search.counts_by_publisher().await?;
         Ok(counts.get(self.0.id.as_str()).copied().unwrap_or(0) as i32)
     }
     /// This publisher's LTI tools (visible to its key and the admin).
     async fn tools(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<super::lti::PublisherTool>> {
-        let gateway = ctx.data::<std::sync::Arc<Gateway>>()?;
+        let app = ctx.data::<std::sync::Arc<App>>()?;
         let principal = ctx.data::<crate::auth::Principal>()?;
-        let tools = gateway.publisher_tools(principal, &self.0.id).await?;
-        Ok(tools.into_iter().map(|t| super::lti::PublisherTool(t, gateway.public_url().to_string())).collect())
+        let tools = app.lti.publisher_tools(principal, &self.0.id).await?;
+        Ok(tools.into_iter().map(|t| super::lti::PublisherTool(t, app.public_url.clone())).collect())
     }
 
     /// The feeds the gateway harvests for this publisher (visible to this publisher's key and
@@ -180,9 +181,9 @@ impl Publisher {
         ctx: &Context<'_>,
         #[graphql(default = 10, validator(minimum = 1, maximum = 100))] first: i32,
     ) -> async_graphql::Result<Vec<IngestRun>> {
-        let gateway = ctx.data::<std::sync::Arc<Gateway>>()?;
+        let app = ctx.data::<std::sync::Arc<App>>()?;
         let principal = ctx.data::<crate::auth::Principal>()?;
-        let history = gateway.ingest_history(principal, &self.0.id, first as usize).await?;
+        let history = app.publishers.ingest_history(principal, &self.0.id, first as usize).await?;
         Ok(history.into_iter().map(IngestRun).collect())
     }
 }
@@ -366,8 +367,8 @@ impl Resource {
         ID(self.0.id().to_string())
     }
     async fn publisher(&self, ctx: &Context<'_>) -> async_graphql::Result<Publisher> {
-        let gateway = ctx.data::<std::sync::Arc<Gateway>>()?;
-        let found = gateway.publisher(&self.0.publisher).await?;
+        let app = ctx.data::<std::sync::Arc<App>>()?;
+        let found = app.publishers.get(&self.0.publisher).await?;
         let publisher = found.unwrap_or_else(|| registry::Publisher {
             id: self.0.publisher.clone(),
             name: self.0.publisher.to_string(),

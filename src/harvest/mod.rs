@@ -5,7 +5,7 @@
 //! - [`fetch`]: GETs on the shared outbound client with credentials, conditional requests,
 //!   per-host limits, retries with backoff and `Retry-After`.
 //! - [`oauth`]: OAuth 2 client-credentials tokens, cached until expiry.
-//! - [`document`], [`resource_search`], [`oai`]: one harvest loop per kind of feed.
+//! - [`document`], [`resource_search`], [`oai`], [`sitemap`]: one harvest loop per kind of feed.
 //! - [`scheduler`]: the tokio task that starts due runs and stops on shutdown.
 //! - [`service`]: the gateway's methods behind `addCatalogSource`, `harvestNow` and
 //!   `Publisher.sources`.
@@ -22,8 +22,8 @@ pub mod scheduler;
 pub mod service;
 pub mod sitemap;
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -34,13 +34,15 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::catalog::{self, CatalogError, Diagnostic, Limits, ParsedCatalog};
+use crate::config::SitemapSettings;
 use crate::error::{AppError, ErrorCode, HasErrorCode};
-use crate::gateway::{Gateway, IngestStatus};
-use crate::index::IngestMode;
+use crate::ingest::{Accepted, IngestService, IngestStatus};
+use crate::outbound::{AddressGuard, Outbound};
 use crate::registry::{
-    CatalogSourceRecord, HarvestCursor, HarvestRunRecord, HarvestStatus, HarvestTrigger, StoredDiagnostic,
+    CatalogSourceRecord, HarvestCursor, HarvestRunRecord, HarvestStatus, HarvestTrigger, Registry, SitemapPageStore,
+    StoredDiagnostic,
 };
-use crate::resource::CatalogFormat;
+use crate::resource::{CatalogFormat, IngestMode};
 use fetch::{FetchError, FetchRequest, Fetched, Fetcher, RetryPolicy, Validators};
 
 /// Harvest runs at once, over all sources.
@@ -49,7 +51,7 @@ const MAX_CONCURRENT_RUNS: usize = 4;
 const RETRY_FAILED_AFTER: Duration = Duration::from_secs(600);
 /// Diagnostics kept per run.
 const MAX_RUN_DIAGNOSTICS: usize = 1000;
-/// Times a start waits 20 ms for a run that is starting or ending to let go of its source.
+/// Times a start waits 20 ms for a run that is starting or ending to let go of its lease.
 const CLAIM_ATTEMPTS: usize = 100;
 /// How long shutdown waits for running harvests to wind down.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -84,11 +86,11 @@ pub enum Harvested {
 pub struct HarvestedCatalog {
     pub parsed: ParsedCatalog,
     pub mode: IngestMode,
-    /// The documents as fetched, for the archive: the first one is stored with `mode`, the
-    /// others as merges after it.
+    /// The documents as fetched: what the catalog log keeps (applied together, with `mode`),
+    /// and what `parsed` must equal when they are parsed again.
     pub documents: Vec<Vec<u8>>,
     pub cursor: HarvestCursor,
-    /// Sitemap sources: the page state and archived pages to write once the commit succeeded.
+    /// Sitemap sources: the page state to write once the catalog was applied.
     pub pages: Option<Box<sitemap::PageChanges>>,
 }
 
@@ -146,42 +148,73 @@ pub fn content_hash<'a>(documents: impl IntoIterator<Item = &'a [u8]>) -> String
     hex::encode(hasher.finalize())
 }
 
-/// The harvest machinery the gateway owns: the fetcher, which sources are running, the run
-/// slots, and the shutdown signal.
-pub struct Harvester {
+/// Harvesting: the fetcher, the run slots, this replica's leases, the shutdown signal, and
+/// the ingest path harvested catalogs take.
+pub struct HarvestService {
     fetcher: Fetcher,
-    /// Sources with a run in progress: a source never runs twice at once.
-    running: Arc<Mutex<HashSet<String>>>,
+    registry: Arc<dyn Registry>,
+    ingest: Arc<IngestService>,
+    /// Per-page state of sitemap sources, and how politely their pages are fetched.
+    sitemap_pages: Option<Arc<dyn SitemapPageStore>>,
+    sitemap: SitemapSettings,
+    guard: AddressGuard,
+    /// Who this process is when it leases a source (unique per process start).
+    replica: String,
+    /// How long a lease lasts unless renewed: a replica that dies holds its sources that long.
+    lease_ttl: Duration,
     slots: Arc<Semaphore>,
+    /// Runs started by this replica and not finished (it claims no more than it has slots for).
+    in_flight: Arc<AtomicUsize>,
     /// Wakes the scheduler (a source was added, a run ended).
     wake: Notify,
     cancel: CancellationToken,
     tasks: TaskTracker,
 }
 
-impl Harvester {
-    pub fn new(outbound: crate::outbound::Outbound, max_body: usize) -> Self {
+impl HarvestService {
+    pub fn new(
+        outbound: Outbound,
+        registry: Arc<dyn Registry>,
+        ingest: Arc<IngestService>,
+        max_body: usize,
+        replica: String,
+        lease_ttl: Duration,
+    ) -> Self {
         Self {
+            guard: outbound.guard().clone(),
             fetcher: Fetcher::new(outbound, RetryPolicy::default(), max_body),
-            running: Arc::new(Mutex::new(HashSet::new())),
+            registry,
+            ingest,
+            sitemap_pages: None,
+            sitemap: SitemapSettings::default(),
+            replica,
+            lease_ttl,
             slots: Arc::new(Semaphore::new(MAX_CONCURRENT_RUNS)),
+            in_flight: Arc::new(AtomicUsize::new(0)),
             wake: Notify::new(),
             cancel: CancellationToken::new(),
             tasks: TaskTracker::new(),
         }
     }
 
+    /// Lets the service harvest `SITEMAP` sources: their page state is kept in `pages`.
+    pub fn with_sitemaps(mut self, pages: Arc<dyn SitemapPageStore>, settings: SitemapSettings) -> Self {
+        self.sitemap_pages = Some(pages);
+        self.sitemap = settings;
+        self
+    }
+
     pub fn fetcher(&self) -> &Fetcher {
         &self.fetcher
+    }
+
+    pub fn replica(&self) -> &str {
+        &self.replica
     }
 
     /// Fires when the gateway shuts down.
     pub fn cancellation(&self) -> CancellationToken {
         self.cancel.clone()
-    }
-
-    pub fn is_running(&self, source_id: &str) -> bool {
-        self.lock_running().contains(source_id)
     }
 
     /// Wakes the scheduler so it looks at the sources again.
@@ -199,37 +232,281 @@ impl Harvester {
         }
     }
 
-    fn lock_running(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
-        match self.running.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        }
+    fn lease_until(&self) -> chrono::DateTime<Utc> {
+        Utc::now() + chrono::Duration::from_std(self.lease_ttl).unwrap_or_default()
     }
 
-    /// Marks a source as running, unless it already is. Removing a source holds this mark too,
-    /// so no run starts while the source's resources are taken out.
-    pub(crate) fn claim(&self, source_id: &str) -> Option<RunClaim> {
-        if self.lock_running().insert(source_id.to_string()) {
-            Some(RunClaim { running: self.running.clone(), source_id: source_id.to_string() })
-        } else {
-            None
+    /// Starts a run of `source` in the background (queued as `PENDING` until a slot is free).
+    /// `leased`: the scheduler leased it already; otherwise it is leased here, and when
+    /// another run holds it (here or on another replica) that run is answered.
+    pub async fn start_run(
+        self: &Arc<Self>,
+        source: CatalogSourceRecord,
+        trigger: HarvestTrigger,
+        leased: bool,
+    ) -> Result<StartedRun, AppError> {
+        if !leased {
+            let mut attempts = 0;
+            loop {
+                let ttl = chrono::Duration::from_std(self.lease_ttl).unwrap_or_default();
+                if self.registry.claim_source(&source.id, &self.replica, Utc::now(), ttl).await? {
+                    break;
+                }
+                let current = self.registry.runs(&source.id, 1).await?;
+                match current.into_iter().next() {
+                    Some(run) if !run.status.is_final() => return Ok(StartedRun { run, task: None }),
+                    // The lease is held but its run is not (or no longer) pending or running:
+                    // it is starting or wrapping up. Wait a moment rather than answer a stale run.
+                    _ if attempts < CLAIM_ATTEMPTS => {
+                        attempts += 1;
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    _ => {
+                        return Err(AppError::unavailable(
+                            "a run of this source is starting or ending; ask again in a moment",
+                        ))
+                    }
+                }
+            }
         }
-    }
-}
-
-/// A source's "running" mark, released when dropped (even if the run panics).
-pub(crate) struct RunClaim {
-    running: Arc<Mutex<HashSet<String>>>,
-    source_id: String,
-}
-
-impl Drop for RunClaim {
-    fn drop(&mut self) {
-        let mut running = match self.running.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
+        // The source may have been removed since the caller read it (removal refuses while a
+        // lease holds, so this check under the lease is final).
+        if self.registry.source(&source.id).await?.is_none() {
+            let _ = self.registry.release_lease(&source.id, &self.replica).await;
+            return Err(AppError::not_found(format!("catalog source '{}' was removed", source.id)));
+        }
+        // Runs left unfinished by a replica whose lease ran out end here, as failed.
+        self.registry
+            .fail_unfinished_runs_of(
+                &source.id,
+                "the replica running this harvest stopped; the source was harvested again",
+            )
+            .await?;
+        let mut run = HarvestRunRecord::pending(&source, trigger);
+        run.id = match self.registry.insert_run(&run).await {
+            Ok(id) => id,
+            Err(err) => {
+                let _ = self.registry.release_lease(&source.id, &self.replica).await;
+                return Err(err.into());
+            }
         };
-        running.remove(&self.source_id);
+        let first = run.clone();
+        let service = self.clone();
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let task = self.tasks.spawn(async move {
+            let keeper = service.keep_lease(&source.id);
+            let finished = service.execute(source.clone(), run, keeper.cancel.clone()).await;
+            keeper.stop();
+            if let Err(err) = service.registry.release_lease(&source.id, &service.replica).await {
+                tracing::warn!(source = %source.id, error = %err, "cannot release a harvest lease; it runs out by itself");
+            }
+            service.in_flight.fetch_sub(1, Ordering::SeqCst);
+            service.wake();
+            finished
+        });
+        Ok(StartedRun { run: first, task: Some(task) })
+    }
+
+    /// Renews the source's lease while a run lasts; if it is lost (this replica was too slow
+    /// and another took the source over) the run is cancelled.
+    fn keep_lease(self: &Arc<Self>, source_id: &str) -> LeaseKeeper {
+        let cancel = self.cancel.child_token();
+        let (service, source_id, run_cancel) = (self.clone(), source_id.to_string(), cancel.clone());
+        let renewing = tokio::spawn(async move {
+            let every = service.lease_ttl / 3;
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep(every) => {}
+                    () = run_cancel.cancelled() => return,
+                }
+                match service.registry.renew_lease(&source_id, &service.replica, service.lease_until()).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(source = %source_id, "the harvest lease was taken over by another replica; this run stops");
+                        run_cancel.cancel();
+                        return;
+                    }
+                    Err(err) => tracing::warn!(source = %source_id, error = %err, "cannot renew a harvest lease"),
+                }
+            }
+        });
+        LeaseKeeper { cancel, renewing }
+    }
+
+    /// Runs one harvest to its end and records it; never fails (a failure is the run's status).
+    async fn execute(
+        &self,
+        source: CatalogSourceRecord,
+        mut run: HarvestRunRecord,
+        cancel: CancellationToken,
+    ) -> HarvestRunRecord {
+        let _slot = tokio::select! {
+            slot = self.slots.clone().acquire_owned() => slot.ok(),
+            () = cancel.cancelled() => None,
+        };
+        if cancel.is_cancelled() {
+            return self.finish_stopped(&source, run).await;
+        }
+        run.status = HarvestStatus::Running;
+        run.started_at = Utc::now();
+        self.save_run(&run).await;
+        tracing::info!(source = %source.id, publisher = %source.publisher, format = source.format.as_param(), trigger = run.trigger.as_str(), replica = %self.replica, "harvest started");
+
+        let mut ctx = HarvestContext {
+            fetcher: &self.fetcher,
+            source: &source,
+            cancel: &cancel,
+            limits: self.ingest.limits(),
+            requests: 0,
+            http_status: None,
+            diagnostics: Vec::new(),
+        };
+        let outcome = match source.format {
+            CatalogFormat::ResourceSearch => resource_search::harvest(&mut ctx).await,
+            CatalogFormat::OaiPmh => oai::harvest(&mut ctx).await,
+            CatalogFormat::CommonCartridge | CatalogFormat::Lrmi => document::harvest(&mut ctx).await,
+            CatalogFormat::Sitemap => sitemap::harvest(&mut ctx, self).await,
+        };
+        run.requests = ctx.requests;
+        run.http_status = ctx.http_status;
+        let mut diagnostics = std::mem::take(&mut ctx.diagnostics);
+        let succeeded = match outcome {
+            Err(HarvestError::Fetch(FetchError::Cancelled)) => {
+                return self.finish_stopped(&source, run).await;
+            }
+            Err(err) => {
+                diagnostics.push(Diagnostic::error(None, err.to_string()));
+                run.status = HarvestStatus::Failed;
+                false
+            }
+            Ok(Harvested::Unchanged { cursor }) => {
+                run.status = HarvestStatus::Unchanged;
+                self.save_cursor(&source.id, cursor).await
+            }
+            Ok(Harvested::Catalog(_)) if cancel.is_cancelled() => {
+                return self.finish_stopped(&source, run).await;
+            }
+            Ok(Harvested::Catalog(catalog)) => self.apply(&source, &mut run, &mut diagnostics, catalog).await,
+        };
+        run.diagnostics = diagnostics.iter().take(MAX_RUN_DIAGNOSTICS).map(StoredDiagnostic::from).collect();
+        let finished_at = Utc::now();
+        run.finished_at = Some(finished_at);
+        // The next run is set before the run shows as finished, so readers never see a finished
+        // run with a stale schedule.
+        self.schedule_next(&source, succeeded, finished_at).await;
+        self.save_run(&run).await;
+        tracing::info!(
+            source = %source.id, publisher = %source.publisher, status = run.status.as_str(),
+            added = run.added, updated = run.updated, removed = run.removed, rejected = run.rejected,
+            http_status = run.http_status, requests = run.requests,
+            "harvest finished"
+        );
+        run
+    }
+
+    /// Applies a harvested catalog through the ingest path; answers whether it worked.
+    async fn apply(
+        &self,
+        source: &CatalogSourceRecord,
+        run: &mut HarvestRunRecord,
+        diagnostics: &mut Vec<Diagnostic>,
+        catalog: HarvestedCatalog,
+    ) -> bool {
+        let HarvestedCatalog { parsed, mode, documents, cursor, pages } = catalog;
+        let accepted = Accepted {
+            publisher: source.publisher.clone(),
+            source_id: source.id.clone(),
+            format: source.format,
+            mode,
+            documents,
+            parsed: Ok(parsed),
+            lease_owner: Some(self.replica.clone()),
+        };
+        let report = match self.ingest.accept(accepted).await {
+            Ok(report) => report,
+            Err(err) => {
+                diagnostics.push(Diagnostic::error(None, format!("the harvested catalog could not be applied: {err}")));
+                run.status = HarvestStatus::Failed;
+                return false;
+            }
+        };
+        run.added = report.added;
+        run.updated = report.updated;
+        run.removed = report.removed;
+        run.rejected = report.rejected;
+        diagnostics.extend(report.diagnostics);
+        run.status = match report.status {
+            IngestStatus::Succeeded => HarvestStatus::Succeeded,
+            IngestStatus::Partial => HarvestStatus::Partial,
+            IngestStatus::Failed => HarvestStatus::Failed,
+        };
+        if run.status == HarvestStatus::Failed {
+            return false;
+        }
+        if let Some(pages) = pages {
+            if !sitemap::commit_pages(self, source, *pages).await {
+                return false;
+            }
+        }
+        self.save_cursor(&source.id, cursor).await
+    }
+
+    /// A run the shutdown (or a lost lease) interrupted: recorded as failed, and the source
+    /// stays due so the next start (or the replica holding it now) runs it again.
+    async fn finish_stopped(&self, source: &CatalogSourceRecord, mut run: HarvestRunRecord) -> HarvestRunRecord {
+        run.status = HarvestStatus::Failed;
+        run.finished_at = Some(Utc::now());
+        run.diagnostics.push(StoredDiagnostic {
+            item: None,
+            severity: "ERROR".to_string(),
+            message:
+                "the gateway stopped during the run; nothing was changed and the source runs again after the restart"
+                    .to_string(),
+        });
+        self.save_run(&run).await;
+        if let Err(err) = self.registry.set_next_run(&source.id, Some(Utc::now())).await {
+            tracing::error!(source = %source.id, error = %err, "cannot reschedule an interrupted harvest");
+        }
+        run
+    }
+
+    async fn save_run(&self, run: &HarvestRunRecord) {
+        if let Err(err) = self.registry.update_run(run).await {
+            tracing::error!(run = run.id, error = %err, "cannot record a harvest run");
+        }
+    }
+
+    async fn save_cursor(&self, source_id: &str, cursor: HarvestCursor) -> bool {
+        match self.registry.set_cursor(source_id, &cursor).await {
+            Ok(()) => true,
+            Err(err) => {
+                tracing::error!(source = source_id, error = %err, "cannot store the harvest cursor");
+                false
+            }
+        }
+    }
+
+    /// Next run: the refresh interval after this one (sooner after a failure), plus jitter so
+    /// that sources added together do not stay in lockstep.
+    async fn schedule_next(&self, source: &CatalogSourceRecord, succeeded: bool, finished_at: chrono::DateTime<Utc>) {
+        let refresh = Duration::from_secs(source.refresh_seconds.max(1));
+        let wait = if succeeded { refresh } else { refresh.min(RETRY_FAILED_AFTER) };
+        let next = finished_at + chrono::Duration::from_std(wait + jitter(wait)).unwrap_or_default();
+        if let Err(err) = self.registry.set_next_run(&source.id, Some(next)).await {
+            tracing::error!(source = %source.id, error = %err, "cannot schedule the next harvest");
+        }
+    }
+}
+
+/// The task renewing a run's lease, and the run's cancellation.
+struct LeaseKeeper {
+    cancel: CancellationToken,
+    renewing: tokio::task::JoinHandle<()>,
+}
+
+impl LeaseKeeper {
+    fn stop(self) {
+        self.renewing.abort();
     }
 }
 
@@ -238,218 +515,6 @@ pub struct StartedRun {
     pub run: HarvestRunRecord,
     /// `None` when the source was already running (`run` is then that run).
     pub task: Option<tokio::task::JoinHandle<HarvestRunRecord>>,
-}
-
-/// Starts a run of `source` in the background (queued as `PENDING` until a slot is free).
-pub async fn start_run(
-    gateway: &Arc<Gateway>,
-    source: CatalogSourceRecord,
-    trigger: HarvestTrigger,
-) -> Result<StartedRun, AppError> {
-    let harvester = gateway.harvester();
-    let mut attempts = 0;
-    let claim = loop {
-        if let Some(claim) = harvester.claim(&source.id) {
-            break claim;
-        }
-        let current = gateway.registry().runs(&source.id, 1).await.map_err(AppError::from)?;
-        match current.into_iter().next() {
-            Some(run) if !run.status.is_final() => return Ok(StartedRun { run, task: None }),
-            // The claim is held but its run is not (or no longer) pending or running: it is
-            // starting or wrapping up. Wait a moment rather than answer a stale run.
-            _ if attempts < CLAIM_ATTEMPTS => {
-                attempts += 1;
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            _ => {
-                return Err(AppError::unavailable("a run of this source is starting or ending; ask again in a moment"))
-            }
-        }
-    };
-    // The source may have been removed since the caller read it (removal holds the claim
-    // while it deletes, so this check under the claim is final).
-    if gateway.registry().source(&source.id).await.map_err(AppError::from)?.is_none() {
-        return Err(AppError::not_found(format!("catalog source '{}' was removed", source.id)));
-    }
-    let mut run = HarvestRunRecord::pending(&source, trigger);
-    run.id = gateway.registry().insert_run(&run).await.map_err(AppError::from)?;
-    let first = run.clone();
-    let task_gateway = gateway.clone();
-    let task = harvester.tasks.spawn(async move {
-        let finished = execute(&task_gateway, source, run).await;
-        drop(claim);
-        task_gateway.harvester().wake();
-        finished
-    });
-    Ok(StartedRun { run: first, task: Some(task) })
-}
-
-/// Runs one harvest to its end and records it; never fails (a failure is the run's status).
-async fn execute(gateway: &Arc<Gateway>, source: CatalogSourceRecord, mut run: HarvestRunRecord) -> HarvestRunRecord {
-    let harvester = gateway.harvester();
-    let cancel = harvester.cancel.clone();
-    let _slot = tokio::select! {
-        slot = harvester.slots.clone().acquire_owned() => slot.ok(),
-        () = cancel.cancelled() => None,
-    };
-    if cancel.is_cancelled() {
-        return finish_stopped(gateway, &source, run).await;
-    }
-    run.status = HarvestStatus::Running;
-    run.started_at = Utc::now();
-    save_run(gateway, &run).await;
-    tracing::info!(source = %source.id, publisher = %source.publisher, format = source.format.as_param(), trigger = run.trigger.as_str(), "harvest started");
-
-    let mut ctx = HarvestContext {
-        fetcher: &harvester.fetcher,
-        source: &source,
-        cancel: &cancel,
-        limits: gateway.limits(),
-        requests: 0,
-        http_status: None,
-        diagnostics: Vec::new(),
-    };
-    let outcome = match source.format {
-        CatalogFormat::ResourceSearch => resource_search::harvest(&mut ctx).await,
-        CatalogFormat::OaiPmh => oai::harvest(&mut ctx).await,
-        CatalogFormat::CommonCartridge | CatalogFormat::Lrmi => document::harvest(&mut ctx).await,
-        CatalogFormat::Sitemap => sitemap::harvest(&mut ctx, gateway).await,
-    };
-    run.requests = ctx.requests;
-    run.http_status = ctx.http_status;
-    let mut diagnostics = std::mem::take(&mut ctx.diagnostics);
-    let succeeded = match outcome {
-        Err(HarvestError::Fetch(FetchError::Cancelled)) => {
-            return finish_stopped(gateway, &source, run).await;
-        }
-        Err(err) => {
-            diagnostics.push(Diagnostic::error(None, err.to_string()));
-            run.status = HarvestStatus::Failed;
-            false
-        }
-        Ok(Harvested::Unchanged { cursor }) => {
-            run.status = HarvestStatus::Unchanged;
-            save_cursor(gateway, &source.id, cursor).await
-        }
-        Ok(Harvested::Catalog(_)) if cancel.is_cancelled() => {
-            return finish_stopped(gateway, &source, run).await;
-        }
-        Ok(Harvested::Catalog(catalog)) => apply(gateway, &source, &mut run, &mut diagnostics, catalog).await,
-    };
-    run.diagnostics = diagnostics.iter().take(MAX_RUN_DIAGNOSTICS).map(StoredDiagnostic::from).collect();
-    let finished_at = Utc::now();
-    run.finished_at = Some(finished_at);
-    // The next run is set before the run shows as finished, so readers never see a finished
-    // run with a stale schedule.
-    schedule_next(gateway, &source, succeeded, finished_at).await;
-    save_run(gateway, &run).await;
-    tracing::info!(
-        source = %source.id, publisher = %source.publisher, status = run.status.as_str(),
-        added = run.added, updated = run.updated, removed = run.removed, rejected = run.rejected,
-        http_status = run.http_status, requests = run.requests,
-        "harvest finished"
-    );
-    run
-}
-
-/// Applies a harvested catalog through the gateway's ingest path; answers whether it worked.
-async fn apply(
-    gateway: &Arc<Gateway>,
-    source: &CatalogSourceRecord,
-    run: &mut HarvestRunRecord,
-    diagnostics: &mut Vec<Diagnostic>,
-    catalog: HarvestedCatalog,
-) -> bool {
-    let HarvestedCatalog { parsed, mode, documents, cursor, pages } = catalog;
-    let report = match gateway.apply_parsed(&source.publisher, source.format, &source.id, mode, Ok(parsed)).await {
-        Ok(report) => report,
-        Err(err) => {
-            diagnostics.push(Diagnostic::error(None, format!("the harvested catalog could not be applied: {err}")));
-            run.status = HarvestStatus::Failed;
-            return false;
-        }
-    };
-    run.added = report.added;
-    run.updated = report.updated;
-    run.removed = report.removed;
-    run.rejected = report.rejected;
-    diagnostics.extend(report.diagnostics);
-    run.status = match report.status {
-        IngestStatus::Succeeded => HarvestStatus::Succeeded,
-        IngestStatus::Partial => HarvestStatus::Partial,
-        IngestStatus::Failed => HarvestStatus::Failed,
-    };
-    if run.status == HarvestStatus::Failed {
-        return false;
-    }
-    for (position, document) in documents.into_iter().enumerate() {
-        let document_mode = if position == 0 { mode } else { IngestMode::Merge };
-        if let Err(err) =
-            gateway.archive_document(&source.publisher, &source.id, document_mode, source.format, document).await
-        {
-            tracing::error!(source = %source.id, error = %err, "cannot archive a harvested document");
-        }
-    }
-    if let Some(pages) = pages {
-        if !sitemap::commit_pages(gateway, source, *pages).await {
-            return false;
-        }
-    }
-    save_cursor(gateway, &source.id, cursor).await
-}
-
-/// A run the shutdown interrupted: recorded as failed, and the source stays due so the next
-/// start runs it again.
-async fn finish_stopped(
-    gateway: &Arc<Gateway>,
-    source: &CatalogSourceRecord,
-    mut run: HarvestRunRecord,
-) -> HarvestRunRecord {
-    run.status = HarvestStatus::Failed;
-    run.finished_at = Some(Utc::now());
-    run.diagnostics.push(StoredDiagnostic {
-        item: None,
-        severity: "ERROR".to_string(),
-        message: "the gateway stopped during the run; nothing was changed and the source runs again after the restart"
-            .to_string(),
-    });
-    save_run(gateway, &run).await;
-    if let Err(err) = gateway.registry().set_next_run(&source.id, Some(Utc::now())).await {
-        tracing::error!(source = %source.id, error = %err, "cannot reschedule an interrupted harvest");
-    }
-    run
-}
-
-async fn save_run(gateway: &Gateway, run: &HarvestRunRecord) {
-    if let Err(err) = gateway.registry().update_run(&run).await.map_err(AppError::from) {
-        tracing::error!(run = run.id, error = %err, "cannot record a harvest run");
-    }
-}
-
-async fn save_cursor(gateway: &Gateway, source_id: &str, cursor: HarvestCursor) -> bool {
-    match gateway.registry().set_cursor(source_id, &cursor).await {
-        Ok(()) => true,
-        Err(err) => {
-            tracing::error!(source = source_id, error = %err, "cannot store the harvest cursor");
-            false
-        }
-    }
-}
-
-/// Next run: the refresh interval after this one (sooner after a failure), plus jitter so
-/// that sources added together do not stay in lockstep.
-async fn schedule_next(
-    gateway: &Gateway,
-    source: &CatalogSourceRecord,
-    succeeded: bool,
-    finished_at: chrono::DateTime<Utc>,
-) {
-    let refresh = Duration::from_secs(source.refresh_seconds.max(1));
-    let wait = if succeeded { refresh } else { refresh.min(RETRY_FAILED_AFTER) };
-    let next = finished_at + chrono::Duration::from_std(wait + jitter(wait)).unwrap_or_default();
-    if let Err(err) = gateway.registry().set_next_run(&source.id, Some(next)).await.map_err(AppError::from) {
-        tracing::error!(source = %source.id, error = %err, "cannot schedule the next harvest");
-    }
 }
 
 /// Up to a tenth of the interval, at most 15 minutes.

@@ -94,12 +94,7 @@ pub(super) async fn harvest(ctx: &mut HarvestContext<'_>) -> Result<Harvested, H
 }
 
 pub(super) fn merge_into(target: &mut ParsedCatalog, parsed: ParsedCatalog) {
-    target.resources.extend(parsed.resources);
-    target.deleted.extend(parsed.deleted);
-    target.diagnostics.extend(parsed.diagnostics);
-    target.rejected += parsed.rejected;
-    target.skipped += parsed.skipped;
-    target.files.extend(parsed.files);
+    target.merge(parsed);
 }
 
 /// `X-Total-Count`, when the server sends it.

@@ -1,4 +1,4 @@
-//! The gateway's catalog-source operations: registering a feed, listing a publisher's feeds
+//! Catalog-source operations: registering a feed, listing a publisher's feeds
 //! and their runs, and harvesting one at once. Rights: a publisher key acts on its own
 //! publisher's sources; the admin on every one.
 
@@ -7,10 +7,9 @@ use std::sync::Arc;
 use chrono::Utc;
 use rand::RngCore;
 
-use super::start_run;
+use super::HarvestService;
 use crate::auth::Principal;
 use crate::error::AppError;
-use crate::gateway::{forbidden_or_unauthenticated, Gateway};
 use crate::registry::{CatalogSourceRecord, HarvestCursor, HarvestRunRecord, HarvestTrigger, SourceCredentials};
 use crate::resource::{CatalogFormat, PublisherId};
 
@@ -35,7 +34,7 @@ pub struct NewCatalogSource {
     pub credentials: SourceCredentials,
 }
 
-impl Gateway {
+impl HarvestService {
     /// Registers a feed for a publisher and schedules its first harvest at once.
     pub async fn add_catalog_source(
         self: &Arc<Self>,
@@ -43,14 +42,12 @@ impl Gateway {
         publisher: &PublisherId,
         input: NewCatalogSource,
     ) -> Result<CatalogSourceRecord, AppError> {
-        if !principal.may_act_for(publisher) {
-            return Err(forbidden_or_unauthenticated(principal, publisher));
-        }
-        if self.publisher(publisher).await?.is_none() {
+        principal.require_for(publisher)?;
+        if self.registry.publisher(publisher).await?.is_none() {
             return Err(AppError::not_found(format!("no publisher '{publisher}': register it first")));
         }
         let source = self.validate_source(publisher, input)?;
-        let existing = self.registry().sources_of(&publisher).await.map_err(AppError::from)?;
+        let existing = self.registry.sources_of(publisher).await.map_err(AppError::from)?;
         if existing.len() >= MAX_SOURCES_PER_PUBLISHER {
             return Err(AppError::bad_input(format!(
                 "a publisher may register at most {MAX_SOURCES_PER_PUBLISHER} catalog sources"
@@ -59,9 +56,9 @@ impl Gateway {
         if existing.iter().any(|s| s.url == source.url && s.format == source.format) {
             return Err(AppError::bad_input("this publisher already has a catalog source with this URL and format"));
         }
-        self.registry().insert_source(&source).await.map_err(AppError::from)?;
+        self.registry.insert_source(&source).await.map_err(AppError::from)?;
         tracing::info!(source = %source.id, publisher = %publisher, url = %source.url, format = source.format.as_param(), credentials = source.credentials.kind(), "catalog source added");
-        self.harvester().wake();
+        self.wake();
         Ok(source)
     }
 
@@ -127,8 +124,7 @@ impl Gateway {
     /// An http(s) URL without embedded credentials that the outbound guard would let through.
     fn check_feed_url(&self, raw: &str, what: &str) -> Result<String, AppError> {
         let raw = raw.trim();
-        let url =
-            self.outbound().guard().check_url(raw).map_err(|err| AppError::bad_input(format!("{what}: {err}")))?;
+        let url = self.guard.check_url(raw).map_err(|err| AppError::bad_input(format!("{what}: {err}")))?;
         if !url.username().is_empty() || url.password().is_some() {
             return Err(AppError::bad_input(format!("{what} must not carry credentials: use bearerToken or oauth")));
         }
@@ -144,10 +140,8 @@ impl Gateway {
         principal: &Principal,
         publisher: &PublisherId,
     ) -> Result<Vec<CatalogSourceRecord>, AppError> {
-        if !principal.may_act_for(publisher) {
-            return Err(forbidden_or_unauthenticated(principal, publisher));
-        }
-        self.registry().sources_of(&publisher).await.map_err(AppError::from)
+        principal.require_for(publisher)?;
+        self.registry.sources_of(publisher).await.map_err(AppError::from)
     }
 
     /// The newest runs of a source the caller already may see.
@@ -156,12 +150,12 @@ impl Gateway {
         source: &CatalogSourceRecord,
         limit: usize,
     ) -> Result<Vec<HarvestRunRecord>, AppError> {
-        self.registry().runs(&source.id, limit).await.map_err(AppError::from)
+        self.registry.runs(&source.id, limit).await.map_err(AppError::from)
     }
 
     /// Every source (for live search and the scheduler).
     pub async fn all_catalog_sources(&self) -> Result<Vec<CatalogSourceRecord>, AppError> {
-        self.registry().all_sources().await.map_err(AppError::from)
+        self.registry.all_sources().await.map_err(AppError::from)
     }
 
     /// Harvests a source now. With `wait`, answers the finished run; otherwise the run as
@@ -172,7 +166,7 @@ impl Gateway {
         source_id: &str,
         wait: bool,
     ) -> Result<HarvestRunRecord, AppError> {
-        let source = self.registry().source(source_id).await?;
+        let source = self.registry.source(source_id).await?;
         let Some(source) = source.filter(|s| principal.may_act_for(&s.publisher)) else {
             if *principal == Principal::Anonymous {
                 return Err(AppError::unauthenticated("harvesting needs a publisher key or the admin token"));
@@ -180,10 +174,10 @@ impl Gateway {
             // Another publisher's source is reported like a missing one: ids do not leak.
             return Err(AppError::not_found(format!("no catalog source '{source_id}' of yours")));
         };
-        if self.harvester().cancellation().is_cancelled() {
+        if self.cancellation().is_cancelled() {
             return Err(AppError::unavailable("the gateway is shutting down"));
         }
-        let started = start_run(self, source, HarvestTrigger::Manual).await?;
+        let started = self.start_run(source, HarvestTrigger::Manual, false).await?;
         match started.task {
             Some(task) if wait => task.await.map_err(AppError::internal),
             None if wait => self.wait_for_run(started.run).await,
@@ -193,11 +187,11 @@ impl Gateway {
 
     /// Waits for a run another trigger started (the scheduler, another caller) to finish.
     async fn wait_for_run(&self, run: HarvestRunRecord) -> Result<HarvestRunRecord, AppError> {
-        let cancel = self.harvester().cancellation();
+        let cancel = self.cancellation();
         let mut current = run;
         while !current.status.is_final() && !cancel.is_cancelled() {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            let runs = self.registry().runs(&current.source_id, 20).await.map_err(AppError::from)?;
+            let runs = self.registry.runs(&current.source_id, 20).await.map_err(AppError::from)?;
             match runs.into_iter().find(|r| r.id == current.id) {
                 Some(found) => current = found,
                 None => break,

@@ -15,9 +15,12 @@
 //! 3. applies, in one merge commit, the resources of the pages that changed, and removes those
 //!    of pages that left the sitemap (or answer 404 / 410) and those a changed page no longer
 //!    describes;
+//!    The catalog log keeps the run as its documents: each changed page as stored
+//!    ([`sitemap::archived_page`], its URL on the first line) and, when resources went, a
+//!    removal record ([`sitemap::removal_record`]) — so replaying the log through
+//!    `catalog::parse_documents` (another replica, an index rebuilt) gives the same index;
 //! 4. after the commit, remembers each page (lastmod, validators, content hash, resource ids,
-//!    in [`SitemapPageStore`]) and keeps each changed page in the catalog archive under its
-//!    URL, so an index rebuild replays the site as it is now.
+//!    in [`SitemapPageStore`]).
 //!
 //! When a listed sitemap cannot be read, the run removes nothing (it cannot tell a vanished
 //! page from an unread one). A run makes at most [`SitemapSettings::max_pages_per_run`] page
@@ -31,14 +34,12 @@ use chrono::Utc;
 use tokio::time::Instant;
 
 use super::fetch::{FetchError, FetchRequest, Fetched, RetryPolicy, Validators};
-use super::{content_hash, HarvestContext, HarvestError, Harvested, HarvestedCatalog};
+use super::{content_hash, HarvestContext, HarvestError, HarvestService, Harvested, HarvestedCatalog};
 use crate::catalog::sitemap::{self, Sitemap, SitemapEntry};
 use crate::catalog::{Diagnostic, ParsedCatalog};
 use crate::config::SitemapSettings;
-use crate::gateway::Gateway;
-use crate::index::IngestMode;
 use crate::registry::{CatalogSourceRecord, HarvestCursor, SitemapPage, SitemapPageStore};
-use crate::resource::CatalogFormat;
+use crate::resource::IngestMode;
 
 const SITEMAP_ACCEPT: &str =
     "application/xml, text/xml, application/gzip, application/x-gzip, text/plain;q=0.5, */*;q=0.1";
@@ -52,22 +53,21 @@ const MAX_PAGES: usize = 500_000;
 /// The longest wait between two requests, however slow the site.
 const MAX_DELAY: Duration = Duration::from_secs(60);
 
-/// What a run changes in the page store and the archive once its commit succeeded.
+/// What a run changes in the page store once its catalog was applied.
 pub struct PageChanges {
     /// Pages whose stored state changes with the commit.
     upsert: Vec<SitemapPage>,
     /// Pages forgotten with the commit.
     remove: Vec<String>,
-    /// `(url, stored page)` of pages whose resources changed.
-    archive: Vec<(String, Vec<u8>)>,
-    /// Pages whose stored copy goes.
-    unarchive: Vec<String>,
 }
 
 /// Runs one harvest of a sitemap source.
-pub(super) async fn harvest(ctx: &mut HarvestContext<'_>, gateway: &Gateway) -> Result<Harvested, HarvestError> {
-    let settings = gateway.config().sitemap;
-    let store = gateway.sitemap_pages().clone();
+pub(super) async fn harvest(ctx: &mut HarvestContext<'_>, service: &HarvestService) -> Result<Harvested, HarvestError> {
+    let settings = service.sitemap;
+    let store = service
+        .sitemap_pages
+        .clone()
+        .ok_or_else(|| HarvestError::Protocol("this gateway keeps no sitemap page state".to_string()))?;
     let source_id = ctx.source.id.clone();
     let previous: HashMap<String, SitemapPage> = store
         .sitemap_pages(&source_id)
@@ -450,21 +450,20 @@ impl Run<'_> {
             }
         }
         let mut parsed = ParsedCatalog::default();
-        let mut changes =
-            PageChanges { upsert: Vec::new(), remove: Vec::new(), archive: Vec::new(), unarchive: Vec::new() };
+        let mut documents = Vec::new();
+        let mut changes = PageChanges { upsert: Vec::new(), remove: Vec::new() };
         for page in fresh {
-            super::resource_search::merge_into(&mut parsed, page.parsed);
-            match page.stored {
-                Some(stored) => changes.archive.push((page.page.url.clone(), stored)),
-                None => changes.unarchive.push(page.page.url.clone()),
-            }
+            parsed.merge(page.parsed);
+            documents.extend(page.stored);
             changes.upsert.push(page.page);
         }
         for url in gone {
             if previous.contains_key(&url) {
-                changes.unarchive.push(url.clone());
                 changes.remove.push(url);
             }
+        }
+        if !deleted.is_empty() {
+            documents.push(sitemap::removal_record(&deleted));
         }
         parsed.deleted = deleted;
         let nothing_to_apply = parsed.resources.is_empty() && parsed.deleted.is_empty() && parsed.rejected == 0;
@@ -490,34 +489,20 @@ impl Run<'_> {
         Ok(Harvested::Catalog(HarvestedCatalog {
             parsed,
             mode: IngestMode::Merge,
-            documents: Vec::new(),
+            documents,
             cursor,
             pages: Some(Box::new(changes)),
         }))
     }
 }
 
-/// After a successful commit: keeps the changed pages in the archive (under their URL),
-/// forgets the removed ones, and records every page's new state. Answers whether it all worked.
-pub(super) async fn commit_pages(gateway: &Gateway, source: &CatalogSourceRecord, changes: PageChanges) -> bool {
-    let archive = crate::archive::CatalogArchive::new(&gateway.config().data_dir);
-    let publisher = source.publisher.clone();
-    let source_id = source.id.clone();
-    let PageChanges { upsert, remove, archive: stored, unarchive } = changes;
-    let archived = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-        for (url, page) in &stored {
-            archive.store_part(&publisher, &source_id, url, CatalogFormat::Sitemap, page)?;
-        }
-        for url in &unarchive {
-            archive.remove_part(&publisher, &source_id, url, CatalogFormat::Sitemap)?;
-        }
-        Ok(())
-    })
-    .await;
-    if !matches!(archived, Ok(Ok(()))) {
-        tracing::error!(source = %source.id, "cannot archive the harvested sitemap pages");
-    }
-    match gateway.sitemap_pages().update_sitemap_pages(&source.id, &upsert, &remove).await {
+/// After the run's catalog was applied: records every page's new state. Answers whether it
+/// worked.
+pub(super) async fn commit_pages(service: &HarvestService, source: &CatalogSourceRecord, changes: PageChanges) -> bool {
+    let Some(store) = &service.sitemap_pages else {
+        return false;
+    };
+    match store.update_sitemap_pages(&source.id, &changes.upsert, &changes.remove).await {
         Ok(()) => true,
         Err(err) => {
             tracing::error!(source = %source.id, error = %err, "cannot record the sitemap pages");

@@ -10,16 +10,15 @@ use chrono::Duration;
 
 use super::AppState;
 use crate::error::{AppError, ErrorCode};
-use crate::gateway::LinkTarget;
-use crate::index::facets::Dimension;
-use crate::index::{Filter, SearchRequest};
 use crate::lti::broker::ags::Relayed;
 use crate::lti::broker::launch::{AuthOutcome, AuthRequest};
 use crate::lti::keys::DEFAULT_GRACE_DAYS;
 use crate::lti::login::LoginRequest;
 use crate::lti::picker::{self, PickerFacetValue, PickerResult, PickerView};
+use crate::lti::service::LinkTarget;
 use crate::lti::{claims, LtiError};
 use crate::resource::{grade_label, ResourceKind};
+use crate::search::{Dimension, Filter, SearchRequest};
 
 /// Results per picker page.
 const PICKER_PAGE_SIZE: usize = 20;
@@ -37,7 +36,7 @@ fn refusal(err: &AppError) -> Response {
 }
 
 fn lti_error(err: LtiError) -> AppError {
-    crate::gateway::to_app_error(err)
+    AppError::from(err)
 }
 
 /// Parses `a=1&b=2&b=3` keeping repeated keys.
@@ -65,7 +64,7 @@ fn login_request(pairs: &[(String, String)]) -> LoginRequest {
 }
 
 async fn login(state: &AppState, request: LoginRequest) -> Response {
-    match state.gateway.lti().initiate_login(request).await {
+    match state.app.lti.lti().initiate_login(request).await {
         Ok(url) => Redirect::to(&url).into_response(),
         Err(err) => refusal(&lti_error(err)),
     }
@@ -88,7 +87,7 @@ pub async fn launch(State(state): State<AppState>, body: Bytes) -> Response {
         let err = AppError::bad_input("the launch needs id_token and state form fields");
         return refusal(&err);
     };
-    let lti = state.gateway.lti();
+    let lti = state.app.lti.lti();
     let validated = match lti.validate_launch(&id_token, &login_state).await {
         Ok(validated) => validated,
         Err(err) => return refusal(&lti_error(err)),
@@ -102,9 +101,9 @@ pub async fn launch(State(state): State<AppState>, body: Bytes) -> Response {
             Err(err) => refusal(&lti_error(err)),
         };
     }
-    match state.gateway.link_target(&validated).await {
+    match state.app.lti.link_target(&validated).await {
         Ok(LinkTarget::Redirect(url)) => (StatusCode::SEE_OTHER, [(header::LOCATION, url)]).into_response(),
-        Ok(LinkTarget::Tool(record)) => match state.gateway.brokered_launch_url(&validated, &record).await {
+        Ok(LinkTarget::Tool(record)) => match state.app.lti.brokered_launch_url(&validated, &record).await {
             Ok(url) => (StatusCode::SEE_OTHER, [(header::LOCATION, url)]).into_response(),
             Err(err) => refusal(&err),
         },
@@ -122,7 +121,7 @@ pub async fn picker(State(state): State<AppState>, RawQuery(query): RawQuery) ->
     let Some(launch_id) = first(&pairs, "launch") else {
         return refusal(&AppError::bad_input("the picker needs a launch"));
     };
-    let context = match state.gateway.lti().launch_context(&launch_id).await {
+    let context = match state.app.lti.lti().launch_context(&launch_id).await {
         Ok(context) => context,
         Err(err) => return refusal(&lti_error(err)),
     };
@@ -153,11 +152,11 @@ pub async fn picker(State(state): State<AppState>, RawQuery(query): RawQuery) ->
         with_highlights: false,
         ..SearchRequest::default()
     };
-    let results = match state.gateway.search(request).await {
+    let results = match state.app.search.search(request).await {
         Ok(results) => results,
         Err(err) => return refusal(&err),
     };
-    let publishers = state.gateway.publishers().await.unwrap_or_default();
+    let publishers = state.app.publishers.list().await.unwrap_or_default();
     let publisher_name = |id: &str| publishers.iter().find(|p| p.id.as_str() == id).map(|p| p.name.clone());
     let selected = |param: &str, value: &str| pairs.iter().any(|(k, v)| k == param && v == value);
     let facet = |dimension: Dimension, param: &str, label: &dyn Fn(&str) -> String| -> Vec<PickerFacetValue> {
@@ -274,7 +273,7 @@ pub async fn insert(State(state): State<AppState>, body: Bytes) -> Response {
     };
     let cancel = first(&pairs, "action").as_deref() == Some("cancel");
     let resources = if cancel { Vec::new() } else { all(&pairs, "resource") };
-    match state.gateway.deep_linking_response(&launch_id, &resources, None).await {
+    match state.app.lti.deep_linking_response(&launch_id, &resources, None).await {
         Ok(signed) => html_no_store(picker::auto_post_page(&signed.return_url, &signed.jwt).into_string()),
         Err(err) => refusal(&err),
     }
@@ -282,7 +281,7 @@ pub async fn insert(State(state): State<AppState>, body: Bytes) -> Response {
 
 /// The gateway's public keys, current and recently retired.
 pub async fn jwks(State(state): State<AppState>) -> Response {
-    match state.gateway.lti().keys().jwks(Duration::days(DEFAULT_GRACE_DAYS)) {
+    match state.app.lti.lti().keys().jwks(Duration::days(DEFAULT_GRACE_DAYS)) {
         Ok(keys) => ([(header::CACHE_CONTROL, "public, max-age=300")], Json(keys)).into_response(),
         Err(err) => AppError::internal(err).into_response(),
     }
@@ -303,7 +302,7 @@ fn auth_request(pairs: &[(String, String)]) -> AuthRequest {
 }
 
 async fn platform_auth(state: &AppState, request: AuthRequest) -> Response {
-    match state.gateway.lti().authorize_tool(request).await {
+    match state.app.lti.lti().authorize_tool(request).await {
         Ok(AuthOutcome::IdToken { redirect_uri, id_token, state }) => {
             let mut fields = vec![("id_token", id_token.as_str())];
             if let Some(state) = &state {
@@ -335,7 +334,8 @@ pub async fn platform_auth_post(State(state): State<AppState>, body: Bytes) -> R
 pub async fn platform_token(State(state): State<AppState>, body: Bytes) -> Response {
     let pairs = pairs(&body);
     let answer = state
-        .gateway
+        .app
+        .lti
         .lti()
         .issue_tool_token(
             first(&pairs, "grant_type").as_deref(),
@@ -378,7 +378,7 @@ pub async fn ags_scores(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let lti = state.gateway.lti();
+    let lti = state.app.lti.lti();
     let caller = match lti.tool_caller(super::bearer(&headers)).await {
         Ok(caller) => caller,
         Err(err) => return ags_error(err),
@@ -391,7 +391,7 @@ pub async fn ags_scores(
 
 /// `GET /lti/platform/ags/{grant}/lineitem`: the line item, read from the LMS.
 pub async fn ags_lineitem(State(state): State<AppState>, Path(grant): Path<String>, headers: HeaderMap) -> Response {
-    let lti = state.gateway.lti();
+    let lti = state.app.lti.lti();
     let caller = match lti.tool_caller(super::bearer(&headers)).await {
         Ok(caller) => caller,
         Err(err) => return ags_error(err),

@@ -21,11 +21,12 @@ use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::app::App;
 use crate::auth::Principal;
 use crate::error::{AppError, ErrorCode};
-use crate::gateway::{Gateway, IngestOptions, IngestStatus};
 use crate::graphql::GatewaySchema;
-use crate::index::IngestMode;
+use crate::ingest::{IngestOptions, IngestStatus};
+use crate::resource::IngestMode;
 use crate::resource::{CatalogFormat, PublisherId};
 
 /// At most this many operations in one batched GraphQL request.
@@ -38,7 +39,7 @@ pub const ANONYMOUS_GRAPHQL_BYTES: usize = 64 * 1024;
 
 #[derive(Clone)]
 pub struct AppState {
-    pub gateway: Arc<Gateway>,
+    pub app: Arc<App>,
     pub schema: GatewaySchema,
 }
 
@@ -51,7 +52,7 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("sandbox allow-scripts allow-popups allow-forms"),
         ))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .service(ServeDir::new(state.gateway.content_dir()));
+        .service(ServeDir::new(state.app.content_dir()));
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
         .route("/publishers/{id}/catalog", post(upload_catalog))
@@ -79,7 +80,7 @@ async fn count_requests(State(state): State<AppState>, request: Request, next: N
     let response = next.run(request).await;
     let route = route.unwrap_or_else(|| "other".to_string());
     let status = format!("{}xx", response.status().as_u16() / 100);
-    state.gateway.metrics.http_requests.with_label_values(&[&route, &status]).inc();
+    state.app.metrics.http_requests.with_label_values(&[&route, &status]).inc();
     response
 }
 
@@ -119,11 +120,11 @@ fn graphql_error(err: AppError) -> Response {
 }
 
 async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    let principal = match state.gateway.authenticate(bearer(&headers)).await {
+    let principal = match state.app.publishers.authenticate(bearer(&headers)).await {
         Ok(principal) => principal,
         Err(err) => return graphql_error(err),
     };
-    let max = state.gateway.config().max_graphql_bytes;
+    let max = state.app.config.max_graphql_bytes;
     let limit = if principal == Principal::Anonymous { max.min(ANONYMOUS_GRAPHQL_BYTES) } else { max };
     let body = match read_body(body, limit).await {
         Ok(body) => body,
@@ -202,11 +203,11 @@ async fn upload_catalog(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
-    let principal = state.gateway.authenticate(bearer(&headers)).await?;
+    let principal = state.app.publishers.authenticate(bearer(&headers)).await?;
     if principal == Principal::Anonymous {
         return Err(AppError::unauthenticated("uploading a catalog needs a publisher key or the admin token"));
     }
-    let body = read_body(body, state.gateway.config().max_upload_bytes).await?;
+    let body = read_body(body, state.app.config.max_upload_bytes).await?;
     let publisher = PublisherId::parse(&id).map_err(|err| AppError::bad_input(err.to_string()))?;
     let format = params
         .format
@@ -224,7 +225,7 @@ async fn upload_catalog(
         Some(other) => return Err(AppError::bad_input(format!("unknown mode '{other}': use replace or merge"))),
     };
     let options = IngestOptions { source: params.source, mode };
-    let report = state.gateway.ingest(&principal, &publisher, format, body.to_vec(), options).await?;
+    let report = state.app.ingest.ingest(&principal, &publisher, format, body.to_vec(), options).await?;
     let status = match report.status {
         IngestStatus::Failed => StatusCode::UNPROCESSABLE_ENTITY,
         _ => StatusCode::OK,
@@ -246,12 +247,12 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.gateway.ready().await {
+    match state.app.ready().await {
         Ok(()) => (StatusCode::OK, "ready\n").into_response(),
         Err(err) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {}\n", err.message)).into_response(),
     }
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.gateway.metrics.render()).into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.app.metrics.render()).into_response()
 }

@@ -15,7 +15,7 @@ use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
-use super::facets::{Dimension, SegmentTermCounter, TermCounter};
+use super::facets::{Dimension, DimensionField, SegmentTermCounter, TermCounter};
 
 /// A filter evaluated per document from fast fields (the same values its query matches).
 #[derive(Debug, Clone)]
@@ -316,7 +316,7 @@ mod tests {
                     .collect(),
                 deleted: Vec::new(),
             };
-            index.ingest(batch).await.unwrap();
+            index.ingest(batch, None).await.unwrap();
         }
         let strings = |values: &[&str]| values.iter().map(|v| v.to_string()).collect::<Vec<_>>();
         let filters = vec![

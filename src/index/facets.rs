@@ -13,43 +13,16 @@ use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
 use super::schema::Fields;
 
-/// The facets the contract names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Dimension {
-    Publisher,
-    Subject,
-    ResourceType,
-    Language,
-    License,
-    Kind,
-    GradeLevel,
+pub use crate::search::Dimension;
+
+/// Where a facet dimension lives in the tantivy schema.
+pub trait DimensionField {
+    fn field(self, fields: &Fields) -> Field;
+    fn field_name(self) -> &'static str;
 }
 
-impl Dimension {
-    /// The field of `Facets` in the GraphQL contract.
-    pub fn graphql_name(self) -> &'static str {
-        match self {
-            Dimension::Publisher => "publisher",
-            Dimension::Subject => "subject",
-            Dimension::ResourceType => "resourceType",
-            Dimension::Language => "language",
-            Dimension::License => "license",
-            Dimension::Kind => "kind",
-            Dimension::GradeLevel => "gradeLevel",
-        }
-    }
-
-    pub const ALL: [Dimension; 7] = [
-        Dimension::Publisher,
-        Dimension::Subject,
-        Dimension::ResourceType,
-        Dimension::Language,
-        Dimension::License,
-        Dimension::Kind,
-        Dimension::GradeLevel,
-    ];
-
-    pub fn field(self, fields: &Fields) -> Field {
+impl DimensionField for Dimension {
+    fn field(self, fields: &Fields) -> Field {
         match self {
             Dimension::Publisher => fields.publisher,
             Dimension::Subject => fields.subject,
@@ -61,7 +34,7 @@ impl Dimension {
         }
     }
 
-    pub fn field_name(self) -> &'static str {
+    fn field_name(self) -> &'static str {
         match self {
             Dimension::Publisher => "publisher",
             Dimension::Subject => "subject",

@@ -99,7 +99,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let index = SearchIndex::open(dir.path()).unwrap();
         for source in 0..12 {
-            index.ingest(batch(source)).await.unwrap();
+            index.ingest(batch(source), None).await.unwrap();
         }
         // Every commit is searchable at once, each in its own segment: nothing merged yet.
         let segments = || index.reader.searcher().segment_readers().len();

@@ -1,5 +1,6 @@
 //! The tantivy index in the data folder: schema, documents, the single writer task, searching.
 
+pub mod backend;
 pub mod collect;
 pub mod document;
 pub mod facets;
@@ -17,6 +18,7 @@ use tantivy::directory::MmapDirectory;
 use tantivy::{Index, IndexReader, ReloadPolicy, Searcher, TantivyError};
 use tokio::sync::oneshot;
 
+pub use backend::TantivyBackend;
 pub use searcher::{Filter, Highlight, SearchHit, SearchRequest, SearchResults, Sort};
 pub use writer::{IngestBatch, IngestCounts, IngestMode};
 
@@ -69,6 +71,8 @@ pub struct SearchIndex {
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// True when this open created the index afresh (first start, or a schema change).
     created: bool,
+    /// The catalog log position of the last commit when the index was opened.
+    opened_at_position: Option<u64>,
     /// What fuzzy words expand to, for the latest searcher generation (see [`fuzzy::Vocabulary`]).
     vocabulary: Arc<Mutex<VocabularyState>>,
     /// [`SearchIndex::count_by_publisher`] of one searcher generation.
@@ -114,6 +118,7 @@ impl SearchIndex {
         let writer_thread = std::thread::Builder::new()
             .name("index-writer".into())
             .spawn(move || writer::run(index_writer, shared_reader, thread_fields, receiver))?;
+        let opened_at_position = writer::committed_position(&index);
         Ok(Self {
             index,
             reader,
@@ -121,6 +126,7 @@ impl SearchIndex {
             jobs: Mutex::new(Some(sender)),
             writer_thread: Mutex::new(Some(writer_thread)),
             created,
+            opened_at_position,
             vocabulary: Arc::default(),
             publisher_counts: Mutex::new(None),
         })
@@ -152,6 +158,7 @@ impl SearchIndex {
             jobs: Mutex::new(None),
             writer_thread: Mutex::new(None),
             created: false,
+            opened_at_position: None,
             vocabulary: Arc::default(),
             publisher_counts: Mutex::new(None),
         })
@@ -206,6 +213,23 @@ impl SearchIndex {
         self.created
     }
 
+    /// The catalog log position the index had when it was opened (`None`: new, or written
+    /// before the catalog log existed).
+    pub fn opened_at_position(&self) -> Option<u64> {
+        self.opened_at_position
+    }
+
+    /// Whether the writer thread is there to take changes.
+    pub fn writer_alive(&self) -> bool {
+        let sender_open = self.jobs.lock().map(|jobs| jobs.is_some()).unwrap_or(false);
+        let thread_running = self
+            .writer_thread
+            .lock()
+            .map(|thread| thread.as_ref().is_some_and(|handle| !handle.is_finished()))
+            .unwrap_or(false);
+        sender_open && thread_running
+    }
+
     fn send(&self, job: writer::Job) -> Result<(), IndexError> {
         let jobs = self.jobs.lock().map_err(|_| IndexError::WriterGone)?;
         let sender = jobs.as_ref().ok_or(IndexError::WriterGone)?;
@@ -229,20 +253,27 @@ impl SearchIndex {
     /// Applies a batch in one commit and waits for it to be searchable. The documents are
     /// built in the blocking pool first, so several ingests prepare in parallel while the
     /// writer thread commits.
-    pub async fn ingest(&self, batch: IngestBatch) -> Result<IngestCounts, IndexError> {
+    pub async fn ingest(&self, batch: IngestBatch, position: Option<u64>) -> Result<IngestCounts, IndexError> {
         let fields = self.fields.clone();
         let prepared = tokio::task::spawn_blocking(move || writer::PreparedBatch::prepare(&fields, batch))
             .await
             .map_err(|err| IndexError::Payload(err.to_string()))??;
         let (reply, answer) = oneshot::channel();
-        self.send(writer::Job::Ingest(prepared, reply))?;
+        self.send(writer::Job::Ingest(prepared, position, reply))?;
         answer.await.map_err(|_| IndexError::WriterGone)?
     }
 
     /// Takes every resource of a publisher out in one commit; answers how many there were.
-    pub async fn remove_publisher(&self, publisher: &PublisherId) -> Result<usize, IndexError> {
+    pub async fn remove_publisher(&self, publisher: &PublisherId, position: Option<u64>) -> Result<usize, IndexError> {
         let (reply, answer) = oneshot::channel();
-        self.send(writer::Job::RemovePublisher(publisher.clone(), reply))?;
+        self.send(writer::Job::RemovePublisher(publisher.clone(), position, reply))?;
+        answer.await.map_err(|_| IndexError::WriterGone)?
+    }
+
+    /// Records a catalog log position in a commit that changes no resource.
+    pub async fn mark_applied(&self, position: u64) -> Result<(), IndexError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(writer::Job::MarkApplied(position, reply))?;
         answer.await.map_err(|_| IndexError::WriterGone)?
     }
 }

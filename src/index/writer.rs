@@ -15,29 +15,10 @@ use super::document::{source_key, to_document};
 use super::merging::{MergeGate, MERGE_AFTER_IDLE};
 use super::schema::Fields;
 use super::IndexError;
-use crate::resource::{PublisherId, ResourceRecord};
+use crate::resource::PublisherId;
 
 pub use crate::resource::IngestMode;
-
-/// One atomic change to a publisher's resources.
-#[derive(Debug)]
-pub struct IngestBatch {
-    pub publisher: PublisherId,
-    pub source_id: String,
-    pub mode: IngestMode,
-    /// Unique local ids (the caller dedups).
-    pub records: Vec<ResourceRecord>,
-    /// Local ids to remove.
-    pub deleted: Vec<String>,
-}
-
-/// What a committed batch changed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct IngestCounts {
-    pub added: usize,
-    pub updated: usize,
-    pub removed: usize,
-}
+pub use crate::search::{ChangeCounts as IngestCounts, IngestBatch};
 
 /// A batch with its tantivy documents already built (off the writer thread, which is the one
 /// serial step of every ingest).
@@ -61,14 +42,38 @@ impl PreparedBatch {
 }
 
 pub(super) enum Job {
-    Ingest(PreparedBatch, oneshot::Sender<Result<IngestCounts, IndexError>>),
+    /// A batch in one commit; with a catalog log position, the commit records it.
+    Ingest(PreparedBatch, Option<u64>, oneshot::Sender<Result<IngestCounts, IndexError>>),
     /// Every resource of the publisher out; answers how many there were.
-    RemovePublisher(PublisherId, oneshot::Sender<Result<usize, IndexError>>),
+    RemovePublisher(PublisherId, Option<u64>, oneshot::Sender<Result<usize, IndexError>>),
+    /// Records a position without changing resources.
+    MarkApplied(u64, oneshot::Sender<Result<(), IndexError>>),
+}
+
+/// The catalog log position the index reflects, recorded as the payload of every commit (a
+/// commit without one would erase it).
+struct Position(Option<u64>);
+
+impl Position {
+    fn commit(&self, writer: &mut IndexWriter) -> tantivy::Result<()> {
+        let mut prepared = writer.prepare_commit()?;
+        if let Some(position) = self.0 {
+            prepared.set_payload(&position.to_string());
+        }
+        prepared.commit()?;
+        Ok(())
+    }
+}
+
+/// The position an index's last commit recorded.
+pub(super) fn committed_position(index: &tantivy::Index) -> Option<u64> {
+    index.load_metas().ok()?.payload?.trim().parse().ok()
 }
 
 /// Runs until every sender is dropped. While idle it starts deferred merges and, once a second,
 /// moves the reader to segments that merges have replaced (so their old files can go).
 pub(super) fn run(mut writer: IndexWriter, reader: IndexReader, fields: Fields, jobs: mpsc::Receiver<Job>) {
+    let mut position = Position(committed_position(writer.index()));
     let gate = MergeGate::default();
     writer.set_merge_policy(gate.policy());
     // What an earlier process left unmerged (it may have stopped mid-burst) is considered at
@@ -79,7 +84,7 @@ pub(super) fn run(mut writer: IndexWriter, reader: IndexReader, fields: Fields, 
             Ok(job) => job,
             Err(RecvTimeoutError::Timeout) => {
                 if gate.is_deferring() {
-                    start_merges(&mut writer, &gate);
+                    start_merges(&mut writer, &gate, &position);
                 } else {
                     follow_merges(&writer, &reader);
                 }
@@ -88,31 +93,47 @@ pub(super) fn run(mut writer: IndexWriter, reader: IndexReader, fields: Fields, 
             Err(RecvTimeoutError::Disconnected) => break,
         };
         match job {
-            Job::Ingest(prepared, reply) => {
+            Job::Ingest(prepared, at, reply) => {
                 if MergeGate::too_many(reader.searcher().segment_readers().len()) {
                     gate.allow();
                 } else {
                     gate.defer();
                 }
                 let publisher = prepared.batch.publisher.clone();
-                let result = apply(&mut writer, &reader, &fields, prepared);
-                if let Err(err) = &result {
-                    tracing::error!(publisher = %publisher, error = %err, "ingest commit failed; rolled back");
+                let next = Position(at.or(position.0));
+                let result = apply(&mut writer, &reader, &fields, prepared, &next);
+                match &result {
+                    Ok(_) => position = next,
+                    Err(err) => {
+                        tracing::error!(publisher = %publisher, error = %err, "ingest commit failed; rolled back")
+                    }
                 }
                 let _ = reply.send(result);
             }
-            Job::RemovePublisher(publisher, reply) => {
+            Job::RemovePublisher(publisher, at, reply) => {
                 gate.defer();
-                let result = remove_publisher(&mut writer, &reader, &fields, &publisher);
-                if let Err(err) = &result {
-                    tracing::error!(publisher = %publisher, error = %err, "removing a publisher failed; rolled back");
+                let next = Position(at.or(position.0));
+                let result = remove_publisher(&mut writer, &reader, &fields, &publisher, &next);
+                match &result {
+                    Ok(_) => position = next,
+                    Err(err) => {
+                        tracing::error!(publisher = %publisher, error = %err, "removing a publisher failed; rolled back")
+                    }
+                }
+                let _ = reply.send(result);
+            }
+            Job::MarkApplied(at, reply) => {
+                let next = Position(Some(at));
+                let result = next.commit(&mut writer).map_err(IndexError::from);
+                if result.is_ok() {
+                    position = next;
                 }
                 let _ = reply.send(result);
             }
         }
     }
     if gate.is_deferring() {
-        start_merges(&mut writer, &gate);
+        start_merges(&mut writer, &gate, &position);
     }
     if let Err(err) = writer.wait_merging_threads() {
         tracing::warn!(error = %err, "index merge threads did not finish cleanly");
@@ -121,9 +142,9 @@ pub(super) fn run(mut writer: IndexWriter, reader: IndexReader, fields: Fields, 
 
 /// Ends a burst: merges are allowed again and an empty commit makes tantivy consider them
 /// (it does so after every commit and every finished merge, so they cascade as usual).
-fn start_merges(writer: &mut IndexWriter, gate: &MergeGate) {
+fn start_merges(writer: &mut IndexWriter, gate: &MergeGate, position: &Position) {
     gate.allow();
-    if let Err(err) = writer.commit() {
+    if let Err(err) = position.commit(writer) {
         tracing::warn!(error = %err, "could not start the deferred merges; they run after the next ingest");
     }
 }
@@ -150,6 +171,7 @@ fn apply(
     reader: &IndexReader,
     fields: &Fields,
     prepared: PreparedBatch,
+    position: &Position,
 ) -> Result<IngestCounts, IndexError> {
     let PreparedBatch { batch, documents } = prepared;
     let searcher = reader.searcher();
@@ -192,7 +214,7 @@ fn apply(
         }
     }
     let result = add_documents(writer, fields, &publisher_ids, documents)
-        .and_then(|()| writer.commit().map_err(IndexError::from));
+        .and_then(|()| position.commit(writer).map_err(IndexError::from));
     if let Err(err) = result {
         writer.rollback()?;
         return Err(err);
@@ -206,11 +228,12 @@ fn remove_publisher(
     reader: &IndexReader,
     fields: &Fields,
     publisher: &PublisherId,
+    position: &Position,
 ) -> Result<usize, IndexError> {
     let term = Term::from_field_text(fields.publisher, publisher.as_str());
     let removed = reader.searcher().search(&TermQuery::new(term.clone(), IndexRecordOption::Basic), &Count)?;
     writer.delete_term(term);
-    if let Err(err) = writer.commit() {
+    if let Err(err) = position.commit(writer) {
         writer.rollback()?;
         return Err(err.into());
     }

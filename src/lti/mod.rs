@@ -13,6 +13,7 @@ pub mod launch;
 pub mod login;
 pub mod picker;
 pub mod platform;
+pub mod service;
 
 use std::sync::Arc;
 
@@ -69,6 +70,12 @@ impl HasErrorCode for LtiError {
             LtiError::Registry(err) => err.error_code(),
             LtiError::Keys(err) => err.error_code(),
         }
+    }
+}
+
+impl From<LtiError> for crate::error::AppError {
+    fn from(err: LtiError) -> Self {
+        crate::error::AppError::from_coded(err)
     }
 }
 

@@ -68,8 +68,9 @@ pub struct NewIngest<'a> {
     pub mode: IngestMode,
     /// The documents as accepted; applied together, in this order.
     pub documents: Vec<Vec<u8>>,
-    /// Set for a harvest: the feed must still be registered.
-    pub feed: bool,
+    /// Set for a harvest: the feed must still be registered and leased to this replica (one
+    /// whose lease ran out while it worked cannot log over the replica that took over).
+    pub lease_owner: Option<&'a str>,
 }
 
 /// What removing a publisher took out of the registry, and where its removal is in the log.
@@ -82,8 +83,8 @@ pub struct LoggedRemoval {
 /// The catalog log's storage.
 #[async_trait]
 pub trait CatalogLog: Send + Sync {
-    /// Logs an ingest, unless the publisher (or, for a harvest, the feed) is no longer
-    /// registered: then `None` and nothing is logged.
+    /// Logs an ingest, unless the publisher (or, for a harvest, the feed or its lease) is no
+    /// longer there: then `None` and nothing is logged.
     async fn append_ingest(&self, ingest: NewIngest<'_>) -> Result<Option<u64>, RegistryError>;
     /// Deletes a publisher and everything registered under it and logs its removal, in one
     /// transaction. `None` when there was no such publisher (nothing is logged). Refused with
@@ -93,6 +94,10 @@ pub trait CatalogLog: Send + Sync {
         publisher: &PublisherId,
         now: DateTime<Utc>,
     ) -> Result<Option<LoggedRemoval>, RegistryError>;
+    /// Logs a publisher's removal without touching the registry: for resources of a publisher
+    /// the registry no longer knows (left by a removal that was interrupted before the catalog
+    /// log existed).
+    async fn log_publisher_removal(&self, publisher: &PublisherId, now: DateTime<Utc>) -> Result<u64, RegistryError>;
     /// Logs the removal of a source's resources; with `feed`, also deletes its registration
     /// and run history in the same transaction (refused with [`RegistryError::Conflict`] while
     /// a harvest holds its lease).

@@ -8,6 +8,7 @@
 //! is one transaction, committed durably before it returns.
 
 pub mod broker_store;
+pub mod live_hits;
 pub mod log;
 pub mod lti_store;
 pub mod sealing;
@@ -20,6 +21,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use broker_store::{AgsGrant, BrokerStore, BrokeredLaunch, PublisherTool, ToolToken};
+pub use live_hits::LiveHitStore;
 pub use log::{CatalogLog, LogEntry, LogKind, LoggedRemoval, NewIngest};
 pub use lti_store::{DeepLinkLaunch, LoginState, LtiStore, Platform};
 pub use sitemap_pages::{SitemapPage, SitemapPageStore};

@@ -224,6 +224,9 @@ pub trait HarvestStore: Send + Sync {
     /// Marks runs left unfinished by a process that stopped as failed with `message`: those of
     /// sources no live lease covers (another replica may be running the others). Answers how many.
     async fn fail_unfinished_runs(&self, message: &str) -> Result<usize, RegistryError>;
+    /// Marks a source's unfinished runs failed with `message` (the replica that ran them lost
+    /// its lease); answers how many.
+    async fn fail_unfinished_runs_of(&self, source_id: &str, message: &str) -> Result<usize, RegistryError>;
     /// Leases the source that is due first (`next_run_at` passed) and not leased, for `ttl`:
     /// among replicas, exactly one gets each due source. A lease that ran out (its replica
     /// died) can be taken over.

@@ -255,7 +255,7 @@ async fn test_data_survives_a_restart() {
 }
 
 #[tokio::test]
-async fn test_index_is_rebuilt_from_archived_catalogs_after_a_schema_change() {
+async fn test_index_is_rebuilt_from_the_catalog_log_after_a_schema_change() {
     let server = TestServer::empty().await;
     let key = server.register_publisher("keeper", "Keeper").await;
     server.ingest(&key, "LRMI", &fixture_text("catalogs/openreaders-lrmi.jsonld"), json!({})).await;
@@ -311,7 +311,6 @@ async fn test_removing_a_publisher_takes_everything_it_had_and_frees_its_id() {
     assert_eq!(removed["removePublisher"], json!({ "id": "pages", "removed": total, "sources": 0, "tools": 1 }));
     assert_eq!(publisher_total(&server, "pages").await, 0);
     assert_eq!(server.client.get(&content_url).send().await.unwrap().status(), 404);
-    assert!(!server.data_dir.join("catalogs").join("pages").exists());
     let gone = server.graphql(r#"{ publisher(id: "pages") { id } }"#, json!({}), Some(ADMIN_TOKEN)).await;
     assert_eq!(gone["data"]["publisher"], Value::Null, "{gone:#}");
     let old_key = server
@@ -322,8 +321,8 @@ async fn test_removing_a_publisher_takes_everything_it_had_and_frees_its_id() {
     assert_eq!(again["errors"][0]["extensions"]["code"], "NOT_FOUND", "{again:#}");
     assert_eq!(publisher_total(&server, "openreaders").await, 50, "another publisher keeps everything");
 
-    // The id starts afresh. Nothing comes back even when the index is rebuilt from the
-    // archived catalogs (as after a schema change): the removed publisher's archive is gone.
+    // The id starts afresh. Nothing comes back even when the index is rebuilt from the catalog
+    // log (a deleted index folder): the removal superseded the publisher's entries.
     let new_key = server.register_publisher("pages", "Pages again").await;
     assert_ne!(new_key, key);
     server.stop().await;
@@ -352,4 +351,30 @@ async fn test_removing_a_cartridge_source_takes_its_web_content() {
     assert_eq!(removed["removeCatalogSource"]["feed"], false);
     assert!(removed["removeCatalogSource"]["removed"].as_i64().unwrap() > 0);
     assert_eq!(server.client.get(&url).send().await.unwrap().status(), 404, "the page went with its source");
+}
+
+#[tokio::test]
+async fn test_a_data_folder_from_before_the_catalog_log_keeps_its_catalogs() {
+    let mut server = TestServer::empty().await;
+    server.register_publisher("keeper", "Keeper").await;
+    server.stop().await;
+    // The layout earlier versions archived accepted documents in, and an index to rebuild.
+    let archive = server.data_dir.join("catalogs/keeper/push-lrmi");
+    std::fs::create_dir_all(&archive).unwrap();
+    std::fs::write(archive.join("00000001.replace.lrmi"), fixture_bytes("catalogs/openreaders-lrmi.jsonld")).unwrap();
+    std::fs::remove_dir_all(server.data_dir.join("tantivy")).unwrap();
+    let server = server.restart().await;
+    assert_eq!(publisher_total(&server, "keeper").await, 50);
+    assert!(!server.data_dir.join("catalogs").exists(), "moved aside once imported");
+    let kept = std::fs::read_dir(&server.data_dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .any(|entry| entry.file_name().to_string_lossy().starts_with("catalogs.imported-"));
+    assert!(kept, "the old archive is kept as it was");
+    // And from now on the catalog log has it: a fresh index is rebuilt from there.
+    let mut server = server;
+    server.stop().await;
+    std::fs::remove_dir_all(server.data_dir.join("tantivy")).unwrap();
+    let server = server.restart().await;
+    assert_eq!(publisher_total(&server, "keeper").await, 50);
 }

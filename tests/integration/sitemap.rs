@@ -2,7 +2,7 @@
 //! gzip-compressed sitemap and a plain one, pages with and without JSON-LD, a page whose
 //! `lastmod` changes, a page that leaves the sitemap, a slow page and a page that does not
 //! answer in time. Checks what was fetched (conditionally, how often, how far apart), what was
-//! indexed and removed, and that an index rebuilt from the archive shows the site as it is.
+//! indexed and removed, and that an index rebuilt from the catalog log shows the site as it is.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -291,7 +291,7 @@ async fn test_sitemap_harvest_is_incremental_polite_and_removes_vanished_pages()
     let fetched: Vec<String> = page_requests(&seen).into_iter().map(|s| s.path).collect();
     assert_eq!(fetched, ["/rivers"]);
 
-    // The archive keeps the site as it is: an index rebuilt from it shows the same resources.
+    // The catalog log keeps the site as it is: an index rebuilt from it shows the same resources.
     let before = titles(&server).await;
     let mut server = server;
     server.stop().await;

@@ -33,9 +33,10 @@ use futures_util::StreamExt;
 use resource_gateway::auth::Principal;
 use resource_gateway::catalog::{self, Limits};
 use resource_gateway::config::Config;
-use resource_gateway::gateway::{Gateway, IngestOptions, IngestStatus};
 use resource_gateway::index::{document, schema, SearchIndex, WRITER_MEMORY_BYTES, WRITER_THREADS};
+use resource_gateway::ingest::{IngestOptions, IngestStatus};
 use resource_gateway::resource::{CatalogFormat, PublisherId, ResourceRecord};
+use resource_gateway::App;
 use serde::{Deserialize, Serialize};
 
 use corpus::{DocFormat, Manifest};
@@ -215,10 +216,11 @@ fn bench_config(data_dir: &Path) -> Config {
 async fn ingest_child(corpus: &Path, data_dir: &Path, concurrency: usize) -> anyhow::Result<IngestOutcome> {
     let manifest = Manifest::read(corpus)?;
     let config = bench_config(data_dir);
-    let gateway = Gateway::open(config, "http://127.0.0.1:8080".to_string()).await?;
+    let gateway = App::open(config, "http://127.0.0.1:8080".to_string()).await?;
     for publisher in &manifest.publishers {
         gateway
-            .register_publisher(&Principal::Admin, &publisher.name, Some(&publisher.id), None)
+            .publishers
+            .register(&Principal::Admin, &publisher.name, Some(&publisher.id), None)
             .await
             .map_err(|err| anyhow!("register {}: {err}", publisher.id))?;
     }
@@ -231,6 +233,7 @@ async fn ingest_child(corpus: &Path, data_dir: &Path, concurrency: usize) -> any
             let publisher = PublisherId::parse(&document.publisher)?;
             let options = IngestOptions { source: Some(document.source.clone()), mode: None };
             let report = gateway_ref
+                .ingest
                 .ingest(&Principal::Admin, &publisher, catalog_format(document.format), bytes, options)
                 .await
                 .map_err(|err| anyhow!("ingest {}: {err}", document.path.display()))?;

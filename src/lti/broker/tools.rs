@@ -80,7 +80,7 @@ impl Lti {
     }
 
     pub async fn tools_of(&self, publisher: &PublisherId) -> Result<Vec<PublisherTool>, LtiError> {
-        Ok(self.broker.tools_of(&publisher).await?)
+        Ok(self.broker.tools_of(publisher).await?)
     }
 
     /// The tool of the resource's own publisher that serves its launch URL: same scheme, host

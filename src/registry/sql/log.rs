@@ -141,12 +141,13 @@ impl CatalogLog for SqlRegistry {
                 if registered.is_none() {
                     return Ok(None);
                 }
-                if ingest.feed {
+                if let Some(owner) = ingest.lease_owner {
                     let feed: Option<String> = sqlx::query_scalar(&format!(
-                        "SELECT id FROM catalog_sources WHERE id = $1 AND publisher = $2{lock}"
+                        "SELECT id FROM catalog_sources WHERE id = $1 AND publisher = $2 AND lease_owner = $3{lock}"
                     ))
-                    .bind(&ingest.source_id)
+                    .bind(ingest.source_id)
                     .bind(ingest.publisher.as_str())
+                    .bind(owner)
                     .fetch_optional(&mut *tx)
                     .await?;
                     if feed.is_none() {
@@ -155,7 +156,7 @@ impl CatalogLog for SqlRegistry {
                 }
                 let kind = LogKind::Ingest { format: ingest.format, mode: ingest.mode };
                 let seq =
-                    Self::append(&mut tx, &ingest.publisher, Some(&ingest.source_id), kind, Some(&encoded), Utc::now())
+                    Self::append(&mut tx, ingest.publisher, Some(ingest.source_id), kind, Some(&encoded), Utc::now())
                         .await?;
                 tx.commit().await?;
                 Ok(Some(seq))
@@ -214,6 +215,17 @@ impl CatalogLog for SqlRegistry {
                 tx.commit().await?;
                 let deleted = DeletedPublisher { sources: sources as usize, tools: tools as usize };
                 Ok(Some(LoggedRemoval { deleted, seq }))
+            })
+            .await
+    }
+
+    async fn log_publisher_removal(&self, publisher: &PublisherId, now: DateTime<Utc>) -> Result<u64, RegistryError> {
+        self.db
+            .timed(async {
+                let mut tx = self.db.begin_write().await?;
+                let seq = Self::append(&mut tx, publisher, None, LogKind::RemovePublisher, None, now).await?;
+                tx.commit().await?;
+                Ok(seq)
             })
             .await
     }
@@ -323,7 +335,7 @@ mod tests {
             format: CatalogFormat::Lrmi,
             mode,
             documents: vec![body.as_bytes().to_vec()],
-            feed: false,
+            lease_owner: None,
         }
     }
 
@@ -378,12 +390,21 @@ mod tests {
             };
             registry.insert_source(&feed).await.unwrap();
             let mut harvest = ingest(&acme, "feed-1", IngestMode::Replace, "x");
-            harvest.feed = true;
+            harvest.lease_owner = Some("replica-a");
+            assert_eq!(registry.append_ingest(harvest.clone()).await.unwrap(), None, "not leased");
+            assert!(registry
+                .claim_source("feed-1", "replica-a", Utc::now(), chrono::Duration::seconds(30))
+                .await
+                .unwrap());
+            let mut other_replica = harvest.clone();
+            other_replica.lease_owner = Some("replica-b");
+            assert_eq!(registry.append_ingest(other_replica).await.unwrap(), None, "leased to another replica");
             assert_eq!(registry.append_ingest(harvest.clone()).await.unwrap(), Some(1));
             let mut unknown_feed = harvest.clone();
             unknown_feed.source_id = "feed-2";
             assert_eq!(registry.append_ingest(unknown_feed).await.unwrap(), None);
 
+            registry.release_lease("feed-1", "replica-a").await.unwrap();
             let removal = registry.remove_publisher(&acme, Utc::now()).await.unwrap().unwrap();
             assert_eq!(removal.deleted, DeletedPublisher { sources: 1, tools: 0 });
             assert_eq!(removal.seq, 2);

@@ -213,8 +213,15 @@ INSERT INTO catalog_log_head (id, seq) VALUES (1, 0);
 "#,
     },
     Migration { name: "0031_harvest_leases", sqlite: HARVEST_LEASES, postgres: HARVEST_LEASES },
+    Migration { name: "0032_live_hits", sqlite: LIVE_HITS, postgres: LIVE_HITS },
     Migration { name: "0040_sitemap_pages", sqlite: SITEMAP_PAGES, postgres: SITEMAP_PAGES },
 ];
+
+/// Live hits resolvable by id on every replica (expiry in milliseconds since the epoch).
+const LIVE_HITS: &str = r#"
+CREATE TABLE live_hits (id TEXT PRIMARY KEY, record TEXT NOT NULL, expires_at BIGINT NOT NULL);
+CREATE INDEX live_hits_expiry ON live_hits(expires_at);
+"#;
 
 /// Who harvests a source now, and until when (milliseconds since the epoch).
 const HARVEST_LEASES: &str = r#"

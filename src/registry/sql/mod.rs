@@ -9,6 +9,7 @@
 //! database is back.
 
 mod broker;
+mod live_hits;
 mod log;
 mod lti;
 mod migrations;

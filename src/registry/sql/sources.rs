@@ -272,6 +272,26 @@ impl HarvestStore for SqlRegistry {
             .await
     }
 
+    async fn fail_unfinished_runs_of(&self, source_id: &str, message: &str) -> Result<usize, RegistryError> {
+        let diagnostics =
+            to_json(&[StoredDiagnostic { item: None, severity: "ERROR".to_string(), message: message.to_string() }])?;
+        self.db
+            .timed(async {
+                let changed = sqlx::query(
+                    "UPDATE harvest_runs SET status = 'FAILED', finished_at = $1, diagnostics = $2
+                     WHERE source_id = $3 AND status IN ('PENDING', 'RUNNING')",
+                )
+                .bind(ts(Utc::now()))
+                .bind(&diagnostics)
+                .bind(source_id)
+                .execute(self.db.pool())
+                .await?
+                .rows_affected();
+                Ok(changed as usize)
+            })
+            .await
+    }
+
     async fn claim_due_source(
         &self,
         owner: &str,

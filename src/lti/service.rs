@@ -1,18 +1,23 @@
-//! The gateway's side of LTI launches: what needs both the LTI service and the index.
+//! LTI as the transport layers see it: the operations that check the caller's rights, and
+//! those that need the catalog as well as the LTI state (deep-linking answers, where an
+//! inserted link leads, brokered launches of publishers' tools).
+
+use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::Gateway;
+use super::broker::tools::ToolInput;
+use super::content_item::RESOURCE_ID_PARAM;
+use super::deep_link::SignedResponse;
+use super::launch::ValidatedLaunch;
+use super::platform::PlatformInput;
+use super::{claims, Lti, LtiError};
 use crate::auth::Principal;
 use crate::error::AppError;
-use crate::lti::broker::tools::ToolInput;
-use crate::lti::content_item::RESOURCE_ID_PARAM;
-use crate::lti::deep_link::SignedResponse;
-use crate::lti::launch::ValidatedLaunch;
-use crate::lti::platform::PlatformInput;
-use crate::lti::{claims, LtiError};
+use crate::publishers::PublisherService;
 use crate::registry::{Platform, PublisherTool};
 use crate::resource::{PublisherId, ResourceKind, ResourceRecord};
+use crate::search::SearchService;
 
 /// Where an LMS launch of an inserted link leads.
 #[derive(Debug)]
@@ -23,17 +28,32 @@ pub enum LinkTarget {
     Tool(Box<ResourceRecord>),
 }
 
-impl Gateway {
+pub struct LtiService {
+    lti: Arc<Lti>,
+    search: Arc<SearchService>,
+    publishers: Arc<PublisherService>,
+}
+
+impl LtiService {
+    pub fn new(lti: Arc<Lti>, search: Arc<SearchService>, publishers: Arc<PublisherService>) -> Self {
+        Self { lti, search, publishers }
+    }
+
+    /// The LTI tool and platform themselves (logins, launches, keys).
+    pub fn lti(&self) -> &Lti {
+        &self.lti
+    }
+
     /// Registers (or updates) an LMS platform; admin only.
     pub async fn register_platform(&self, principal: &Principal, input: PlatformInput) -> Result<Platform, AppError> {
-        super::require_admin(principal)?;
-        self.lti().register_platform(input).await.map_err(super::to_app_error)
+        principal.require_admin()?;
+        self.lti.register_platform(input).await.map_err(AppError::from)
     }
 
     /// Every registered platform; admin only.
     pub async fn platforms(&self, principal: &Principal) -> Result<Vec<Platform>, AppError> {
-        super::require_admin(principal)?;
-        self.lti().platforms().await.map_err(super::to_app_error)
+        principal.require_admin()?;
+        self.lti.platforms().await.map_err(AppError::from)
     }
 
     /// Answers a deep-linking launch with the chosen resources (none: cancel). The launch id is
@@ -44,32 +64,9 @@ impl Gateway {
         resource_ids: &[String],
         message: Option<&str>,
     ) -> Result<SignedResponse, AppError> {
-        let context = self.lti().launch_context(launch_id).await.map_err(super::to_app_error)?;
-        let records = self.resources_in_order(resource_ids).await?;
-        self.lti().deep_linking_response(&context, &records, message).await.map_err(super::to_app_error)
-    }
-
-    /// Resources by id in the order given; any unknown id is `NOT_FOUND`.
-    pub async fn resources_in_order(&self, ids: &[String]) -> Result<Vec<ResourceRecord>, AppError> {
-        if ids.len() > super::MAX_LOOKUP_IDS {
-            return Err(AppError::bad_input(format!("at most {} resources at once", super::MAX_LOOKUP_IDS)));
-        }
-        let mut unique: Vec<String> = Vec::with_capacity(ids.len());
-        for id in ids {
-            if !unique.contains(id) {
-                unique.push(id.clone());
-            }
-        }
-        let records = self.resources(&unique).await?;
-        let missing: Vec<&str> = unique
-            .iter()
-            .filter(|id| !records.iter().any(|r| r.id().to_string() == **id))
-            .map(String::as_str)
-            .collect();
-        if !missing.is_empty() {
-            return Err(AppError::not_found(format!("no resource with id {}", missing.join(", "))));
-        }
-        Ok(records)
+        let context = self.lti.launch_context(launch_id).await.map_err(AppError::from)?;
+        let records = self.search.resources_in_order(resource_ids).await?;
+        self.lti.deep_linking_response(&context, &records, message).await.map_err(AppError::from)
     }
 
     /// Finds what an `LtiResourceLinkRequest` for a link the gateway created points to.
@@ -80,11 +77,11 @@ impl Gateway {
             .and_then(|custom| custom.get(RESOURCE_ID_PARAM))
             .and_then(Value::as_str)
             .ok_or_else(|| {
-                super::to_app_error(LtiError::BadRequest(format!(
+                AppError::from(LtiError::BadRequest(format!(
                     "this link was not created by the gateway (no custom parameter {RESOURCE_ID_PARAM})"
                 )))
             })?;
-        let records = self.resources(&[resource_id.to_string()]).await?;
+        let records = self.search.resources(&[resource_id.to_string()]).await?;
         let record = records.into_iter().next().ok_or_else(|| {
             AppError::not_found(format!("resource {resource_id} is no longer in its publisher's catalog"))
         })?;
@@ -93,9 +90,7 @@ impl Gateway {
             _ => LinkTarget::Redirect(record.resource.url.clone()),
         })
     }
-}
 
-impl Gateway {
     /// Registers a publisher's LTI tool: with the publisher's own key, or as admin naming it.
     pub async fn register_publisher_tool(
         &self,
@@ -111,13 +106,11 @@ impl Gateway {
                 return Err(AppError::unauthenticated("registering a tool needs a publisher key or the admin token"))
             }
         };
-        if !principal.may_act_for(&publisher) {
-            return Err(super::forbidden_or_unauthenticated(principal, &publisher));
-        }
-        if self.publisher(&publisher).await?.is_none() {
+        principal.require_for(&publisher)?;
+        if self.publishers.get_fresh(&publisher).await?.is_none() {
             return Err(AppError::not_found(format!("no publisher '{publisher}'")));
         }
-        self.lti().register_tool(&publisher, input).await.map_err(super::to_app_error)
+        self.lti.register_tool(&publisher, input).await.map_err(AppError::from)
     }
 
     /// Removes a publisher's tool: its own key or the admin. Another publisher's tool reads
@@ -126,11 +119,11 @@ impl Gateway {
         if *principal == Principal::Anonymous {
             return Err(AppError::unauthenticated("removing a tool needs a publisher key or the admin token"));
         }
-        let tool = self.lti().tool(tool_id).await.map_err(super::to_app_error)?;
+        let tool = self.lti.tool(tool_id).await.map_err(AppError::from)?;
         let Some(tool) = tool.filter(|tool| principal.may_act_for(&tool.publisher)) else {
             return Err(AppError::not_found(format!("no LTI tool '{tool_id}' of yours")));
         };
-        if !self.lti().remove_tool(&tool.id).await.map_err(super::to_app_error)? {
+        if !self.lti.remove_tool(&tool.id).await.map_err(AppError::from)? {
             return Err(AppError::not_found(format!("no LTI tool '{tool_id}' of yours")));
         }
         Ok(tool)
@@ -142,10 +135,8 @@ impl Gateway {
         principal: &Principal,
         publisher: &PublisherId,
     ) -> Result<Vec<PublisherTool>, AppError> {
-        if !principal.may_act_for(publisher) {
-            return Err(super::forbidden_or_unauthenticated(principal, publisher));
-        }
-        self.lti().tools_of(publisher).await.map_err(super::to_app_error)
+        principal.require_for(publisher)?;
+        self.lti.tools_of(publisher).await.map_err(AppError::from)
     }
 
     /// Starts the brokered launch of a publisher's LTI resource; answers the URL of the tool's
@@ -157,15 +148,14 @@ impl Gateway {
     ) -> Result<String, AppError> {
         let launch_url =
             record.resource.lti.as_ref().map(|l| l.launch_url.as_str()).unwrap_or(record.resource.url.as_str());
-        let tool = self.lti().tool_for(&record.publisher, launch_url).await.map_err(super::to_app_error)?.ok_or_else(
-            || {
+        let tool =
+            self.lti.tool_for(&record.publisher, launch_url).await.map_err(AppError::from)?.ok_or_else(|| {
                 AppError::not_found(format!(
                     "{} has not registered an LTI tool that serves {launch_url}, so this resource cannot be launched \
                      yet; ask the publisher or your district admin",
                     record.publisher
                 ))
-            },
-        )?;
-        self.lti().start_brokered_launch(launch, record, &tool).await.map_err(super::to_app_error)
+            })?;
+        self.lti.start_brokered_launch(launch, record, &tool).await.map_err(AppError::from)
     }
 }

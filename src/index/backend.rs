@@ -1,0 +1,146 @@
+//! The tantivy index as a [`SearchBackend`]: tantivy is blocking, so searches and lookups run
+//! on the blocking pool, at most two per core at once (the others wait their turn, in order),
+//! and changes go to the one writer thread.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::Semaphore;
+
+use super::{IndexError, SearchIndex};
+use crate::resource::{IngestMode, ResourceId, ResourceRecord};
+use crate::search::{ChangeCounts, IndexChange, IngestBatch, SearchBackend, SearchError, SearchRequest, SearchResults};
+
+/// Sentinel of [`TantivyBackend::position`]: nothing applied yet.
+const NO_POSITION: u64 = u64::MAX;
+
+/// How many searches run at once: two per core. Searches are CPU-bound, so more at once only
+/// adds threads (each with its own buffers and allocator pages) without adding throughput.
+fn search_slots() -> usize {
+    std::thread::available_parallelism().map_or(2, |cores| cores.get()).max(1) * 2
+}
+
+pub struct TantivyBackend {
+    index: Arc<SearchIndex>,
+    slots: Semaphore,
+    /// The last catalog log position applied ([`NO_POSITION`] for none).
+    position: AtomicU64,
+}
+
+impl TantivyBackend {
+    /// Opens the index in `dir` (see [`SearchIndex::open`]); blocking.
+    pub fn open(dir: &Path) -> Result<Self, IndexError> {
+        Ok(Self::new(Arc::new(SearchIndex::open(dir)?)))
+    }
+
+    pub fn new(index: Arc<SearchIndex>) -> Self {
+        let position = index.opened_at_position().unwrap_or(NO_POSITION);
+        Self { index, slots: Semaphore::new(search_slots()), position: AtomicU64::new(position) }
+    }
+
+    pub fn index(&self) -> &Arc<SearchIndex> {
+        &self.index
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&SearchIndex) -> Result<T, IndexError> + Send + 'static,
+    ) -> Result<T, SearchError> {
+        let _slot = self.slots.acquire().await.map_err(|_| SearchError::Unavailable("the index is closing".into()))?;
+        let index = self.index.clone();
+        match tokio::task::spawn_blocking(move || work(&index)).await {
+            Ok(result) => result.map_err(SearchError::from),
+            Err(join) => Err(SearchError::Internal(format!("a search task failed: {join}"))),
+        }
+    }
+
+    fn applied(&self, position: u64) {
+        self.position.store(position, Ordering::SeqCst);
+    }
+}
+
+impl From<IndexError> for SearchError {
+    fn from(err: IndexError) -> Self {
+        match err {
+            IndexError::Locked(_) | IndexError::WriterGone => SearchError::Unavailable(err.to_string()),
+            other => SearchError::Internal(other.to_string()),
+        }
+    }
+}
+
+#[async_trait]
+impl SearchBackend for TantivyBackend {
+    async fn search(&self, request: SearchRequest) -> Result<SearchResults, SearchError> {
+        self.blocking(move |index| index.search(&request)).await
+    }
+
+    async fn get(&self, ids: Vec<ResourceId>) -> Result<Vec<ResourceRecord>, SearchError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.blocking(move |index| index.get(&ids)).await
+    }
+
+    async fn apply(&self, change: IndexChange, position: u64) -> Result<ChangeCounts, SearchError> {
+        let counts = match change {
+            IndexChange::Ingest(batch) => self.index.ingest(batch, Some(position)).await?,
+            IndexChange::RemoveSource { publisher, source_id } => {
+                // The source's whole catalog replaced by nothing, in one commit.
+                let batch = IngestBatch {
+                    publisher,
+                    source_id,
+                    mode: IngestMode::Replace,
+                    records: Vec::new(),
+                    deleted: Vec::new(),
+                };
+                self.index.ingest(batch, Some(position)).await?
+            }
+            IndexChange::RemovePublisher(publisher) => {
+                let removed = self.index.remove_publisher(&publisher, Some(position)).await?;
+                ChangeCounts { removed, ..ChangeCounts::default() }
+            }
+        };
+        self.applied(position);
+        Ok(counts)
+    }
+
+    async fn mark_applied(&self, position: u64) -> Result<(), SearchError> {
+        self.index.mark_applied(position).await?;
+        self.applied(position);
+        Ok(())
+    }
+
+    fn applied_position(&self) -> Option<u64> {
+        Some(self.position.load(Ordering::SeqCst)).filter(|position| *position != NO_POSITION)
+    }
+
+    fn num_resources(&self) -> u64 {
+        self.index.num_resources()
+    }
+
+    async fn counts_by_publisher(&self) -> Result<HashMap<String, u64>, SearchError> {
+        let index = self.index.clone();
+        match tokio::task::spawn_blocking(move || index.count_by_publisher()).await {
+            Ok(result) => result.map_err(SearchError::from),
+            Err(join) => Err(SearchError::Internal(join.to_string())),
+        }
+    }
+
+    fn health(&self) -> Result<(), SearchError> {
+        if self.index.writer_alive() {
+            Ok(())
+        } else {
+            Err(SearchError::Unavailable("the index writer has stopped".into()))
+        }
+    }
+
+    async fn close(&self) {
+        let index = self.index.clone();
+        if tokio::task::spawn_blocking(move || index.close()).await.is_err() {
+            tracing::error!("closing the index failed");
+        }
+    }
+}
