@@ -32,6 +32,7 @@ use crate::lti::Lti;
 use crate::metrics::Metrics;
 use crate::outbound::Outbound;
 use crate::publishers::PublisherService;
+use crate::registry::sealing::Sealer;
 use crate::registry::{HarvestStore, Registry, RegistryError, SqlRegistry};
 use crate::search::{SearchBackend, SearchService};
 
@@ -85,14 +86,12 @@ impl App {
         let data_dir = config.data_dir.clone();
         let io_err = |source| StartError::DataDir { path: data_dir.clone(), source };
         std::fs::create_dir_all(&data_dir).map_err(io_err)?;
-        let registry = Arc::new(SqlRegistry::open_in_data_dir(&data_dir).await?);
+        let registry = Arc::new(open_registry(&config).await?);
         let index_dir = data_dir.join("tantivy");
-        let keys_dir = data_dir.clone();
-        let (backend, keys) = tokio::task::spawn_blocking(move || -> Result<_, StartError> {
-            Ok((TantivyBackend::open(&index_dir)?, ToolKeys::load_or_create(&keys_dir)?))
-        })
-        .await
-        .map_err(|err| StartError::Other(err.to_string()))??;
+        let backend = tokio::task::spawn_blocking(move || TantivyBackend::open(&index_dir))
+            .await
+            .map_err(|err| StartError::Other(err.to_string()))??;
+        let keys = ToolKeys::open(registry.clone(), &data_dir).await?;
         let backend: Arc<dyn SearchBackend> = Arc::new(backend);
         let metrics = Arc::new(Metrics::new());
         let publishers =
@@ -199,6 +198,24 @@ impl App {
         self.backend.close().await;
         self.registry.close().await;
     }
+}
+
+/// The registry the settings name: the shared PostgreSQL of `--database-url`, or the data
+/// folder's SQLite; secrets sealed with `--secret-key` when one is given.
+pub async fn open_registry(config: &Config) -> Result<SqlRegistry, StartError> {
+    let registry = match &config.database_url {
+        Some(url) => SqlRegistry::open_postgres(url).await?,
+        None => {
+            std::fs::create_dir_all(&config.data_dir)
+                .map_err(|source| StartError::DataDir { path: config.data_dir.clone(), source })?;
+            SqlRegistry::open_in_data_dir(&config.data_dir).await?
+        }
+    };
+    let sealer = match &config.secret_key {
+        Some(key) => Sealer::with_key(key).map_err(|err| StartError::Other(err.to_string()))?,
+        None => Sealer::plain(),
+    };
+    Ok(registry.sealed_with(sealer).await?)
 }
 
 /// This process among replicas: the host name, the process id and a random part (a restarted

@@ -52,6 +52,14 @@ pub struct SettingsArgs {
     /// Politeness of sitemap harvests
     #[command(flatten)]
     pub sitemap: SitemapArgs,
+    /// PostgreSQL for every store, shared by replicas (postgres://user[:password]@host:port/db)
+    /// [default: SQLite in the data folder]
+    #[arg(long = "database-url", env = "GATEWAY_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Encrypts the signing keys and secrets stored in the database (at least 32 characters,
+    /// the same on every replica); required with --database-url
+    #[arg(long = "secret-key", env = "GATEWAY_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
     /// Optional TOML file with the same settings (snake_case keys)
     #[arg(long, env = "GATEWAY_CONFIG")]
     pub config: Option<PathBuf>,
@@ -139,6 +147,8 @@ struct FileSettings {
     catalog: CatalogLimitArgs,
     #[serde(default)]
     sitemap: SitemapArgs,
+    database_url: Option<String>,
+    secret_key: Option<String>,
 }
 
 /// Why the settings could not be used; names the setting.
@@ -150,6 +160,8 @@ pub enum ConfigError {
     ParseFile { path: PathBuf, message: String },
     #[error("{setting}: {message}")]
     Invalid { setting: &'static str, message: String },
+    #[error("unknown setting {0} in the environment (a misspelt name would silently fall back to a default); see --help for the settings")]
+    UnknownVariable(String),
 }
 
 /// Validated settings.
@@ -172,6 +184,10 @@ pub struct Config {
     /// Caps on catalog documents.
     pub catalog_limits: crate::catalog::Limits,
     pub sitemap: SitemapSettings,
+    /// PostgreSQL URL; `None` is the data folder's SQLite.
+    pub database_url: Option<String>,
+    /// Seals the secrets the registry stores.
+    pub secret_key: Option<String>,
 }
 
 impl Config {
@@ -191,6 +207,8 @@ impl Config {
             load_samples: true,
             catalog_limits: crate::catalog::Limits::default(),
             sitemap: SitemapSettings::default(),
+            database_url: None,
+            secret_key: None,
         }
     }
 
@@ -246,12 +264,62 @@ impl Config {
         }
         config.catalog_limits = catalog_limits(&args.catalog, &file.catalog)?;
         config.sitemap = sitemap_settings(&args.sitemap, &file.sitemap)?;
+        config.database_url = args.database_url.clone().or(file.database_url).filter(|url| !url.is_empty());
+        if let Some(url) = &config.database_url {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return Err(ConfigError::Invalid {
+                    setting: "GATEWAY_DATABASE_URL",
+                    message: "must be a PostgreSQL URL like postgres://user:password@host:5432/gateway".to_string(),
+                });
+            }
+        }
+        config.secret_key = args.secret_key.clone().or(file.secret_key).filter(|key| !key.is_empty());
+        if let Some(key) = &config.secret_key {
+            if key.chars().count() < crate::registry::sealing::MIN_SECRET_KEY_CHARS {
+                return Err(ConfigError::Invalid {
+                    setting: "GATEWAY_SECRET_KEY",
+                    message: format!("must be at least {} characters", crate::registry::sealing::MIN_SECRET_KEY_CHARS),
+                });
+            }
+        }
+        if config.database_url.is_some() && config.secret_key.is_none() {
+            return Err(ConfigError::Invalid {
+                setting: "GATEWAY_SECRET_KEY",
+                message: "is required with GATEWAY_DATABASE_URL: it encrypts the signing keys and secrets in the database (the same on every replica)".to_string(),
+            });
+        }
         Ok(config)
     }
 
     /// The public base URL, defaulting to `http://` + the address actually bound.
     pub fn public_url_for(&self, bound: SocketAddr) -> String {
         self.public_url.clone().unwrap_or_else(|| format!("http://{bound}"))
+    }
+}
+
+/// Refuses `GATEWAY_*` environment variables that name no setting of `command` (or of its
+/// subcommands): a typo must not silently leave a default in force.
+pub fn refuse_unknown_environment(command: &clap::Command) -> Result<(), ConfigError> {
+    fn collect(command: &clap::Command, known: &mut Vec<String>) {
+        for arg in command.get_arguments() {
+            if let Some(env) = arg.get_env() {
+                known.push(env.to_string_lossy().into_owned());
+            }
+        }
+        for sub in command.get_subcommands() {
+            collect(sub, known);
+        }
+    }
+    let mut known = Vec::new();
+    collect(command, &mut known);
+    let mut unknown: Vec<String> = std::env::vars_os()
+        .filter_map(|(name, _)| name.into_string().ok())
+        .filter(|name| name.starts_with("GATEWAY_") && !known.contains(name))
+        .collect();
+    unknown.sort();
+    match unknown.is_empty() {
+        true => Ok(()),
+        false => Err(ConfigError::UnknownVariable(unknown.join(", "))),
     }
 }
 
@@ -414,6 +482,38 @@ mod tests {
             ..Default::default()
         };
         assert!(Config::load(&zero).unwrap_err().to_string().contains("GATEWAY_MAX_XML_ATTRIBUTES"));
+    }
+
+    #[test]
+    fn test_a_database_url_needs_a_long_enough_secret_key() {
+        let url = Some("postgres://gw:pw@127.0.0.1:5432/gateway".to_string());
+        let args = SettingsArgs { database_url: url.clone(), ..Default::default() };
+        let err = Config::load(&args).unwrap_err().to_string();
+        assert!(err.contains("GATEWAY_SECRET_KEY") && err.contains("required"), "{err}");
+        let args = SettingsArgs { database_url: url.clone(), secret_key: Some("short".into()), ..Default::default() };
+        assert!(Config::load(&args).unwrap_err().to_string().contains("at least 32"));
+        let args = SettingsArgs { database_url: Some("mysql://x/y".into()), ..Default::default() };
+        assert!(Config::load(&args).unwrap_err().to_string().contains("GATEWAY_DATABASE_URL"));
+        let key = "k".repeat(32);
+        let args = SettingsArgs { database_url: url.clone(), secret_key: Some(key.clone()), ..Default::default() };
+        let config = Config::load(&args).unwrap();
+        assert_eq!((config.database_url, config.secret_key), (url, Some(key)));
+    }
+
+    #[test]
+    fn test_unknown_environment_variables_are_named() {
+        #[derive(clap::Parser)]
+        struct Probe {
+            #[command(flatten)]
+            settings: SettingsArgs,
+        }
+        let command = <Probe as clap::CommandFactory>::command();
+        // The test process's own environment has no GATEWAY_* typo, so this name is the only one.
+        std::env::set_var("GATEWAY_LISTN_PROBE", "127.0.0.1:1");
+        let err = refuse_unknown_environment(&command).unwrap_err().to_string();
+        std::env::remove_var("GATEWAY_LISTN_PROBE");
+        assert!(err.contains("GATEWAY_LISTN_PROBE"), "{err}");
+        assert!(!err.contains("GATEWAY_LISTEN,"), "known settings are not named: {err}");
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
+use resource_gateway::app::open_registry;
 use resource_gateway::auth::Principal;
 use resource_gateway::config::{Config, SettingsArgs};
 use resource_gateway::ingest::{IngestOptions, IngestStatus};
@@ -195,6 +196,7 @@ fn init_logging(json: bool) {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    resource_gateway::config::refuse_unknown_environment(&<Cli as clap::CommandFactory>::command())?;
     match cli.command {
         Command::PrintSchema => {
             print!("{}", resource_gateway::graphql::sdl());
@@ -257,11 +259,9 @@ fn main() -> anyhow::Result<()> {
             runtime()?.block_on(add_tool(config, publisher, input))
         }
         Command::Keys { command: KeysCommand::Rotate { settings, grace_days } } => {
+            init_logging(false);
             let config = Config::load(&settings)?;
-            let keys = ToolKeys::load_or_create(&config.data_dir)?;
-            let kid = keys.rotate(chrono::Duration::days(grace_days))?;
-            println!("new signing key {kid}; the previous key stays published for {grace_days} days");
-            Ok(())
+            runtime()?.block_on(rotate_keys(config, grace_days))
         }
         Command::Publisher { command: PublisherCommand::Add { settings, name, id, homepage } } => {
             init_logging(false);
@@ -379,9 +379,7 @@ async fn add_publisher(
     // Only the registry: this works while a gateway serves the same data folder.
     let (publisher, key, hash) = prepare_publisher(&name, id.as_deref(), homepage.as_deref())
         .map_err(|err| anyhow::anyhow!("{}", err.message))?;
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
-    let registry = SqlRegistry::open_in_data_dir(&config.data_dir).await?;
+    let registry = open_registry(&config).await?;
     registry.insert_publisher(&publisher, Some(&hash)).await?;
     println!("registered publisher '{}' ({})", publisher.id, publisher.name);
     println!("key (shown once, keep it safe): {key}");
@@ -390,13 +388,22 @@ async fn add_publisher(
 
 /// The LTI service over the registry and keys only: works while a gateway serves the folder.
 async fn offline_lti(config: &Config) -> anyhow::Result<(Arc<SqlRegistry>, Lti)> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
-    let registry = Arc::new(SqlRegistry::open_in_data_dir(&config.data_dir).await?);
-    let keys = ToolKeys::load_or_create(&config.data_dir)?;
+    let registry = Arc::new(open_registry(config).await?);
+    let keys = ToolKeys::open(registry.clone(), &config.data_dir).await?;
     let outbound = Outbound::new(config.allow_networks.clone())?;
     let lti = Lti::new(registry.clone(), keys, outbound, config.public_url_for(config.listen));
     Ok((registry, lti))
+}
+
+/// Rotates the signing keys in the registry (the shared database with `--database-url`):
+/// every replica signs with the new key within seconds.
+async fn rotate_keys(config: Config, grace_days: i64) -> anyhow::Result<()> {
+    let registry = Arc::new(open_registry(&config).await?);
+    let keys = ToolKeys::open(registry.clone(), &config.data_dir).await?;
+    let kid = keys.rotate(chrono::Duration::days(grace_days)).await?;
+    registry.close().await;
+    println!("new signing key {kid}; the previous key stays published for {grace_days} days");
+    Ok(())
 }
 
 async fn add_platform(config: Config, input: PlatformInput) -> anyhow::Result<()> {

@@ -93,6 +93,10 @@ async fn spread_overdue(service: &HarvestService) {
         if source.next_run_at.is_some_and(|at| at > now) {
             continue;
         }
+        // Running on another replica: its lease decides, not this replica's start.
+        if service.registry.lease_holder(&source.id, now).await.ok().flatten().is_some() {
+            continue;
+        }
         let at = spread_start(now, source.refresh_seconds);
         if let Err(err) = service.registry.set_next_run(&source.id, Some(at)).await {
             tracing::warn!(source = %source.id, error = %err, "cannot reschedule a source");

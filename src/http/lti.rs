@@ -281,10 +281,8 @@ pub async fn insert(State(state): State<AppState>, body: Bytes) -> Response {
 
 /// The gateway's public keys, current and recently retired.
 pub async fn jwks(State(state): State<AppState>) -> Response {
-    match state.app.lti.lti().keys().jwks(Duration::days(DEFAULT_GRACE_DAYS)) {
-        Ok(keys) => ([(header::CACHE_CONTROL, "public, max-age=300")], Json(keys)).into_response(),
-        Err(err) => AppError::internal(err).into_response(),
-    }
+    let keys = state.app.lti.lti().keys().jwks(Duration::days(DEFAULT_GRACE_DAYS)).await;
+    ([(header::CACHE_CONTROL, "public, max-age=300")], Json(keys)).into_response()
 }
 
 fn auth_request(pairs: &[(String, String)]) -> AuthRequest {

@@ -197,7 +197,7 @@ impl Lti {
             data: context.settings.data.as_deref(),
             msg: message.filter(|m| !m.trim().is_empty()),
         };
-        let jwt = self.keys.sign(&claims)?;
+        let jwt = self.keys.sign(&claims).await?;
         tracing::info!(platform = %context.platform.id, items = items.len(), "deep linking response signed");
         Ok(SignedResponse { jwt, return_url: context.settings.deep_link_return_url.clone(), content_items: items })
     }

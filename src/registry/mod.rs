@@ -12,6 +12,7 @@ pub mod live_hits;
 pub mod log;
 pub mod lti_store;
 pub mod sealing;
+pub mod secrets;
 pub mod sitemap_pages;
 mod sources;
 pub mod sql;
@@ -24,6 +25,7 @@ pub use broker_store::{AgsGrant, BrokerStore, BrokeredLaunch, PublisherTool, Too
 pub use live_hits::LiveHitStore;
 pub use log::{CatalogLog, LogEntry, LogKind, LoggedRemoval, NewIngest};
 pub use lti_store::{DeepLinkLaunch, LoginState, LtiStore, Platform};
+pub use secrets::{SecretStore, SigningKeyRecord};
 pub use sitemap_pages::{SitemapPage, SitemapPageStore};
 pub use sources::{
     CatalogSourceRecord, HarvestCursor, HarvestRunRecord, HarvestStatus, HarvestStore, HarvestTrigger,

@@ -61,6 +61,11 @@ impl Sealer {
         Ok(Self { cipher: Some(ChaCha20Poly1305::new(Key::from_slice(&key))) })
     }
 
+    /// Whether a stored value was written without a key.
+    pub fn is_plain(stored: &str) -> bool {
+        stored.starts_with(PLAIN)
+    }
+
     pub fn encrypts(&self) -> bool {
         self.cipher.is_some()
     }

@@ -164,9 +164,17 @@ async fn test_platform_add_and_key_rotation_from_the_command_line() {
     assert_eq!(before.len(), 1);
     let rotated = gateway_command(&data_dir).args(["keys", "rotate"]).output().unwrap();
     assert!(rotated.status.success(), "{}", String::from_utf8_lossy(&rotated.stderr));
-    // The running gateway publishes the new key and keeps the old one during the grace period.
-    let after =
-        kids(server.client.get(server.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap());
+    // The running gateway publishes the new key (it re-reads the keys every 5 s) and keeps the
+    // old one during the grace period.
+    let mut after = Vec::new();
+    for _ in 0..200 {
+        after =
+            kids(server.client.get(server.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap());
+        if after.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     assert_eq!(after.len(), 2);
     assert!(after.contains(&before[0]));
 }

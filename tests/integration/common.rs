@@ -98,6 +98,22 @@ impl TestServer {
         server
     }
 
+    /// A gateway this test did not start (another process, or a load balancer in front of
+    /// several): the same helpers drive it over HTTP.
+    pub async fn remote(addr: SocketAddr) -> Self {
+        let server = Self {
+            addr,
+            data_dir: PathBuf::new(),
+            config: Config::with_data_dir(PathBuf::new()),
+            shutdown: None,
+            task: None,
+            client: reqwest::Client::new(),
+            _temp: None,
+        };
+        server.wait_ready().await;
+        server
+    }
+
     async fn wait_ready(&self) {
         for _ in 0..600 {
             if let Ok(response) = self.client.get(self.url("/readyz")).send().await {

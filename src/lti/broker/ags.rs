@@ -145,10 +145,13 @@ impl Lti {
             LtiError::Upstream("the LMS registration has no token URL; add one with registerPlatform".into())
         })?;
         let now = Utc::now().timestamp();
-        let assertion = self.keys.sign(&json!({
-            "iss": platform.client_id, "sub": platform.client_id, "aud": token_url,
-            "iat": now, "exp": now + 300, "jti": random_secret(),
-        }))?;
+        let assertion = self
+            .keys
+            .sign(&json!({
+                "iss": platform.client_id, "sub": platform.client_id, "aud": token_url,
+                "iat": now, "exp": now + 300, "jti": random_secret(),
+            }))
+            .await?;
         let request = self.outbound.post(&token_url).map_err(|err| LtiError::Upstream(err.to_string()))?.form(&[
             ("grant_type", "client_credentials"),
             ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),

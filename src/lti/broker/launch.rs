@@ -229,7 +229,7 @@ impl Lti {
         claims.insert("iat".into(), json!(now));
         claims.insert("exp".into(), json!(now + ID_TOKEN_SECONDS));
         claims.insert("nonce".into(), json!(nonce));
-        let id_token = self.keys.sign(&Value::Object(claims))?;
+        let id_token = self.keys.sign(&Value::Object(claims)).await?;
         Ok(AuthOutcome::IdToken { redirect_uri, id_token, state })
     }
 }

@@ -214,8 +214,15 @@ INSERT INTO catalog_log_head (id, seq) VALUES (1, 0);
     },
     Migration { name: "0031_harvest_leases", sqlite: HARVEST_LEASES, postgres: HARVEST_LEASES },
     Migration { name: "0032_live_hits", sqlite: LIVE_HITS, postgres: LIVE_HITS },
+    Migration { name: "0033_secrets", sqlite: SECRETS, postgres: SECRETS },
     Migration { name: "0040_sitemap_pages", sqlite: SITEMAP_PAGES, postgres: SITEMAP_PAGES },
 ];
+
+/// The gateway's signing keys and named secrets, sealed (text) as the registry's sealer wrote them.
+const SECRETS: &str = r#"
+CREATE TABLE secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE signing_keys (kid TEXT PRIMARY KEY, created_at TEXT NOT NULL, retired_at TEXT, private_key TEXT NOT NULL);
+"#;
 
 /// Live hits resolvable by id on every replica (expiry in milliseconds since the epoch).
 const LIVE_HITS: &str = r#"

@@ -14,6 +14,7 @@ mod log;
 mod lti;
 mod migrations;
 mod publishers;
+mod secrets;
 mod sitemap_pages;
 mod sources;
 
@@ -25,7 +26,11 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
 
-use super::RegistryError;
+use super::sealing::Sealer;
+use super::{Registry, RegistryError};
+
+/// The `meta` row that tells which key (or none) the database's secrets are sealed with.
+const SEALING_CHECK: &str = "sealing_check";
 
 /// Longest wait for one registry operation (a connection included) before it is `Unavailable`.
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -81,6 +86,8 @@ impl Db {
 /// The registry on SQL: implements every store trait of [`super`].
 pub struct SqlRegistry {
     pub(crate) db: Db,
+    /// Seals the secrets it stores (plain until [`SqlRegistry::sealed_with`] gives a key).
+    pub(crate) sealer: Sealer,
 }
 
 impl SqlRegistry {
@@ -138,7 +145,21 @@ impl SqlRegistry {
             Ok(pool) => pool?,
             Err(_) => return Err(RegistryError::Unavailable("the database did not answer the connection".into())),
         };
-        Ok(Self { db: Db { pool, kind } })
+        Ok(Self { db: Db { pool, kind }, sealer: Sealer::plain() })
+    }
+
+    /// Seals secrets with `sealer` from now on, after checking it opens what the database's
+    /// secrets were sealed with (the check value the first start wrote).
+    pub async fn sealed_with(mut self, sealer: Sealer) -> Result<Self, RegistryError> {
+        self.claim_meta(SEALING_CHECK, &sealer.check_value()).await?;
+        let check = self.meta(SEALING_CHECK).await?.unwrap_or_default();
+        sealer.verify(&check).map_err(|err| RegistryError::Storage(err.to_string()))?;
+        if sealer.encrypts() && Sealer::is_plain(&check) {
+            // A database of plain secrets gets its first key: from now on it needs that key.
+            self.set_meta(SEALING_CHECK, &sealer.check_value()).await?;
+        }
+        self.sealer = sealer;
+        Ok(self)
     }
 
     pub fn kind(&self) -> DatabaseKind {
@@ -243,6 +264,13 @@ pub(crate) mod testing {
     pub struct TestRegistry {
         pub registry: SqlRegistry,
         _dir: Option<tempfile::TempDir>,
+    }
+
+    impl TestRegistry {
+        /// The registry to share between services, with what keeps it alive.
+        pub fn shared(self) -> (std::sync::Arc<SqlRegistry>, Option<tempfile::TempDir>) {
+            (std::sync::Arc::new(self.registry), self._dir)
+        }
     }
 
     impl std::ops::Deref for TestRegistry {

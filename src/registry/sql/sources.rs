@@ -7,6 +7,7 @@ use sqlx::any::AnyRow;
 use super::{
     count, get, is_unique_violation, optional_time, parse_time, to_count, to_json, ts, DatabaseKind, SqlRegistry,
 };
+use crate::registry::sealing::Sealer;
 use crate::registry::sources::{
     CatalogSourceRecord, HarvestCursor, HarvestRunRecord, HarvestStatus, HarvestStore, HarvestTrigger,
     SourceCredentials,
@@ -18,9 +19,10 @@ const SOURCE_COLUMNS: &str = "id, publisher, url, format, refresh_seconds, live,
 
 const RUN_COLUMNS: &str = "id, source_id, publisher, trigger, status, started_at, finished_at, added, updated, removed, rejected, http_status, requests, diagnostics";
 
-fn to_source(row: &AnyRow) -> Result<CatalogSourceRecord, RegistryError> {
+fn to_source(row: &AnyRow, sealer: &Sealer) -> Result<CatalogSourceRecord, RegistryError> {
     let id: String = get(row, "id")?;
     let credentials: String = get(row, "credentials")?;
+    let credentials = sealer.open_text(&credentials).map_err(|err| RegistryError::Storage(err.to_string()))?;
     let credentials: SourceCredentials = serde_json::from_str(&credentials)
         // Never echo the column: it holds secrets.
         .map_err(|_| RegistryError::Corrupt(format!("credentials of source {id}")))?;
@@ -84,7 +86,7 @@ impl SqlRegistry {
                     query = query.bind(value);
                 }
                 let rows = query.fetch_all(self.db.pool()).await?;
-                rows.iter().map(to_source).collect()
+                rows.iter().map(|row| to_source(row, &self.sealer)).collect()
             })
             .await
     }
@@ -93,7 +95,11 @@ impl SqlRegistry {
 #[async_trait]
 impl HarvestStore for SqlRegistry {
     async fn insert_source(&self, source: &CatalogSourceRecord) -> Result<(), RegistryError> {
-        let credentials = to_json(&source.credentials)?;
+        // Secrets sealed; a public feed's credentials stay readable JSON.
+        let credentials = match source.credentials {
+            SourceCredentials::None => to_json(&source.credentials)?,
+            _ => self.sealer.seal(to_json(&source.credentials)?.as_bytes()),
+        };
         self.db
             .timed(async {
                 let result = sqlx::query(&format!(
@@ -319,7 +325,7 @@ impl HarvestStore for SqlRegistry {
                 .bind(now.timestamp_millis())
                 .fetch_optional(self.db.pool())
                 .await?;
-                row.as_ref().map(to_source).transpose()
+                row.as_ref().map(|row| to_source(row, &self.sealer)).transpose()
             })
             .await
     }
