@@ -18,7 +18,6 @@ use std::sync::{Arc, Mutex};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::catalog::Limits;
 use crate::config::Config;
 use crate::error::AppError;
 use crate::federation::LiveSearch;
@@ -101,7 +100,7 @@ impl App {
             Arc::new(PublisherService::open(registry.clone(), &data_dir, config.admin_token.as_deref()).await?);
         let outbound =
             Outbound::new(config.allow_networks.clone()).map_err(|err| StartError::Outbound(err.to_string()))?;
-        let limits = Limits::default();
+        let limits = config.catalog_limits;
 
         legacy::import(&data_dir, registry.as_ref(), registry.as_ref(), backend.as_ref()).await?;
         let content_dir = data_dir.join("content");
@@ -120,14 +119,17 @@ impl App {
             limits,
             metrics.clone(),
         ));
-        let harvest = Arc::new(HarvestService::new(
-            outbound.clone(),
-            registry.clone(),
-            ingest.clone(),
-            config.max_upload_bytes,
-            replica_id(),
-            config.harvest_lease,
-        ));
+        let harvest = Arc::new(
+            HarvestService::new(
+                outbound.clone(),
+                registry.clone(),
+                ingest.clone(),
+                config.max_upload_bytes,
+                replica_id(),
+                config.harvest_lease,
+            )
+            .with_sitemaps(registry.clone(), config.sitemap),
+        );
         let live = Arc::new(LiveSearch::new(harvest.fetcher().clone(), config.live_retry_after));
         let search = Arc::new(SearchService::new(
             backend.clone(),

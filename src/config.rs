@@ -50,6 +50,12 @@ pub struct SettingsArgs {
     /// Load the bundled sample catalogs into an empty data folder [default: true]
     #[arg(long = "load-samples", env = "GATEWAY_LOAD_SAMPLES")]
     pub load_samples: Option<bool>,
+    /// Caps on catalog documents (titles, descriptions, lists, URLs, custom parameters, XML)
+    #[command(flatten)]
+    pub catalog: CatalogLimitArgs,
+    /// Politeness of sitemap harvests
+    #[command(flatten)]
+    pub sitemap: SitemapArgs,
     /// PostgreSQL for every store, shared by replicas (postgres://user[:password]@host:port/db)
     /// [default: SQLite in the data folder]
     #[arg(long = "database-url", env = "GATEWAY_DATABASE_URL", hide_env_values = true)]
@@ -61,6 +67,69 @@ pub struct SettingsArgs {
     /// Optional TOML file with the same settings (snake_case keys)
     #[arg(long, env = "GATEWAY_CONFIG")]
     pub config: Option<PathBuf>,
+}
+
+/// Caps on what one catalog document may make the gateway keep (see `catalog::Limits`).
+#[derive(Debug, Clone, Default, clap::Args, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogLimitArgs {
+    /// Characters of a title; longer ones are truncated [default: 1000]
+    #[arg(long = "max-title-chars", env = "GATEWAY_MAX_TITLE_CHARS")]
+    pub max_title_chars: Option<usize>,
+    /// Characters of a description or licence statement; longer ones are truncated [default: 20000]
+    #[arg(long = "max-description-chars", env = "GATEWAY_MAX_DESCRIPTION_CHARS")]
+    pub max_description_chars: Option<usize>,
+    /// Values of one list (keywords, subjects, types, standards); the rest are dropped [default: 200]
+    #[arg(long = "max-keywords", env = "GATEWAY_MAX_KEYWORDS")]
+    pub max_keywords: Option<usize>,
+    /// Characters of one keyword, subject or type; longer ones are dropped [default: 200]
+    #[arg(long = "max-keyword-chars", env = "GATEWAY_MAX_KEYWORD_CHARS")]
+    pub max_keyword_chars: Option<usize>,
+    /// Bytes of a URL or identifier; an item with a longer one is rejected [default: 4096]
+    #[arg(long = "max-url-bytes", env = "GATEWAY_MAX_URL_BYTES")]
+    pub max_url_bytes: Option<usize>,
+    /// Custom parameters of one LTI link; an item with more is rejected [default: 100]
+    #[arg(long = "max-custom-params", env = "GATEWAY_MAX_CUSTOM_PARAMS")]
+    pub max_custom_params: Option<usize>,
+    /// Characters of one custom parameter (name and value) [default: 4096]
+    #[arg(long = "max-custom-param-chars", env = "GATEWAY_MAX_CUSTOM_PARAM_CHARS")]
+    pub max_custom_param_chars: Option<usize>,
+    /// Attributes on one XML element; a document with more is refused [default: 256]
+    #[arg(long = "max-xml-attributes", env = "GATEWAY_MAX_XML_ATTRIBUTES")]
+    pub max_xml_attributes: Option<usize>,
+}
+
+/// How politely a sitemap source's pages are fetched.
+#[derive(Debug, Clone, Default, clap::Args, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SitemapArgs {
+    /// Least milliseconds between two page requests to one site [default: 1000]
+    #[arg(long = "sitemap-delay-ms", env = "GATEWAY_SITEMAP_DELAY_MS")]
+    pub sitemap_delay_ms: Option<u64>,
+    /// Milliseconds one page may take to answer [default: 30000]
+    #[arg(long = "sitemap-page-timeout-ms", env = "GATEWAY_SITEMAP_PAGE_TIMEOUT_MS")]
+    pub sitemap_page_timeout_ms: Option<u64>,
+    /// Pages one harvest run fetches at most; the rest follow in the next runs [default: 10000]
+    #[arg(long = "sitemap-max-pages", env = "GATEWAY_SITEMAP_MAX_PAGES")]
+    pub sitemap_max_pages: Option<usize>,
+}
+
+/// Sitemap harvest politeness, validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SitemapSettings {
+    /// Least time between two page requests of one run. The wait also grows with the site's
+    /// answer time (twice the last page's), so a slow site is asked less often.
+    pub delay: Duration,
+    /// Whole-request timeout of one page.
+    pub page_timeout: Duration,
+    /// Page requests one run makes at most.
+    pub max_pages_per_run: usize,
+}
+
+impl Default for SitemapSettings {
+    fn default() -> Self {
+        Self { delay: Duration::from_millis(1000), page_timeout: Duration::from_secs(30), max_pages_per_run: 10_000 }
+    }
 }
 
 /// The TOML file's shape: the same settings, snake_case, unknown keys refused.
@@ -79,6 +148,10 @@ struct FileSettings {
     max_graphql_bytes: Option<usize>,
     max_upload_bytes: Option<usize>,
     load_samples: Option<bool>,
+    #[serde(default)]
+    catalog: CatalogLimitArgs,
+    #[serde(default)]
+    sitemap: SitemapArgs,
     database_url: Option<String>,
     secret_key: Option<String>,
 }
@@ -115,6 +188,9 @@ pub struct Config {
     pub max_graphql_bytes: usize,
     pub max_upload_bytes: usize,
     pub load_samples: bool,
+    /// Caps on catalog documents.
+    pub catalog_limits: crate::catalog::Limits,
+    pub sitemap: SitemapSettings,
     /// PostgreSQL URL; `None` is the data folder's SQLite.
     pub database_url: Option<String>,
     /// Seals the secrets the registry stores.
@@ -137,6 +213,8 @@ impl Config {
             max_graphql_bytes: 16 * 1024 * 1024,
             max_upload_bytes: 256 * 1024 * 1024,
             load_samples: true,
+            catalog_limits: crate::catalog::Limits::default(),
+            sitemap: SitemapSettings::default(),
             database_url: None,
             secret_key: None,
         }
@@ -195,6 +273,8 @@ impl Config {
         if let Some(load) = args.load_samples.or(file.load_samples) {
             config.load_samples = load;
         }
+        config.catalog_limits = catalog_limits(&args.catalog, &file.catalog)?;
+        config.sitemap = sitemap_settings(&args.sitemap, &file.sitemap)?;
         config.database_url = args.database_url.clone().or(file.database_url).filter(|url| !url.is_empty());
         if let Some(url) = &config.database_url {
             if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
@@ -289,6 +369,57 @@ fn parse_networks(entries: &[String]) -> Result<Vec<IpNet>, ConfigError> {
     Ok(networks)
 }
 
+/// The catalog caps: flags and environment over the file's `[catalog]` table over defaults.
+fn catalog_limits(args: &CatalogLimitArgs, file: &CatalogLimitArgs) -> Result<crate::catalog::Limits, ConfigError> {
+    let mut limits = crate::catalog::Limits::default();
+    let settings: [(Option<usize>, Option<usize>, &mut usize, &'static str); 8] = [
+        (args.max_title_chars, file.max_title_chars, &mut limits.max_title_chars, "GATEWAY_MAX_TITLE_CHARS"),
+        (
+            args.max_description_chars,
+            file.max_description_chars,
+            &mut limits.max_description_chars,
+            "GATEWAY_MAX_DESCRIPTION_CHARS",
+        ),
+        (args.max_keywords, file.max_keywords, &mut limits.max_keywords, "GATEWAY_MAX_KEYWORDS"),
+        (args.max_keyword_chars, file.max_keyword_chars, &mut limits.max_keyword_chars, "GATEWAY_MAX_KEYWORD_CHARS"),
+        (args.max_url_bytes, file.max_url_bytes, &mut limits.max_url_bytes, "GATEWAY_MAX_URL_BYTES"),
+        (args.max_custom_params, file.max_custom_params, &mut limits.max_custom_params, "GATEWAY_MAX_CUSTOM_PARAMS"),
+        (
+            args.max_custom_param_chars,
+            file.max_custom_param_chars,
+            &mut limits.max_custom_param_chars,
+            "GATEWAY_MAX_CUSTOM_PARAM_CHARS",
+        ),
+        (
+            args.max_xml_attributes,
+            file.max_xml_attributes,
+            &mut limits.max_xml_attributes,
+            "GATEWAY_MAX_XML_ATTRIBUTES",
+        ),
+    ];
+    for (flag, from_file, slot, setting) in settings {
+        if let Some(value) = flag.or(from_file) {
+            *slot = positive(value, setting)?;
+        }
+    }
+    Ok(limits)
+}
+
+/// The sitemap politeness: flags and environment over the file's `[sitemap]` table.
+fn sitemap_settings(args: &SitemapArgs, file: &SitemapArgs) -> Result<SitemapSettings, ConfigError> {
+    let mut settings = SitemapSettings::default();
+    if let Some(ms) = args.sitemap_delay_ms.or(file.sitemap_delay_ms) {
+        settings.delay = milliseconds(ms, 600_000, "GATEWAY_SITEMAP_DELAY_MS")?;
+    }
+    if let Some(ms) = args.sitemap_page_timeout_ms.or(file.sitemap_page_timeout_ms) {
+        settings.page_timeout = milliseconds(ms, 600_000, "GATEWAY_SITEMAP_PAGE_TIMEOUT_MS")?;
+    }
+    if let Some(pages) = args.sitemap_max_pages.or(file.sitemap_max_pages) {
+        settings.max_pages_per_run = positive(pages, "GATEWAY_SITEMAP_MAX_PAGES")?;
+    }
+    Ok(settings)
+}
+
 /// A duration setting in milliseconds, from 1 to `max`.
 fn milliseconds(ms: u64, max: u64, setting: &'static str) -> Result<Duration, ConfigError> {
     if ms == 0 || ms > max {
@@ -336,6 +467,32 @@ mod tests {
         assert!(Config::load(&args).unwrap_err().to_string().contains("GATEWAY_PUBLIC_URL"));
         let args = SettingsArgs { live_retry_ms: Some(0), ..Default::default() };
         assert!(Config::load(&args).unwrap_err().to_string().contains("GATEWAY_LIVE_RETRY_MS"));
+    }
+
+    #[test]
+    fn test_catalog_limits_and_sitemap_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gateway.toml");
+        std::fs::write(
+            &path,
+            "[catalog]\nmax_title_chars = 300\nmax_keywords = 50\n[sitemap]\nsitemap_delay_ms = 250\n",
+        )
+        .unwrap();
+        let args = SettingsArgs {
+            config: Some(path),
+            catalog: CatalogLimitArgs { max_keywords: Some(20), ..Default::default() },
+            ..Default::default()
+        };
+        let config = Config::load(&args).unwrap();
+        assert_eq!(config.catalog_limits.max_title_chars, 300);
+        assert_eq!(config.catalog_limits.max_keywords, 20, "the flag wins");
+        assert_eq!(config.catalog_limits.max_url_bytes, crate::catalog::Limits::default().max_url_bytes);
+        assert_eq!(config.sitemap.delay, Duration::from_millis(250));
+        let zero = SettingsArgs {
+            catalog: CatalogLimitArgs { max_xml_attributes: Some(0), ..Default::default() },
+            ..Default::default()
+        };
+        assert!(Config::load(&zero).unwrap_err().to_string().contains("GATEWAY_MAX_XML_ATTRIBUTES"));
     }
 
     #[test]

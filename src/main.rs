@@ -50,7 +50,7 @@ enum Command {
         /// Publisher id
         #[arg(long)]
         publisher: String,
-        /// common_cartridge, resource_search, lrmi or oai_pmh
+        /// common_cartridge, resource_search, lrmi, oai_pmh or sitemap (one HTML page)
         #[arg(long)]
         format: String,
         /// Catalog source to replace or merge into [default: push-<format>]
@@ -354,7 +354,7 @@ async fn ingest(
     file: PathBuf,
 ) -> anyhow::Result<()> {
     let Some(format) = CatalogFormat::parse(&format) else {
-        bail!("unknown format '{format}': use common_cartridge, resource_search, lrmi or oai_pmh");
+        bail!("unknown format '{format}': use common_cartridge, resource_search, lrmi, oai_pmh or sitemap");
     };
     let publisher = PublisherId::parse(&publisher)?;
     let document = read_with_progress(&file)?;

@@ -134,11 +134,19 @@ pub enum CatalogFormat {
     ResourceSearch,
     Lrmi,
     OaiPmh,
+    /// A publisher's sitemap whose pages carry LRMI / schema.org JSON-LD; as a document, one
+    /// such HTML page.
+    Sitemap,
 }
 
 impl CatalogFormat {
-    pub const ALL: [CatalogFormat; 4] =
-        [CatalogFormat::CommonCartridge, CatalogFormat::ResourceSearch, CatalogFormat::Lrmi, CatalogFormat::OaiPmh];
+    pub const ALL: [CatalogFormat; 5] = [
+        CatalogFormat::CommonCartridge,
+        CatalogFormat::ResourceSearch,
+        CatalogFormat::Lrmi,
+        CatalogFormat::OaiPmh,
+        CatalogFormat::Sitemap,
+    ];
 
     /// The lowercase name used in URLs and on the command line (`common_cartridge`).
     pub fn as_param(self) -> &'static str {
@@ -147,6 +155,7 @@ impl CatalogFormat {
             CatalogFormat::ResourceSearch => "resource_search",
             CatalogFormat::Lrmi => "lrmi",
             CatalogFormat::OaiPmh => "oai_pmh",
+            CatalogFormat::Sitemap => "sitemap",
         }
     }
 
@@ -156,6 +165,7 @@ impl CatalogFormat {
             CatalogFormat::ResourceSearch => "RESOURCE_SEARCH",
             CatalogFormat::Lrmi => "LRMI",
             CatalogFormat::OaiPmh => "OAI_PMH",
+            CatalogFormat::Sitemap => "SITEMAP",
         }
     }
 
@@ -287,11 +297,16 @@ impl Accessibility {
     }
 }
 
-/// A gradebook column the LMS may create when the link is inserted.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A gradebook column the LMS may create when the link is inserted (the LTI Deep Linking
+/// `lineItem`: Canvas's `outcome` extension, an RS `lineItem`, a CC 1.4 `lineItem`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LineItem {
     pub score_maximum: f64,
     pub label: Option<String>,
+    /// The tool's own id for what is graded (`resourceId`), so its scores land on this column.
+    pub resource_id: Option<String>,
+    /// A tag the tool uses to tell its columns apart (`tag`).
+    pub tag: Option<String>,
 }
 
 /// What an LTI tool needs to be launched: the parts of a `cartridge_basiclti_link` or an RS
@@ -326,7 +341,12 @@ pub struct Resource {
     pub kind: ResourceKind,
     pub lti: Option<LtiLink>,
     pub keywords: Vec<String>,
+    /// Subject names: the label the catalog gave in the resource's language, and the
+    /// gateway's name for a subject of a known scheme (Destatis, KIM school subjects).
     pub subjects: Vec<String>,
+    /// The subjects as sent: concept URIs (`https://w3id.org/kim/hochschulfaechersystematik/n105`)
+    /// or the text when no concept was given.
+    pub subjects_raw: Vec<String>,
     /// Normalised resource types (see `catalog::vocab::resource_type`).
     pub resource_types: Vec<String>,
     /// The types exactly as the catalog sent them.
@@ -369,6 +389,7 @@ impl Resource {
             lti: None,
             keywords: Vec::new(),
             subjects: Vec::new(),
+            subjects_raw: Vec::new(),
             resource_types: Vec::new(),
             resource_types_raw: Vec::new(),
             languages: Vec::new(),

@@ -1,9 +1,19 @@
-//! IMS Common Cartridge and Thin Common Cartridge (1.0-1.3): an `imsmanifest.xml` alone, a
-//! zipped `.imscc`, or a bare LTI link document (`cartridge_basiclti_link` / `basic_lti_link`).
+//! IMS Common Cartridge and Thin Common Cartridge (1.0-1.4, the K-12 profiles included): an
+//! `imsmanifest.xml` alone, a zipped `.imscc`, or a bare LTI link document
+//! (`cartridge_basiclti_link` / `basic_lti_link`).
 //!
 //! Indexed: LTI links (`imsbasiclti_xmlv1p*`), web links (`imswl_xmlv1p*`) and, from a zipped
-//! cartridge, web content (`webcontent`) that an organization item shows. Everything else
-//! (discussions, assessments, assignments, course settings) gets one `Info` diagnostic.
+//! cartridge, web content (`webcontent`): what an organization item shows, and the pages and
+//! documents no item shows that stand alone (LMS exports keep wiki pages and course files
+//! there); images, stylesheets and other files a page needs are stored, not indexed, and each
+//! such resource is named in an `Info`. Everything else (discussions, assessments, assignments,
+//! course settings) gets one `Info` diagnostic. A manifest uploaded without its zip names
+//! every resource it cannot read.
+//!
+//! Metadata: LOM at manifest level (languages, rights, cost, keywords, subject classifications
+//! and educational levels apply to items that have none of their own) and item level;
+//! curriculum standards (`csm:`; CC 1.4 adds the CASE `caseItemURI`); line items from Canvas's
+//! `outcome` extension or a CC 1.4 / LTI Advantage `lineItem` on the link.
 //!
 //! Every namespace version is accepted: elements are matched by local name. A zip is treated as
 //! hostile until checked: entry count, entry names, declared sizes and the bytes actually
@@ -301,6 +311,19 @@ fn read_package_file(files: &mut dyn PackageFiles, path: &str) -> Result<Option<
     }
 }
 
+/// "page" or "document" when packed content stands on its own (HTML, PDF, office and e-book
+/// files); `None` for images, stylesheets, scripts, media and data that pages use.
+fn standalone_kind(path: &str) -> Option<&'static str> {
+    let extension = path.rsplit('/').next()?.rsplit_once('.')?.1.to_ascii_lowercase();
+    match extension.as_str() {
+        "html" | "htm" | "xhtml" => Some("page"),
+        "pdf" | "doc" | "docx" | "odt" | "rtf" | "ppt" | "pptx" | "odp" | "xls" | "xlsx" | "ods" | "epub" => {
+            Some("document")
+        }
+        _ => None,
+    }
+}
+
 /// The resource kind and media type of packed web content, from its file extension.
 fn content_kind(path: &str) -> (ResourceKind, Option<&'static str>) {
     let extension = path
@@ -324,6 +347,12 @@ fn content_kind(path: &str) -> (ResourceKind, Option<&'static str>) {
         "mp4" => (ResourceKind::File, Some("video/mp4")),
         "txt" => (ResourceKind::File, Some("text/plain")),
         "docx" => (ResourceKind::File, Some("application/vnd.openxmlformats-officedocument.wordprocessingml.document")),
+        "pptx" => {
+            (ResourceKind::File, Some("application/vnd.openxmlformats-officedocument.presentationml.presentation"))
+        }
+        "xlsx" => (ResourceKind::File, Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")),
+        "odt" => (ResourceKind::File, Some("application/vnd.oasis.opendocument.text")),
+        "epub" => (ResourceKind::File, Some("application/epub+zip")),
         _ => (ResourceKind::File, None),
     }
 }
@@ -356,7 +385,8 @@ fn read_lti(link: &Element) -> Result<LinkParts, String> {
     check_http_url(&launch_url, "launch URL")?;
     let title = link.child_text("title").map(|t| normalize_whitespace(&t)).filter(|t| !t.is_empty());
     let extensions = read_extensions(link);
-    let line_item = outcome_line_item(&extensions, title.as_deref());
+    let line_item =
+        declared_line_item(link, title.as_deref()).or_else(|| outcome_line_item(&extensions, title.as_deref()));
     let vendor = link.child("vendor");
     let lti = LtiLink {
         launch_url,
@@ -412,7 +442,23 @@ fn outcome_line_item(extensions: &BTreeMap<String, BTreeMap<String, String>>, ti
         .filter_map(|properties| properties.get("outcome"))
         .filter_map(|raw| raw.trim().parse::<f64>().ok())
         .find(|points| points.is_finite() && *points > 0.0)
-        .map(|score_maximum| LineItem { score_maximum, label: title.map(str::to_string) })
+        .map(|score_maximum| LineItem { score_maximum, label: title.map(str::to_string), ..LineItem::default() })
+}
+
+/// A line item the link declares (CC 1.4 / LTI Advantage `lineItem`: `scoreMaximum`, `label`,
+/// `resourceId`, `tag`, as elements or attributes), wherever in the link it sits.
+fn declared_line_item(link: &Element, title: Option<&str>) -> Option<LineItem> {
+    let declared = link.descendants_named("lineItem").chain(link.descendants_named("lineitem")).next()?;
+    let field = |name: &str| declared.child_text(name).or_else(|| declared.attr_trimmed(name));
+    let score_maximum = field("scoreMaximum")
+        .and_then(|raw| raw.parse::<f64>().ok())
+        .filter(|points| points.is_finite() && *points > 0.0)?;
+    Some(LineItem {
+        score_maximum,
+        label: field("label").map(|label| normalize_whitespace(&label)).or_else(|| title.map(str::to_string)),
+        resource_id: field("resourceId"),
+        tag: field("tag"),
+    })
 }
 
 /// The LOM inside a `<metadata>` element (resource metadata or `lticc:metadata`).
@@ -432,24 +478,28 @@ fn metadata_standards(metadata: Option<&Element>) -> Vec<Alignment> {
     metadata
         .descendants_named("curriculumStandardsMetadataSet")
         .flat_map(|set| set.descendants_named("labelledGUID"))
-        .map(|labelled| Alignment {
-            code: labelled.child_text("label"),
-            guid: labelled.child_text("GUID").map(|g| g.to_ascii_lowercase()),
-            ..Alignment::default()
+        .map(|labelled| {
+            // CC 1.4 (csm v1p1) adds the CASE item's URI.
+            let uri = labelled.child_text("caseItemURI").filter(|uri| super::json::is_http_url(uri));
+            let guid = labelled
+                .child_text("GUID")
+                .map(|g| g.to_ascii_lowercase())
+                .or_else(|| uri.as_deref().and_then(super::json::guid_from_uri));
+            Alignment { code: labelled.child_text("label"), guid, uri, ..Alignment::default() }
         })
-        .filter(|a| a.code.is_some() || a.guid.is_some())
+        .filter(|a| a.code.is_some() || a.guid.is_some() || a.uri.is_some())
         .collect()
 }
 
 /// Copies LOM facts onto a resource; `defaults` (the manifest's LOM) fill what the item lacks.
 fn apply_metadata(resource: &mut Resource, item: &Lom, defaults: &Lom, standards: Vec<Alignment>) {
-    resource.keywords = item.keywords();
+    resource.keywords = non_empty_or(item.keywords(), || defaults.keywords());
     resource.languages = non_empty_or(item.languages(), || defaults.languages());
     resource.subjects = non_empty_or(item.subjects(SubjectRule::AllTaxa), || defaults.subjects(SubjectRule::AllTaxa));
     let (types, raw_types) = item.resource_types();
     resource.resource_types = types;
     resource.resource_types_raw = raw_types;
-    resource.grades = item.grades();
+    resource.grades = item.grades().or_else(|| defaults.grades());
     resource.teacher_only = item.teacher_only();
     let (license_raw, license) = if item.rights.is_some() { item.license() } else { defaults.license() };
     resource.license_raw = license_raw;
@@ -492,7 +542,11 @@ fn lti_resource(id: &str, link: &Element, context: &ItemContext) -> Result<Resou
         .ok_or("LTI link has no title")?;
     let mut resource = Resource::new(id, title, parts.lti.launch_url.clone(), ResourceKind::LtiResourceLink);
     resource.description = parts.description;
-    resource.lti = Some(parts.lti);
+    let mut lti = parts.lti;
+    if lti.line_item.is_none() {
+        lti.line_item = context.metadata.and_then(|metadata| declared_line_item(metadata, Some(&resource.title)));
+    }
+    resource.lti = Some(lti);
     let mut standards = metadata_standards(context.metadata);
     standards.extend(metadata_standards(link_metadata));
     apply_metadata(&mut resource, &item, context.defaults, standards);
@@ -593,6 +647,8 @@ struct ManifestParser<'a, 'f> {
     bases: Vec<String>,
     /// Resource identifier → the `<resource>` (first of duplicates).
     by_id: HashMap<&'a str, &'a Element>,
+    /// Identifiers other resources name in a `<dependency>`: parts of something else.
+    dependencies: HashSet<&'a str>,
     /// Resource identifier → title of the first organization item showing it.
     referenced: HashMap<&'a str, Option<String>>,
 }
@@ -602,9 +658,12 @@ impl<'a, 'f> ManifestParser<'a, 'f> {
         let defaults = metadata_lom(root.child("metadata"));
         let defaults = Lom {
             languages: defaults.languages,
+            keywords: defaults.keywords,
             cost: defaults.cost,
             rights: defaults.rights,
             classifications: defaults.classifications,
+            age_ranges: defaults.age_ranges,
+            contexts: defaults.contexts,
             ..Lom::default()
         };
         let bases = [Some(root), root.child("resources")]
@@ -621,6 +680,7 @@ impl<'a, 'f> ManifestParser<'a, 'f> {
             defaults,
             bases,
             by_id: HashMap::new(),
+            dependencies: HashSet::new(),
             referenced: HashMap::new(),
         }
     }
@@ -644,6 +704,11 @@ impl<'a, 'f> ManifestParser<'a, 'f> {
             let Some(id) = resource.attr("identifier").map(str::trim).filter(|id| !id.is_empty()) else {
                 continue;
             };
+            for dependency in resource.children("dependency") {
+                if let Some(target) = dependency.attr("identifierref").map(str::trim) {
+                    self.dependencies.insert(target);
+                }
+            }
             if self.by_id.contains_key(id) {
                 self.warn(Some(id), "duplicate resource identifier: only the first resource with it is used");
                 continue;
@@ -769,7 +834,8 @@ impl<'a, 'f> ManifestParser<'a, 'f> {
         Ok(None)
     }
 
-    /// Web content: its files are stored; it is indexed only when an organization item shows it.
+    /// Web content: its files are stored; it is indexed when an organization item shows it, or
+    /// when it is a page or document that stands alone ([`Self::unshown_content`]).
     fn web_content(&mut self, id: &str, resource: &'a Element) -> Result<(), CatalogError> {
         let referenced = self.referenced.contains_key(id);
         if !self.files.available() {
@@ -778,6 +844,15 @@ impl<'a, 'f> ManifestParser<'a, 'f> {
                     Some(id),
                     "web content is packed in the cartridge and cannot be read from imsmanifest.xml alone: \
                      upload the zipped .imscc to index it",
+                );
+            } else {
+                let file = resource_hrefs(resource).into_iter().next().unwrap_or_default();
+                self.info(
+                    id,
+                    &format!(
+                        "web content '{file}' that no organization item shows cannot be read from \
+                         imsmanifest.xml alone: upload the zipped .imscc to offer its pages and documents"
+                    ),
                 );
             }
             return Ok(());
@@ -789,7 +864,7 @@ impl<'a, 'f> ManifestParser<'a, 'f> {
             stored.push(self.store_file(id, path)?);
         }
         if !referenced {
-            return Ok(());
+            return self.unshown_content(id, resource, stored.first().cloned().flatten());
         }
         self.store_dependencies(id, resource)?;
         let (Some(primary), Some(first_stored)) = (paths.first(), stored.first()) else {
@@ -805,12 +880,63 @@ impl<'a, 'f> ManifestParser<'a, 'f> {
         Ok(())
     }
 
+    /// Web content no organization item shows (an LMS export's wiki pages and course files):
+    /// a page or document that stands alone is offered as a resource; a fallback of another
+    /// resource, a file other resources depend on, or an image, stylesheet or script is only
+    /// stored. Either way the report names it. A missing file was already reported.
+    fn unshown_content(
+        &mut self,
+        id: &str,
+        resource: &'a Element,
+        primary: Option<String>,
+    ) -> Result<(), CatalogError> {
+        let Some(primary) = primary else {
+            return Ok(());
+        };
+        if resource.child("variant").is_some() {
+            self.info(id, &format!("web content '{primary}' is the fallback of another resource; stored, not offered"));
+            return Ok(());
+        }
+        if self.dependencies.contains(id) {
+            self.info(id, &format!("web content '{primary}' is a file other resources use; stored, not offered"));
+            return Ok(());
+        }
+        let Some(what) = standalone_kind(&primary) else {
+            self.info(
+                id,
+                &format!(
+                    "web content '{primary}' is no page or document; stored for the pages that use it, not offered"
+                ),
+            );
+            return Ok(());
+        };
+        self.store_dependencies(id, resource)?;
+        let built = self.web_content_resource(id, resource, &primary);
+        self.info(id, &format!("{what} '{primary}' is shown by no organization item; offered as a resource"));
+        self.out.resources.push(built);
+        Ok(())
+    }
+
     fn web_content_resource(&self, id: &str, resource: &Element, path: &str) -> Resource {
         let metadata = resource.child("metadata");
         let item = metadata_lom(metadata);
         let file_name = path.rsplit('/').next().unwrap_or(path).to_string();
-        let title = self.referenced.get(id).cloned().flatten().or_else(|| item.title.clone()).unwrap_or(file_name);
         let (kind, media_type) = content_kind(path);
+        let page_title = || {
+            if kind != ResourceKind::Html {
+                return None;
+            }
+            let file = self.out.files.iter().find(|file| file.path == path)?;
+            super::html::scan(&String::from_utf8_lossy(&file.bytes)).title
+        };
+        let title = self
+            .referenced
+            .get(id)
+            .cloned()
+            .flatten()
+            .or_else(|| item.title.clone())
+            .or_else(page_title)
+            .unwrap_or(file_name);
         let mut built = Resource::new(id, title, path, kind);
         built.packaged_path = Some(path.to_string());
         built.media_type = media_type.map(str::to_string);
@@ -1340,19 +1466,29 @@ mod tests {
         assert_eq!(page.packaged_path.as_deref(), Some("wiki_content/page-1.html"));
         assert_eq!(page.media_type.as_deref(), Some("text/html"));
         assert_eq!(page.license_raw.as_deref(), Some("Private (Copyrighted) - http://en.wikipedia.org/wiki/Copyright"));
+        assert_eq!(page.license, None, "a copyright statement names no licence, whatever URL it carries");
         let paths: Vec<_> = parsed.files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(paths, ["wiki_content/page-1.html", "wiki_content/page-2.html"]);
         assert!(parsed.files.iter().all(|f| !f.bytes.is_empty()));
     }
 
     #[test]
-    fn test_real_imscc_single_page_stores_unlisted_page_without_indexing() {
+    fn test_real_imscc_single_page_offers_the_wiki_page_no_item_shows() {
+        // Issue 15: a wiki page no organization item points at is named in the report and,
+        // standing alone, offered as a resource (before, it was only stored).
         let parsed = parse_default(&fixture("real/imscc/single-page.imscc"));
-        assert!(parsed.resources.is_empty());
         let paths: Vec<_> = parsed.files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(paths, ["wiki_content/our-purpose.html"]);
-        assert_eq!(parsed.diagnostics.len(), 1);
-        assert_eq!(parsed.diagnostics[0].severity, Severity::Info);
+        assert_eq!(parsed.resources.len(), 1);
+        let page = &parsed.resources[0];
+        assert_eq!((page.local_id.as_str(), page.kind), ("i21fcf1e322b1d8263285fb6012b2b46c", ResourceKind::Html));
+        assert_eq!(page.title, "Our Purpose", "the page's own <title>");
+        assert_eq!(page.license.as_deref(), Some("https://creativecommons.org/publicdomain/mark/1.0/"));
+        let named: Vec<_> =
+            parsed.diagnostics.iter().filter(|d| d.item.as_deref() == Some(page.local_id.as_str())).collect();
+        assert_eq!(named.len(), 1);
+        assert!(named[0].message.contains("shown by no organization item"), "{}", named[0].message);
+        assert!(parsed.diagnostics.iter().all(|d| d.severity == Severity::Info));
     }
 
     #[test]
@@ -1432,7 +1568,10 @@ mod tests {
         assert_eq!(lti.custom["ctx"], "$Context.id");
         assert_eq!(lti.custom["who"], "$Person.address.locality");
         assert_eq!(lti.extensions["canvas.instructure.com"]["course_navigation.text"], "Nav");
-        assert_eq!(lti.line_item, Some(LineItem { score_maximum: 2.5, label: Some("T".into()) }));
+        assert_eq!(
+            lti.line_item,
+            Some(LineItem { score_maximum: 2.5, label: Some("T".into()), ..LineItem::default() })
+        );
         assert_eq!(lti.icon_url.as_deref(), Some("http://x.example/i.png"));
     }
 
@@ -1497,9 +1636,12 @@ mod tests {
                          <resource identifier=\"S\" type=\"webcontent\"><file href=\"s.css\"/></resource>";
         let parsed = parse_default(manifest(items, resources).as_bytes());
         assert!(parsed.resources.is_empty() && parsed.files.is_empty());
-        assert_eq!(parsed.diagnostics.len(), 1);
+        assert_eq!(parsed.diagnostics.len(), 2, "every item it cannot read is named");
         assert_eq!(parsed.diagnostics[0].severity, Severity::Warning);
         assert_eq!(parsed.diagnostics[0].item.as_deref(), Some("P"));
+        assert_eq!(parsed.diagnostics[1].severity, Severity::Info);
+        assert_eq!(parsed.diagnostics[1].item.as_deref(), Some("S"));
+        assert!(parsed.diagnostics[1].message.contains("s.css"));
     }
 
     #[test]

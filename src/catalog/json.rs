@@ -45,6 +45,90 @@ pub(crate) fn parse_document(bytes: &[u8]) -> Result<Value<'_>, CatalogError> {
     })
 }
 
+/// One value of a document that may hold several, and where it starts.
+pub(crate) struct DocumentValue<'a> {
+    /// 1-based line of the value's first character.
+    pub line: usize,
+    pub value: Value<'a>,
+}
+
+/// Decodes a document that is one JSON value, or several: JSON Lines (one value per line) and
+/// concatenated values (`{…}{…}` or pretty-printed objects one after another), as ETL tools
+/// write them. A value that does not parse becomes an error diagnostic naming its line, and
+/// reading resumes at the next line, so one broken record costs only itself. A document whose
+/// first value is broken is refused as a whole ([`CatalogError::Json`]), like any unreadable
+/// document. The `bool` says whether the document held more than one value.
+pub(crate) fn parse_documents(bytes: &[u8]) -> Result<(Vec<DocumentValue<'_>>, Vec<Diagnostic>, bool), CatalogError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(CatalogError::Empty);
+    }
+    let text = std::str::from_utf8(bytes).map_err(|error| {
+        let offset = error.valid_up_to();
+        let line = 1 + bytes[..offset].iter().filter(|b| **b == b'\n').count();
+        CatalogError::Encoding { offset, line }
+    })?;
+    let single = serde_json::from_str::<Value>(text);
+    let first_error = match single {
+        Ok(value) => return Ok((vec![DocumentValue { line: 1, value }], Vec::new(), false)),
+        Err(error) => error,
+    };
+    // Only "trailing characters" after a complete first value means several values.
+    if !syntax_message(&first_error).starts_with("trailing characters") {
+        return Err(CatalogError::Json {
+            line: first_error.line(),
+            column: first_error.column(),
+            message: syntax_message(&first_error),
+        });
+    }
+    let mut values = Vec::new();
+    let mut diagnostics = Vec::new();
+    let mut start = 0;
+    while start < text.len() {
+        let rest = &text[start..];
+        let skipped = rest.len() - rest.trim_start().len();
+        start += skipped;
+        if start >= text.len() {
+            break;
+        }
+        let base_line = 1 + text.as_bytes()[..start].iter().filter(|b| **b == b'\n').count();
+        let mut stream = serde_json::Deserializer::from_str(&text[start..]).into_iter::<Value>();
+        match stream.next() {
+            Some(Ok(value)) => {
+                values.push(DocumentValue { line: base_line, value });
+                start += stream.byte_offset();
+            }
+            Some(Err(error)) => {
+                let line = base_line + error.line().saturating_sub(1);
+                let message = syntax_message(&error);
+                if !is_json_lines(text) {
+                    diagnostics.push(Diagnostic::error(
+                        Some(format!("line {line}")),
+                        format!("JSON syntax error: {message}; the rest of the document was not read"),
+                    ));
+                    break;
+                }
+                diagnostics.push(Diagnostic::error(
+                    Some(format!("line {base_line}")),
+                    format!("JSON syntax error: {message}; this record was skipped"),
+                ));
+                // JSON Lines: the next record starts on the next line.
+                match text[start..].find('\n') {
+                    Some(newline) => start += newline + 1,
+                    None => break,
+                }
+            }
+            None => break,
+        }
+    }
+    Ok((values, diagnostics, true))
+}
+
+/// Whether every non-blank line starts a JSON object or array (JSON Lines / NDJSON).
+fn is_json_lines(text: &str) -> bool {
+    text.lines().map(str::trim_start).filter(|line| !line.is_empty()).all(|line| line.starts_with(['{', '[']))
+}
+
 /// serde_json's message without its own " at line L column C" suffix (the error has fields).
 fn syntax_message(error: &serde_json::Error) -> String {
     let full = error.to_string();
@@ -260,12 +344,13 @@ fn same_standard(a: &Alignment, b: &Alignment) -> bool {
 pub(crate) fn is_teacher_only<'a>(roles: impl IntoIterator<Item = &'a str>) -> bool {
     let mut staff = false;
     for role in roles {
-        let term = role.trim().rsplit('/').next().unwrap_or(role).to_ascii_lowercase();
+        let term = role.trim().rsplit('/').next().unwrap_or(role).to_lowercase();
         match term.as_str() {
-            "student" | "learner" => return false,
-            "teacher" | "instructor" | "administrator" | "faculty" | "educator" | "mentor" | "aide" | "proctor" => {
-                staff = true
-            }
+            "student" | "learner" | "schüler" | "schülerin" | "schüler*innen" | "lernende" | "studierende"
+            | "élève" | "étudiant" | "apprenant" | "alumno" | "estudiante" => return false,
+            "teacher" | "instructor" | "administrator" | "faculty" | "educator" | "mentor" | "aide" | "proctor"
+            | "lehrer" | "lehrerin" | "lehrkraft" | "lehrkräfte" | "lehrende" | "enseignant" | "professeur"
+            | "docente" | "profesor" => staff = true,
             _ => {}
         }
     }
@@ -280,6 +365,11 @@ pub(crate) struct SeenIds {
 }
 
 impl SeenIds {
+    /// Whether an item already used the id.
+    pub(crate) fn contains(&self, local_id: &str) -> bool {
+        self.first_label.contains_key(local_id)
+    }
+
     /// Records the id; `Err` names the item that already used it.
     pub(crate) fn claim(&mut self, local_id: &str, label: &str) -> Result<(), String> {
         if let Some(first) = self.first_label.get(local_id) {

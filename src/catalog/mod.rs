@@ -5,16 +5,25 @@
 //! [`CatalogError`]; an item that cannot be read is a [`Diagnostic`] and the rest still count.
 
 pub mod cartridge;
+pub mod concepts;
+#[cfg(test)]
+mod fixture_facts;
 #[cfg(test)]
 pub(crate) mod fixtures;
+pub mod html;
 mod json;
+pub mod jsonld;
+mod limits;
 mod lom;
 pub mod lrmi;
 pub mod oai_pmh;
 pub mod resource_search;
+pub mod sitemap;
 pub mod text;
 pub mod vocab;
 pub mod xml;
+
+pub use limits::Limits;
 
 use serde::Serialize;
 
@@ -70,27 +79,14 @@ pub struct ParsedCatalog {
     pub diagnostics: Vec<Diagnostic>,
     /// Items that were recognised but could not be accepted (each has an `Error` diagnostic).
     pub rejected: usize,
+    /// Items that were read but are not resources the gateway indexes (a JSON-LD node that is
+    /// no learning resource, a page without JSON-LD); each has an `Info` diagnostic saying why.
+    /// A document whose every item was rejected or skipped changes nothing.
+    pub skipped: usize,
     /// Web content packed in a zipped cartridge.
     pub files: Vec<PackagedFile>,
     /// OAI-PMH `resumptionToken` when the list continues on another page.
     pub resumption_token: Option<String>,
-}
-
-/// Bounds on what a document may make the parser allocate.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// Zip entries in one cartridge.
-    pub max_zip_entries: usize,
-    /// Inflated bytes of one zip entry.
-    pub max_entry_bytes: u64,
-    /// Inflated bytes of a whole cartridge.
-    pub max_total_bytes: u64,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self { max_zip_entries: 10_000, max_entry_bytes: 64 * 1024 * 1024, max_total_bytes: 512 * 1024 * 1024 }
-    }
 }
 
 /// Why a whole document was refused. Messages are written for the publisher who sent it.
@@ -130,6 +126,7 @@ impl ParsedCatalog {
         self.deleted.extend(page.deleted);
         self.diagnostics.extend(page.diagnostics);
         self.rejected += page.rejected;
+        self.skipped += page.skipped;
         self.files.extend(page.files);
     }
 
@@ -163,15 +160,27 @@ pub fn parse_documents(
     Ok(ParsedCatalog::from_pages(pages, replaces))
 }
 
-/// Parses one catalog document of the given format.
+/// Parses one catalog document of the given format, then applies the field caps of `limits`
+/// ([`Limits::enforce`]).
 pub fn parse(format: CatalogFormat, bytes: &[u8], limits: &Limits) -> Result<ParsedCatalog, CatalogError> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(CatalogError::Empty);
     }
-    match format {
+    let mut parsed = match format {
         CatalogFormat::CommonCartridge => cartridge::parse(bytes, limits),
         CatalogFormat::ResourceSearch => resource_search::parse(bytes),
         CatalogFormat::Lrmi => lrmi::parse(bytes),
-        CatalogFormat::OaiPmh => oai_pmh::parse(bytes),
+        CatalogFormat::OaiPmh => oai_pmh::parse_with_limits(bytes, limits),
+        CatalogFormat::Sitemap => sitemap::parse_page(bytes, None),
+    }?;
+    limits.enforce(&mut parsed);
+    Ok(parsed)
+}
+
+impl ParsedCatalog {
+    /// Whether the document had items and none of them can be indexed (all rejected or
+    /// skipped), and it deletes nothing: applying it would only take resources away.
+    pub fn nothing_indexable(&self) -> bool {
+        self.resources.is_empty() && self.deleted.is_empty() && self.rejected + self.skipped > 0
     }
 }

@@ -20,7 +20,12 @@ const NO_RECORDS_MATCH: &str = "noRecordsMatch";
 
 /// Parses one OAI-PMH response page.
 pub fn parse(bytes: &[u8]) -> Result<ParsedCatalog, CatalogError> {
-    let root = xml::parse(bytes)?;
+    parse_with_limits(bytes, &super::Limits::default())
+}
+
+/// [`parse`] with the caller's XML attribute cap.
+pub fn parse_with_limits(bytes: &[u8], limits: &super::Limits) -> Result<ParsedCatalog, CatalogError> {
+    let root = xml::parse_limited(bytes, limits.max_xml_attributes)?;
     if !root.is("OAI-PMH") {
         return Err(CatalogError::Structure(format!(
             "expected an OAI-PMH response (<OAI-PMH>), found <{}>",
@@ -147,7 +152,9 @@ fn lom_resource(id: &str, element: &Element) -> Result<Resource, String> {
 }
 
 /// A simple Dublin Core record: every `dc:subject` is a subject, the http(s) `dc:identifier`
-/// is the URL, `dc:rights` the licence statement, `dc:type` the types.
+/// is the URL, `dc:rights` the licence statement (an `info:eu-repo` access right says whether
+/// it is free), `dc:type` the types (DCMI, COAR and `info:eu-repo` terms; versions such as
+/// `info:eu-repo/semantics/publishedVersion` are kept raw only).
 fn dc_resource(id: &str, dc: &Element) -> Result<Resource, String> {
     let values = |name: &str| -> Vec<String> {
         dc.children(name)
@@ -167,8 +174,23 @@ fn dc_resource(id: &str, dc: &Element) -> Result<Resource, String> {
     let types = values("type");
     resource.resource_types = lom::dedupe(types.iter().filter_map(|t| vocab::resource_type(t)));
     resource.resource_types_raw = lom::dedupe(types);
-    resource.license_raw = values("rights").into_iter().next();
-    resource.license = resource.license_raw.as_deref().and_then(vocab::license);
+    // DSpace and other repositories put access rights (`info:eu-repo/semantics/openAccess`)
+    // beside the licence in `dc:rights`: those say whether the resource is free, not its licence.
+    let mut statements = Vec::new();
+    for rights in values("rights") {
+        match super::concepts::eu_repo_term(&rights) {
+            Some(super::concepts::EuRepoTerm::NotAType { free }) => resource.free = resource.free.or(free),
+            _ => statements.push(rights),
+        }
+    }
+    let licensed = statements.iter().find_map(|statement| vocab::license(statement).map(|l| (statement.clone(), l)));
+    match licensed {
+        Some((statement, license)) => {
+            resource.license_raw = Some(statement);
+            resource.license = Some(license);
+        }
+        None => resource.license_raw = statements.into_iter().next(),
+    }
     Ok(resource)
 }
 
@@ -228,6 +250,28 @@ mod tests {
         if check.get("dc_types").is_some() {
             assert_eq!(resource.resource_types_raw, strings(&check["dc_types"]), "{id}");
         }
+    }
+
+    #[test]
+    fn test_dc_repository_terms() {
+        let page = r#"<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><ListRecords><record>
+            <header><identifier>oai:repo.example.org:123</identifier><datestamp>2025-02-01</datestamp></header>
+            <metadata><oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" xmlns:dc="http://purl.org/dc/elements/1.1/">
+              <dc:title>Lecture notes on optics</dc:title>
+              <dc:identifier>https://repo.example.org/handle/123</dc:identifier>
+              <dc:type>info:eu-repo/semantics/lecture</dc:type>
+              <dc:type>info:eu-repo/semantics/publishedVersion</dc:type>
+              <dc:type>http://purl.org/coar/resource_type/c_8544</dc:type>
+              <dc:rights>info:eu-repo/semantics/openAccess</dc:rights>
+              <dc:rights>Attribution-ShareAlike 4.0 International http://creativecommons.org/licenses/by-sa/4.0/</dc:rights>
+            </oai_dc:dc></metadata></record></ListRecords></OAI-PMH>"#;
+        let parsed = parse(page.as_bytes()).unwrap();
+        let record = &parsed.resources[0];
+        assert_eq!(record.resource_types, ["lecture"]);
+        assert_eq!(record.resource_types_raw.len(), 3, "versions stay in the raw values");
+        assert_eq!(record.free, Some(true));
+        assert_eq!(record.license.as_deref(), Some("https://creativecommons.org/licenses/by-sa/4.0/"));
+        assert!(record.license_raw.as_deref().unwrap().starts_with("Attribution-ShareAlike"));
     }
 
     #[test]

@@ -326,7 +326,9 @@ fn read_extensions(value: &Value, log: &mut ItemLog) -> BTreeMap<String, BTreeMa
 fn line_item_from(extensions: &BTreeMap<String, BTreeMap<String, String>>, log: &mut ItemLog) -> Option<LineItem> {
     let raw = extensions.values().find_map(|properties| properties.get(OUTCOME_PROPERTY))?;
     match raw.trim().parse::<f64>() {
-        Ok(points) if points.is_finite() && points > 0.0 => Some(LineItem { score_maximum: points, label: None }),
+        Ok(points) if points.is_finite() && points > 0.0 => {
+            Some(LineItem { score_maximum: points, ..LineItem::default() })
+        }
         _ => {
             log.warn(format!("extension property outcome '{raw}' is not a positive number of points; ignored"));
             None
@@ -473,7 +475,7 @@ fn fill_rights_and_dates(resource: &mut Resource, object: &Object, log: &mut Ite
         .or_else(|| log.lenient(json::string_field(object, "useRightsUrl")));
     if let Some(rights) = rights {
         resource.license_raw = Some(rights.to_string());
-        resource.license = vocab::license(rights);
+        resource.license = vocab::license_url(rights);
     }
     if let Some(thumbnail) = log.lenient(json::string_field(object, "thumbnailUrl")) {
         if json::is_http_url(thumbnail) {

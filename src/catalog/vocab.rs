@@ -15,29 +15,198 @@ use crate::resource::GradeRange;
 /// The youngest age the scale maps to a grade: age 5 is kindergarten (grade 0).
 const AGE_OF_KINDERGARTEN: i32 = 5;
 
-/// A grade range from an age range ("8-9", "18-", "11-14", "18-22", "5"): grade = age - 5,
-/// clamped to the scale (PK = -1 .. higher education = 13).
+/// A grade range from an age range, as LOM and LRMI feeds write it in any language: "8-9",
+/// "8 – 9", "8 to 9", "ages 8-9", "8-9 years", "18-", "16+", "8 and up", "ab 10 Jahren",
+/// "8 bis 10 Jahre", "de 8 à 10 ans", "de 6 a 8 años", "under 5", "up to 10", "6-18 months",
+/// "P8Y", "adults". Grade = age - 5, clamped to the scale (PK = -1 .. higher education = 13).
 ///
-/// Also accepts en/em dashes, "to", "+" for open-ended ranges ("18+") and "ages"/"years"
-/// decorations, because LOM and LRMI feeds write all of these. An open upper end ("18-") is the
-/// single grade of its lower end.
+/// An open upper end ("18-", "16+", "8 and up") is the single grade of its lower end: the
+/// resource is pitched at that age. "Under 5" is ages up to 4. Text that is not an age range
+/// ("teen", "8-x", "-5", "300") gives `None`.
 pub fn grades_from_age_range(raw: &str) -> Option<GradeRange> {
-    let cleaned = raw.trim().to_lowercase();
-    let cleaned = strip_words(&cleaned, &["ages", "age"], &["years old", "years", "yrs", "y"]);
-    let cleaned = cleaned.trim_end_matches('+').trim();
-    if cleaned.is_empty() {
-        return None;
-    }
-    let (low, high) = match split_range(cleaned) {
-        Some((low, high)) => (low, high),
-        None => (cleaned, ""),
+    let reading = read_age_range(raw)?;
+    let (low, high) = match (reading.numbers.as_slice(), reading.bound) {
+        ([], _) if reading.adults => return Some(GradeRange::single(GradeRange::HIGHER_EDUCATION)),
+        ([age], Bound::Below) => (0, age.saturating_sub(1)),
+        ([age], Bound::UpTo) => (0, *age),
+        ([age], _) => (*age, *age),
+        ([low, high], _) => (*low, *high),
+        _ => return None,
     };
-    let low_age = parse_age(low)?;
-    let high_age = if high.is_empty() { low_age } else { parse_age(high)? };
-    Some(GradeRange::new(age_to_grade(low_age), age_to_grade(high_age)))
+    let to_years = |age: i32| if reading.months { age / 12 } else { age };
+    Some(GradeRange::new(age_to_grade(to_years(low)), age_to_grade(to_years(high))))
 }
 
-/// An age in years; ages beyond a human lifetime are typos, not data.
+/// How a lone age is bounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bound {
+    Exact,
+    /// "8+", "ab 8", "8 and up", "18-".
+    AtLeast,
+    /// "under 5", "younger than 5": below the age.
+    Below,
+    /// "up to 10", "bis 10": up to and including the age.
+    UpTo,
+}
+
+/// The ages and qualifiers of an age-range text.
+struct AgeReading {
+    numbers: Vec<i32>,
+    bound: Bound,
+    months: bool,
+    adults: bool,
+}
+
+/// Words of age ranges that carry no number: units, connectives, decorations, in English,
+/// German, French and Spanish. Anything else makes the text not an age range.
+const AGE_FILLER_WORDS: &[&str] = &[
+    "ages",
+    "age",
+    "aged",
+    "years",
+    "year",
+    "yrs",
+    "yr",
+    "y",
+    "yo",
+    "old",
+    "and",
+    "or",
+    "to",
+    "from",
+    "through",
+    "thru",
+    "between",
+    "than",
+    "ca",
+    "approx",
+    "approximately",
+    "about",
+    "alter",
+    "alters",
+    "jahre",
+    "jahren",
+    "jahr",
+    "j",
+    "und",
+    "von",
+    "zwischen",
+    "etwa",
+    "ans",
+    "an",
+    "de",
+    "à",
+    "a",
+    "et",
+    "entre",
+    "años",
+    "anos",
+    "año",
+    "y",
+    "desde",
+    "entre",
+    "e",
+    "anni",
+    "da",
+];
+const AGE_MONTH_WORDS: &[&str] =
+    &["months", "month", "mos", "mo", "m", "monate", "monaten", "monat", "mois", "meses", "mes"];
+const AGE_AT_LEAST_WORDS: &[&str] = &[
+    "up",
+    "older",
+    "over",
+    "above",
+    "plus",
+    "ab",
+    "älter",
+    "aelter",
+    "über",
+    "mindestens",
+    "dès",
+    "des",
+    "partir",
+    "más",
+    "mas",
+    "oltre",
+];
+const AGE_BELOW_WORDS: &[&str] = &["under", "below", "younger", "unter", "jünger", "moins"];
+const AGE_UP_TO_WORDS: &[&str] = &["until", "till", "bis", "hasta", "jusqu", "jusqu'à"];
+const AGE_ADULT_WORDS: &[&str] = &["adult", "adults", "erwachsene", "adultes", "adultos"];
+
+fn read_age_range(raw: &str) -> Option<AgeReading> {
+    let lower = raw.trim().to_lowercase();
+    if lower.is_empty() {
+        return None;
+    }
+    let mut reading = AgeReading { numbers: Vec::new(), bound: Bound::Exact, months: false, adults: false };
+    // "up to" is the one two-word marker whose first word ("up") also means "and up".
+    let lower = lower.replace("up to", " until ");
+    let mut dash_before_first_number = false;
+    let mut trailing_dash = false;
+    let mut rest = lower.as_str();
+    while let Some(ch) = rest.chars().next() {
+        if ch.is_ascii_digit() {
+            let end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+            reading.numbers.push(parse_age(&rest[..end])?);
+            trailing_dash = false;
+            rest = &rest[end..];
+            // "18m", "8y", "8j": a unit glued to the number.
+            continue;
+        }
+        if matches!(ch, '-' | '–' | '—' | '‐' | '/') {
+            if reading.numbers.is_empty() {
+                dash_before_first_number = true;
+            }
+            trailing_dash = true;
+            rest = &rest[ch.len_utf8()..];
+            continue;
+        }
+        if ch == '+' {
+            reading.bound = Bound::AtLeast;
+            rest = &rest[1..];
+            continue;
+        }
+        if ch.is_whitespace() || matches!(ch, ',' | '.' | ':' | ';' | '(' | ')' | '\'') {
+            rest = &rest[ch.len_utf8()..];
+            continue;
+        }
+        let end = rest.find(|c: char| !c.is_alphabetic() && c != '\'').unwrap_or(rest.len());
+        let word = &rest[..end];
+        if end == 0 {
+            return None;
+        }
+        rest = &rest[end..];
+        if AGE_MONTH_WORDS.contains(&word) {
+            reading.months = true;
+        } else if AGE_AT_LEAST_WORDS.contains(&word) {
+            reading.bound = Bound::AtLeast;
+        } else if AGE_BELOW_WORDS.contains(&word) {
+            reading.bound = Bound::Below;
+        } else if AGE_UP_TO_WORDS.contains(&word) {
+            if reading.numbers.is_empty() {
+                reading.bound = Bound::UpTo;
+            }
+        } else if AGE_ADULT_WORDS.contains(&word) {
+            reading.adults = true;
+        } else if word == "p" && rest.starts_with(|c: char| c.is_ascii_digit()) {
+            // ISO 8601 durations: "P8Y", "P8Y/P10Y".
+        } else if !AGE_FILLER_WORDS.contains(&word) {
+            return None;
+        }
+    }
+    if dash_before_first_number && reading.numbers.len() == 1 && reading.bound == Bound::Exact {
+        return None;
+    }
+    if trailing_dash && reading.numbers.len() == 1 && reading.bound == Bound::Exact {
+        reading.bound = Bound::AtLeast;
+    }
+    if reading.numbers.len() > 2 || (reading.numbers.is_empty() && !reading.adults) {
+        return None;
+    }
+    Some(reading)
+}
+
+/// An age in years (or months); ages beyond a human lifetime are typos, not data.
 fn parse_age(raw: &str) -> Option<i32> {
     let age: i32 = raw.trim().parse().ok()?;
     (0..=150).contains(&age).then_some(age)
@@ -50,31 +219,12 @@ fn age_to_grade(age: i32) -> i8 {
     i8::try_from(grade).unwrap_or(GradeRange::HIGHER_EDUCATION)
 }
 
-/// Removes one leading word of `prefixes` and one trailing word of `suffixes`.
-fn strip_words<'a>(raw: &'a str, prefixes: &[&str], suffixes: &[&str]) -> &'a str {
-    let mut text = raw.trim();
-    for prefix in prefixes {
-        if let Some(rest) = text.strip_prefix(prefix) {
-            if rest.is_empty() || rest.starts_with([' ', ':', '.']) {
-                text = rest.trim_start_matches([' ', ':', '.']).trim();
-                break;
-            }
-        }
-    }
-    for suffix in suffixes {
-        if let Some(rest) = text.strip_suffix(suffix) {
-            if rest.ends_with(|c: char| c == ' ' || c.is_ascii_digit() || c == '-' || c == '+') {
-                text = rest.trim();
-                break;
-            }
-        }
-    }
-    text
-}
-
 /// Splits "a-b", "a – b", "a to b" into its two ends (the second may be empty: "18-").
 fn split_range(raw: &str) -> Option<(&str, &str)> {
     if let Some((low, high)) = raw.split_once(" to ") {
+        return Some((low.trim(), high.trim()));
+    }
+    if let Some((low, high)) = raw.split_once(" bis ") {
         return Some((low.trim(), high.trim()));
     }
     let position = raw.char_indices().skip(1).find(|(_, c)| matches!(c, '-' | '–' | '—'))?;
@@ -91,6 +241,9 @@ pub fn grades_from_level(raw: &str) -> Option<GradeRange> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         return None;
+    }
+    if let Some(range) = super::concepts::grades(trimmed) {
+        return Some(range);
     }
     if let Some(segment) = uri_last_segment(trimmed) {
         return grades_from_level(&split_camel_case(segment));
@@ -166,7 +319,55 @@ fn named_level(label: &str) -> Option<GradeRange> {
         | "professional development"
         | "professional education"
         | "lifelong learning"
-        | "higher education/postsecondary" => range(13, 13),
+        | "higher education/postsecondary"
+        // ISCED / KIM level names.
+        | "post-secondary non-tertiary education"
+        | "short-cycle tertiary education"
+        | "bachelor or equivalent"
+        | "master or equivalent"
+        | "doctoral or equivalent"
+        | "advanced training"
+        | "preparatory service"
+        | "vocational education"
+        | "vocational education and training"
+        | "further education"
+        // German, French and Spanish names.
+        | "hochschule"
+        | "universität"
+        | "fachhochschule"
+        | "studium"
+        | "berufliche bildung"
+        | "berufsbildung"
+        | "berufsschule"
+        | "erwachsenenbildung"
+        | "fortbildung"
+        | "weiterbildung"
+        | "vorbereitungsdienst"
+        | "postsekundarer nicht-tertiärer bereich"
+        | "bachelor oder äquivalent"
+        | "master oder äquivalent"
+        | "promotion oder äquivalent"
+        | "université"
+        | "enseignement supérieur"
+        | "supérieur"
+        | "formation professionnelle"
+        | "universidad"
+        | "educación superior"
+        | "formación profesional" => range(13, 13),
+        "elementarbereich" | "elementarstufe" | "frühkindliche bildung" | "kita" | "vorschule" | "école maternelle"
+        | "maternelle" | "educación infantil" => range(-1, 0),
+        "grundschule" | "primarstufe" | "primarbereich" => range(1, 4),
+        "sekundarstufe i" | "sekundarstufe 1" | "sekundarbereich i" | "sek i" | "sek 1" => range(5, 10),
+        "sekundarstufe ii" | "sekundarstufe 2" | "sekundarbereich ii" | "sek ii" | "sek 2" | "oberstufe"
+        | "gymnasiale oberstufe" => range(11, 12),
+        "mittelstufe" => range(7, 10),
+        "unterstufe" | "orientierungsstufe" => range(5, 6),
+        "école primaire" | "école élémentaire" | "primaire" | "élémentaire" => range(1, 5),
+        "collège" => range(6, 9),
+        "lycée" => range(10, 12),
+        "educación primaria" | "primaria" => range(1, 6),
+        "educación secundaria" | "secundaria" | "eso" => range(7, 10),
+        "bachillerato" => range(11, 12),
         _ => None,
     }
 }
@@ -180,9 +381,10 @@ fn grade_range_label(label: &str) -> Option<GradeRange> {
     Some(GradeRange::new(low, high))
 }
 
-/// One grade: "3", "grade 3", "gr. 3", "3rd grade", "third grade", "k", "pk".
+/// One grade: "3", "grade 3", "gr. 3", "3rd grade", "third grade", "k", "pk", "Klasse 3",
+/// "3. Klasse", "Jahrgangsstufe 3".
 fn single_grade_label(label: &str) -> Option<i8> {
-    let body = strip_grade_words(label.trim());
+    let body = strip_grade_words(label.trim()).trim_end_matches('.').trim();
     match body {
         "k" | "kg" | "kindergarten" => return Some(0),
         "pk" | "pre-k" | "prek" | "pre-kindergarten" => return Some(-1),
@@ -213,7 +415,20 @@ fn ordinal_word(word: &str) -> Option<i8> {
 /// Drops "grade(s)"/"gr." before and "grade" after the number.
 fn strip_grade_words(label: &str) -> &str {
     let mut body = label.trim();
-    for prefix in ["grades", "grade", "gr.", "gr"] {
+    for prefix in [
+        "grades",
+        "grade level",
+        "grade",
+        "gr.",
+        "gr",
+        "jahrgangsstufen",
+        "jahrgangsstufe",
+        "jahrgang",
+        "klassenstufen",
+        "klassenstufe",
+        "klassen",
+        "klasse",
+    ] {
         if let Some(rest) = body.strip_prefix(prefix) {
             if rest.is_empty() || rest.starts_with([' ', '-', ':']) || rest.starts_with(|c: char| c.is_ascii_digit()) {
                 body = rest.trim_start_matches([' ', ':']).trim();
@@ -221,7 +436,7 @@ fn strip_grade_words(label: &str) -> &str {
             }
         }
     }
-    for suffix in [" grades", " grade", "-grade"] {
+    for suffix in [" grades", " grade", "-grade", " klasse", ". klasse", " klassen", ". schuljahr", " schuljahr"] {
         if let Some(rest) = body.strip_suffix(suffix) {
             body = rest.trim();
             break;
@@ -430,27 +645,47 @@ const OPEN_SPDX: &[&str] = &[
     "Unlicense",
 ];
 
-/// A canonical licence, so that the licence facet groups equal licences however they are written:
+/// A canonical licence from a licence *statement* (LOM `rights/description`, `dc:rights`, a
+/// cartridge's licence text), so that the licence facet groups equal licences however they are
+/// written:
 ///
-/// - a Creative Commons URL in `https://creativecommons.org/licenses/<code>/<version>/` form (http
-///   → https, `www.` dropped, trailing slash added, `legalcode` / `deed.xx` dropped), CC0 as
-///   `https://creativecommons.org/publicdomain/zero/1.0/` and the Public Domain Mark as
+/// - a Creative Commons URL in the statement, in `https://creativecommons.org/licenses/<code>/<version>/`
+///   form (http → https, `www.` dropped, trailing slash added, `legalcode` / `deed.xx` dropped),
+///   CC0 as `https://creativecommons.org/publicdomain/zero/1.0/` and the Public Domain Mark as
 ///   `https://creativecommons.org/publicdomain/mark/1.0/`;
-/// - the same URLs for CC licences written as text or SPDX ids ("CC-BY-4.0", "CC BY-NC-SA 4.0",
-///   "Creative Commons Attribution 4.0", "CC0") and for public-domain statements;
-/// - an SPDX id for common software licences ("MIT", "Apache-2.0");
-/// - otherwise the first URL found in the statement, as written.
+/// - an SPDX id for an SPDX, OSI, Apache or GNU licence URL or a common licence name ("MIT",
+///   "Apache License, Version 2.0");
+/// - the CC URLs for CC licences written as text or SPDX ids ("CC-BY-4.0", "CC BY-NC-SA 4.0",
+///   "Creative Commons Attribution 4.0", "CC0") and for public-domain statements.
 ///
-/// `None` when nothing is recognised (the parser keeps the statement in `license_raw`).
+/// A statement that names no licence is no licence, even when it carries a URL: "Private
+/// (Copyrighted) - http://en.wikipedia.org/wiki/Copyright" gives `None` (the parser keeps the
+/// statement in `license_raw`). Fields that hold a licence URL by definition use
+/// [`license_url`].
 pub fn license(raw: &str) -> Option<String> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         return None;
     }
-    if let Some(url) = first_url(trimmed) {
-        return Some(canonical_license_url(url));
+    if let Some(known) = urls(trimmed).find_map(known_license_url) {
+        return Some(known);
     }
     cc_from_text(trimmed).or_else(|| spdx_from_text(trimmed)).or_else(|| public_domain_from_text(trimmed))
+}
+
+/// A canonical licence from a field that holds the licence's URL by definition (schema.org
+/// `license`, RS `useRightsURL`): a known licence URL in canonical form, any other http(s) URL
+/// as the publisher's own terms, unchanged. Text that is not a URL is read as a statement
+/// ([`license`]).
+pub fn license_url(raw: &str) -> Option<String> {
+    let trimmed = raw.trim();
+    let lower = trimmed.to_ascii_lowercase();
+    let is_url =
+        (lower.starts_with("http://") || lower.starts_with("https://")) && !trimmed.contains(char::is_whitespace);
+    if !is_url {
+        return license(trimmed);
+    }
+    Some(known_license_url(trimmed).unwrap_or_else(|| trimmed.to_string()))
 }
 
 /// Whether a canonical licence (from [`license`]) lets anyone use the resource: Creative Commons
@@ -461,12 +696,12 @@ pub fn license_is_open(canonical: &str) -> bool {
         || OPEN_SPDX.contains(&canonical)
 }
 
-/// The first http(s) URL in a statement (or a scheme-less creativecommons.org one), without the
-/// punctuation that closes the sentence around it.
-fn first_url(text: &str) -> Option<&str> {
+/// The http(s) URLs in a statement (and scheme-less creativecommons.org ones), without the
+/// punctuation that closes the sentence around them.
+fn urls(text: &str) -> impl Iterator<Item = &str> {
     text.split_whitespace()
         .map(|word| word.trim_start_matches(['(', '<', '[', '"', '\'']))
-        .find(|word| {
+        .filter(|word| {
             let lower = word.to_ascii_lowercase();
             lower.starts_with("http://")
                 || lower.starts_with("https://")
@@ -477,20 +712,16 @@ fn first_url(text: &str) -> Option<&str> {
         .filter(|word| !word.is_empty())
 }
 
-/// A CC URL in canonical form; any other URL unchanged (an SPDX id for a few well-known ones).
-fn canonical_license_url(url: &str) -> String {
+/// The canonical form of a URL that names a licence: a Creative Commons licence or dedication,
+/// or an SPDX / OSI / Apache / GNU licence page. `None` for any other URL.
+fn known_license_url(url: &str) -> Option<String> {
     let lower = url.to_ascii_lowercase();
     let without_scheme = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://")).unwrap_or(&lower);
     let without_www = without_scheme.strip_prefix("www.").unwrap_or(without_scheme);
     if let Some(path) = without_www.strip_prefix("creativecommons.org/") {
-        if let Some(canonical) = canonical_cc_path(path) {
-            return canonical;
-        }
+        return canonical_cc_path(path);
     }
-    if let Some(spdx) = spdx_from_url(without_www) {
-        return spdx.to_string();
-    }
-    url.to_string()
+    spdx_from_url(without_www)
 }
 
 /// `licenses/by-sa/4.0/legalcode` → the canonical URL; `None` for paths that are not a licence.
@@ -534,12 +765,38 @@ fn is_cc_version(segment: &str) -> bool {
         && minor.bytes().all(|b| b.is_ascii_digit())
 }
 
-fn spdx_from_url(lower_url_without_scheme: &str) -> Option<&'static str> {
-    let path = lower_url_without_scheme.trim_end_matches('/');
+/// An SPDX id (or the CC URL of a CC SPDX id) from an SPDX, OSI, Apache or GNU licence URL.
+fn spdx_from_url(lower_url_without_scheme: &str) -> Option<String> {
+    let path = lower_url_without_scheme.split(['?', '#']).next().unwrap_or(lower_url_without_scheme);
+    let path = path.trim_end_matches('/');
+    let id = path
+        .strip_prefix("spdx.org/licenses/")
+        .or_else(|| path.strip_prefix("opensource.org/licenses/"))
+        .or_else(|| path.strip_prefix("opensource.org/license/"))
+        .map(|id| id.trim_end_matches(".html").trim_end_matches(".php"));
+    if let Some(id) = id {
+        return spdx_from_text(id).or_else(|| cc_from_text(id));
+    }
     match path {
-        "opensource.org/licenses/mit" | "opensource.org/license/mit" => Some("MIT"),
-        "apache.org/licenses/license-2.0" | "apache.org/licenses/license-2.0.html" => Some("Apache-2.0"),
-        _ => None,
+        "apache.org/licenses/license-2.0"
+        | "apache.org/licenses/license-2.0.html"
+        | "apache.org/licenses/license-2.0.txt" => Some("Apache-2.0".to_string()),
+        _ => {
+            let gnu = path.strip_prefix("gnu.org/licenses/")?;
+            let gnu = gnu.strip_prefix("old-licenses/").unwrap_or(gnu);
+            let id = if gnu.starts_with("gpl-2") {
+                "GPL-2.0-only"
+            } else if gnu.starts_with("gpl-3") || gnu == "gpl" || gnu.starts_with("gpl.") {
+                "GPL-3.0-only"
+            } else if gnu.starts_with("lgpl-3") || gnu == "lgpl" || gnu.starts_with("lgpl.") {
+                "LGPL-3.0-only"
+            } else if gnu.starts_with("fdl") {
+                "GFDL-1.3-only"
+            } else {
+                return None;
+            };
+            Some(id.to_string())
+        }
     }
 }
 
@@ -618,6 +875,9 @@ fn cc_code(elements: &[&str]) -> Option<&'static str> {
 
 fn spdx_from_text(text: &str) -> Option<String> {
     let lower = text.trim().trim_end_matches('.').to_lowercase();
+    if let Some((id, _)) = SPDX_LICENSES.iter().find(|(id, _)| id.to_lowercase() == lower) {
+        return Some((*id).to_string());
+    }
     SPDX_LICENSES.iter().find(|(_, names)| names.contains(&lower.as_str())).map(|(id, _)| (*id).to_string())
 }
 
@@ -644,6 +904,7 @@ pub const RESOURCE_TYPES: &[&str] = &[
     "assessment",
     "audio",
     "book",
+    "case-study",
     "chapter",
     "course",
     "curriculum-guide",
@@ -658,19 +919,23 @@ pub const RESOURCE_TYPES: &[&str] = &[
     "lecture",
     "lesson",
     "lesson-plan",
+    "map",
     "other",
     "physical-object",
     "presentation",
     "primary-source",
     "reading-passage",
     "reference",
+    "report",
     "rubric",
+    "sheet-music",
     "simulation",
     "software",
     "study-guide",
     "table",
     "text",
     "textbook",
+    "thesis",
     "unit",
     "unit-plan",
     "video",
@@ -681,7 +946,8 @@ pub const RESOURCE_TYPES: &[&str] = &[
 
 /// Synonyms, keyed by the slug of the value (see [`type_slug`]), for every vocabulary the formats
 /// use: the RS 1.0 enum, LRMI vocabulary terms and common free text, LOM `learningResourceType`
-/// (LOMv1.0) and the DCMI type vocabulary.
+/// (LOMv1.0), the DCMI type vocabulary, and the labels of the KIM HCRT and COAR concepts in
+/// English, German and French (concept URIs themselves go through [`super::concepts`]).
 const RESOURCE_TYPE_SYNONYMS: &[(&str, &str)] = &[
     // LTI Resource Search 1.0 enum.
     ("assessment-item", "assessment"),
@@ -762,6 +1028,79 @@ const RESOURCE_TYPE_SYNONYMS: &[(&str, &str)] = &[
     ("moving-image", "video"),
     ("sound", "audio"),
     ("interactive-resource", "interactive"),
+    // LRMI learningResourceType terms (and the misspelt `actvityPlan` the vocabulary defines).
+    ("actvity-plan", "activity-plan"),
+    ("physical-learning-resource", "physical-object"),
+    ("recorded-lesson", "lecture"),
+    // KIM HCRT, COAR and repository labels.
+    ("drill-and-practice", "exercise"),
+    ("educational-game", "game"),
+    ("web-portal", "website"),
+    ("portal", "website"),
+    ("reference-work", "reference"),
+    ("software-application", "software"),
+    ("audio-recording", "audio"),
+    ("cartographic-material", "map"),
+    ("musical-notation", "sheet-music"),
+    ("musical-composition", "sheet-music"),
+    ("journal-article", "article"),
+    ("research-article", "article"),
+    ("review-article", "article"),
+    ("conference-paper", "article"),
+    ("conference-object", "article"),
+    ("preprint", "article"),
+    ("blog-post", "article"),
+    ("conference-poster", "presentation"),
+    ("poster", "presentation"),
+    ("book-part", "chapter"),
+    ("bachelor-thesis", "thesis"),
+    ("master-thesis", "thesis"),
+    ("doctoral-thesis", "thesis"),
+    ("dissertation", "thesis"),
+    ("technical-report", "report"),
+    ("research-report", "report"),
+    ("working-paper", "report"),
+    ("bibliography", "reference"),
+    ("learning-object", "activity"),
+    // German and French labels of the same concepts (SKOS prefLabels in the resource's language).
+    ("arbeitsblatt", "worksheet"),
+    ("arbeitsmaterial", "worksheet"),
+    ("übung", "exercise"),
+    ("übungsmaterial", "exercise"),
+    ("lernspiel", "game"),
+    ("spiel", "game"),
+    ("abbildung", "image"),
+    ("bild", "image"),
+    ("grafik", "image"),
+    ("karte", "map"),
+    ("präsentation", "presentation"),
+    ("textdokument", "text"),
+    ("lehrbuch", "textbook"),
+    ("schulbuch", "textbook"),
+    ("webseite", "website"),
+    ("unterrichtsplanung", "lesson-plan"),
+    ("unterrichtsentwurf", "lesson-plan"),
+    ("kurs", "course"),
+    ("daten", "dataset"),
+    ("fallstudie", "case-study"),
+    ("lernkontrolle", "assessment"),
+    ("prüfung", "assessment"),
+    ("softwareanwendung", "software"),
+    ("anwendung", "software"),
+    ("nachschlagewerk", "reference"),
+    ("skript", "text"),
+    ("vorlesung", "lecture"),
+    ("musiknoten", "sheet-music"),
+    ("fragebogen", "assessment"),
+    ("sonstiges", "other"),
+    ("diagramm", "image"),
+    ("versuch", "experiment"),
+    ("exercice", "exercise"),
+    ("cours", "course"),
+    ("vidéo", "video"),
+    ("manuel", "textbook"),
+    ("jeu-éducatif", "game"),
+    ("carte", "map"),
 ];
 
 /// One vocabulary of resource types for every format, so the type facet groups equal things:
@@ -771,6 +1110,14 @@ const RESOURCE_TYPE_SYNONYMS: &[(&str, &str)] = &[
 /// `writing-prompt`) so nothing is lost; empty values give `None`.
 pub fn resource_type(raw: &str) -> Option<String> {
     let trimmed = raw.trim();
+    if let Some(canonical) = super::concepts::resource_type(trimmed) {
+        return Some(canonical.to_string());
+    }
+    if super::concepts::is_known_type_scheme(trimmed) {
+        // A concept of a known scheme the gateway does not map (or an `info:eu-repo` version):
+        // its URI's last segment would be no type name.
+        return None;
+    }
     let term = uri_last_segment(trimmed).unwrap_or(trimmed);
     let slug = type_slug(term);
     if slug.is_empty() {
@@ -857,6 +1204,80 @@ mod tests {
         assert_eq!(grades_from_age_range("16+"), range(11, 11));
         assert_eq!(grades_from_age_range("10-12 years"), range(5, 7));
         assert_eq!(grades_from_age_range("0-2"), range(-1, -1));
+    }
+
+    #[test]
+    fn test_grades_from_age_range_in_every_written_form() {
+        let cases = [
+            ("8 – 9", range(3, 4)),
+            ("8 to 9 years", range(3, 4)),
+            ("from 8 to 10", range(3, 5)),
+            ("Ages: 8-10", range(3, 5)),
+            ("8-10 yrs", range(3, 5)),
+            ("aged 8 and up", range(3, 3)),
+            ("8 and older", range(3, 3)),
+            ("18+ years", range(13, 13)),
+            ("ab 10 Jahren", range(5, 5)),
+            ("ab 10", range(5, 5)),
+            ("8 bis 10 Jahre", range(3, 5)),
+            ("von 6 bis 10 Jahren", range(1, 5)),
+            ("de 8 à 10 ans", range(3, 5)),
+            ("à partir de 12 ans", range(7, 7)),
+            ("dès 6 ans", range(1, 1)),
+            ("de 6 a 8 años", range(1, 3)),
+            ("18 y más", range(13, 13)),
+            ("under 5", range(-1, -1)),
+            ("up to 10", range(-1, 5)),
+            ("bis 12 Jahre", range(-1, 7)),
+            ("6-18 months", range(-1, -1)),
+            ("18m", range(-1, -1)),
+            ("P8Y", range(3, 3)),
+            ("P8Y/P10Y", range(3, 5)),
+            ("adults", range(13, 13)),
+            ("Erwachsene", range(13, 13)),
+            ("8y", range(3, 3)),
+            ("10 and 12", range(5, 7)),
+        ];
+        for (raw, expected) in cases {
+            assert_eq!(grades_from_age_range(raw), expected, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn test_grades_from_german_and_kim_levels() {
+        assert_eq!(grades_from_level("Klasse 5"), range(5, 5));
+        assert_eq!(grades_from_level("5. Klasse"), range(5, 5));
+        assert_eq!(grades_from_level("Klassen 5-6"), range(5, 6));
+        assert_eq!(grades_from_level("Jahrgangsstufe 7"), range(7, 7));
+        assert_eq!(grades_from_level("Grundschule"), range(1, 4));
+        assert_eq!(grades_from_level("Sekundarstufe I"), range(5, 10));
+        assert_eq!(grades_from_level("Sekundarstufe II"), range(11, 12));
+        assert_eq!(grades_from_level("Hochschule"), range(13, 13));
+        assert_eq!(grades_from_level("Berufliche Bildung"), range(13, 13));
+        assert_eq!(grades_from_level("Bachelor or equivalent"), range(13, 13));
+        assert_eq!(grades_from_level("https://w3id.org/kim/educationalLevel/level_1"), range(1, 4));
+        assert_eq!(grades_from_level("https://w3id.org/kim/educationalLevel/level_06"), range(13, 13));
+        assert_eq!(grades_from_level("collège"), range(6, 9));
+    }
+
+    #[test]
+    fn test_resource_type_concept_schemes_and_labels() {
+        let cases = [
+            ("https://w3id.org/kim/hcrt/worksheet", Some("worksheet")),
+            ("https://w3id.org/kim/hcrt/index", Some("reference")),
+            ("http://purl.org/coar/resource_type/c_18cf", Some("text")),
+            ("info:eu-repo/semantics/doctoralThesis", Some("thesis")),
+            ("info:eu-repo/semantics/publishedVersion", None),
+            ("Arbeitsblatt", Some("worksheet")),
+            ("Lernspiel", Some("game")),
+            ("journal article", Some("article")),
+            ("Collection", Some("collection")),
+            ("Software", Some("software")),
+            ("http://purl.org/dcx/lrmi-vocabs/learningResourceType/actvityPlan", Some("activity-plan")),
+        ];
+        for (raw, expected) in cases {
+            assert_eq!(resource_type(raw).as_deref(), expected, "{raw}");
+        }
     }
 
     #[test]
@@ -1002,12 +1423,43 @@ mod tests {
             .as_deref(),
             Some(CC_PUBLIC_DOMAIN_MARK)
         );
+        // A statement is a licence only when it names one: another URL in it is no licence.
         assert_eq!(
-            license("Licensed to subscribing districts under the MathWise District Agreement - https://www.mathwise.example.com/legal/district-license").as_deref(),
-            Some("https://www.mathwise.example.com/legal/district-license")
+            license("Licensed to subscribing districts under the MathWise District Agreement - https://www.mathwise.example.com/legal/district-license"),
+            None
         );
-        assert_eq!(license("See (https://example.com/terms).").as_deref(), Some("https://example.com/terms"));
+        assert_eq!(license("Private (Copyrighted) - http://en.wikipedia.org/wiki/Copyright"), None);
+        assert_eq!(license("See (https://example.com/terms)."), None);
+        assert_eq!(
+            license("Public Domain - http://en.wikipedia.org/wiki/Public_domain").as_deref(),
+            Some(CC_PUBLIC_DOMAIN_MARK)
+        );
+        assert_eq!(
+            license("CC Attribution Share Alike - http://creativecommons.org/licenses/by-sa/4.0").as_deref(),
+            Some("https://creativecommons.org/licenses/by-sa/4.0/")
+        );
         assert_eq!(license("https://opensource.org/licenses/MIT").as_deref(), Some("MIT"));
+        assert_eq!(license("https://spdx.org/licenses/Apache-2.0.html").as_deref(), Some("Apache-2.0"));
+        assert_eq!(
+            license("https://spdx.org/licenses/CC-BY-SA-4.0").as_deref(),
+            Some("https://creativecommons.org/licenses/by-sa/4.0/")
+        );
+        assert_eq!(license("https://www.gnu.org/licenses/gpl-3.0.en.html").as_deref(), Some("GPL-3.0-only"));
+    }
+
+    #[test]
+    fn test_license_urls_of_licence_fields() {
+        // A field that holds the licence URL by definition keeps the publisher's own terms.
+        assert_eq!(
+            license_url("https://www.sciencelab.example.com/legal/subscription-terms").as_deref(),
+            Some("https://www.sciencelab.example.com/legal/subscription-terms")
+        );
+        assert_eq!(
+            license_url("http://creativecommons.org/licenses/by/4.0/deed.de").as_deref(),
+            Some("https://creativecommons.org/licenses/by/4.0/")
+        );
+        assert_eq!(license_url("CC BY 4.0").as_deref(), Some("https://creativecommons.org/licenses/by/4.0/"));
+        assert_eq!(license_url("all rights reserved"), None);
     }
 
     #[test]

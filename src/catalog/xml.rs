@@ -21,6 +21,10 @@ use super::CatalogError;
 /// Deepest element nesting accepted; real catalogs stay far below, hostile ones do not.
 pub const MAX_DEPTH: usize = 256;
 
+/// Namespace declarations in scope at once (over all open elements). Every element name is
+/// resolved against those in scope, so unbounded declarations would make each lookup slow.
+pub const MAX_NAMESPACES_IN_SCOPE: usize = 1024;
+
 /// An attribute, by local name (`xml:base` is `base` in the XML namespace).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attribute {
@@ -175,13 +179,21 @@ impl<'a> Iterator for Descendants<'a> {
     }
 }
 
-/// Parses a whole document and returns its root element.
+/// Parses a whole document and returns its root element, with the default attribute cap
+/// ([`crate::catalog::Limits::max_xml_attributes`]).
 pub fn parse(bytes: &[u8]) -> Result<Element, CatalogError> {
+    parse_limited(bytes, super::Limits::default().max_xml_attributes)
+}
+
+/// Parses a whole document, refusing it when an element carries more than `max_attributes`
+/// attributes (namespace declarations included). Attributes past the cap are never read, so a
+/// hostile element costs the scan of its bytes and no more.
+pub fn parse_limited(bytes: &[u8], max_attributes: usize) -> Result<Element, CatalogError> {
     let text = decode_utf8(bytes)?;
     if text.trim().is_empty() {
         return Err(CatalogError::Empty);
     }
-    TreeBuilder::new(text).run()
+    TreeBuilder::new(text, max_attributes).run()
 }
 
 /// Checks that the whole input is UTF-8 and strips a byte order mark.
@@ -215,17 +227,20 @@ struct TreeBuilder<'i> {
     text: &'i str,
     reader: NsReader<&'i [u8]>,
     stack: Vec<Element>,
+    /// Namespace declarations of each open element (parallel to `stack`).
+    declarations: Vec<usize>,
     root: Option<Element>,
+    max_attributes: usize,
 }
 
 impl<'i> TreeBuilder<'i> {
-    fn new(text: &'i str) -> Self {
+    fn new(text: &'i str, max_attributes: usize) -> Self {
         let mut reader = NsReader::from_str(text);
         let config = reader.config_mut();
         config.check_end_names = true;
         config.expand_empty_elements = false;
         config.trim_text(false);
-        Self { text, reader, stack: Vec::new(), root: None }
+        Self { text, reader, stack: Vec::new(), declarations: Vec::new(), root: None, max_attributes }
     }
 
     fn run(mut self) -> Result<Element, CatalogError> {
@@ -242,15 +257,27 @@ impl<'i> TreeBuilder<'i> {
                         let message = format!("elements are nested deeper than {MAX_DEPTH} levels");
                         return Err(self.syntax_error(before, &message));
                     }
-                    let element = self.element(namespace, &start, before)?;
+                    let (element, declared) = self.element(namespace, &start, before)?;
+                    let in_scope = self.declarations.iter().sum::<usize>() + declared;
+                    if in_scope > MAX_NAMESPACES_IN_SCOPE {
+                        let message = format!(
+                            "more than {MAX_NAMESPACES_IN_SCOPE} namespace declarations are in scope at <{}>",
+                            element.name
+                        );
+                        return Err(self.syntax_error(before, &message));
+                    }
                     self.stack.push(element);
+                    self.declarations.push(declared);
                 }
                 Event::Empty(start) => {
-                    let element = self.element(namespace, &start, before)?;
+                    let (element, _) = self.element(namespace, &start, before)?;
                     self.attach(element, before)?;
                 }
                 Event::End(_) => match self.stack.pop() {
-                    Some(element) => self.attach(element, before)?,
+                    Some(element) => {
+                        self.declarations.pop();
+                        self.attach(element, before)?
+                    }
                     None => return Err(self.syntax_error(before, "closing tag without an opening tag")),
                 },
                 Event::Text(text) => {
@@ -280,12 +307,32 @@ impl<'i> TreeBuilder<'i> {
         self.root.take().ok_or_else(|| self.syntax_error(self.text.len(), "the document has no root element"))
     }
 
-    fn element(&self, namespace: Option<String>, start: &BytesStart, at: usize) -> Result<Element, CatalogError> {
+    /// The element with its attributes, and how many namespace declarations it carries.
+    fn element(
+        &self,
+        namespace: Option<String>,
+        start: &BytesStart,
+        at: usize,
+    ) -> Result<(Element, usize), CatalogError> {
         let name = String::from_utf8_lossy(start.local_name().into_inner()).into_owned();
-        let mut attributes = Vec::new();
-        for attribute in start.attributes() {
-            let attribute = attribute.map_err(|err| self.syntax_error(at, &err.to_string()))?;
+        // quick-xml's own duplicate check compares every attribute with every other one
+        // (quadratic: 40 s of CPU for one element with 100,000 attributes), so it is off and
+        // `capped_attributes` stops at the cap and checks duplicates among those it kept.
+        let raw = capped_attributes(start.attributes().with_checks(false), self.max_attributes).map_err(|problem| {
+            let message = match problem {
+                AttributeProblem::TooMany => {
+                    format!("element <{name}> has more than {} attributes", self.max_attributes)
+                }
+                AttributeProblem::Duplicate(key) => format!("duplicate attribute '{key}' on <{name}>"),
+                AttributeProblem::Syntax(message) => message,
+            };
+            self.syntax_error(at, &message)
+        })?;
+        let mut attributes = Vec::with_capacity(raw.len());
+        let mut declared = 0;
+        for attribute in raw {
             if attribute.key.as_namespace_binding().is_some() {
+                declared += 1;
                 continue;
             }
             let (attr_ns, local) = self.reader.resolve_attribute(attribute.key);
@@ -296,7 +343,7 @@ impl<'i> TreeBuilder<'i> {
                 value: value.into_owned(),
             });
         }
-        Ok(Element { namespace, name, attributes, nodes: Vec::new() })
+        Ok((Element { namespace, name, attributes, nodes: Vec::new() }, declared))
     }
 
     fn attach(&mut self, element: Element, at: usize) -> Result<(), CatalogError> {
@@ -336,6 +383,38 @@ impl<'i> TreeBuilder<'i> {
         let skipped = self.text.get(before..).map_or(0, |rest| rest.len() - rest.trim_start().len());
         CatalogError::DtdNotAllowed { line: line_at(self.text, before + skipped) }
     }
+}
+
+/// Why an element's attributes were refused.
+#[derive(Debug, PartialEq, Eq)]
+enum AttributeProblem {
+    TooMany,
+    Duplicate(String),
+    Syntax(String),
+}
+
+/// The first `cap` attributes, reading at most `cap + 1` from the iterator (the one past the
+/// cap only proves there are too many); a repeated name among them is an error, as XML
+/// requires. Duplicates are found by sorting, so a full element costs `cap log cap`.
+fn capped_attributes<'a>(
+    attributes: impl Iterator<
+        Item = Result<quick_xml::events::attributes::Attribute<'a>, quick_xml::events::attributes::AttrError>,
+    >,
+    cap: usize,
+) -> Result<Vec<quick_xml::events::attributes::Attribute<'a>>, AttributeProblem> {
+    let mut kept = Vec::new();
+    for attribute in attributes {
+        if kept.len() == cap {
+            return Err(AttributeProblem::TooMany);
+        }
+        kept.push(attribute.map_err(|err| AttributeProblem::Syntax(err.to_string()))?);
+    }
+    let mut keys: Vec<&[u8]> = kept.iter().map(|attribute| attribute.key.as_ref()).collect();
+    keys.sort_unstable();
+    if let Some(pair) = keys.windows(2).find(|pair| pair[0] == pair[1]) {
+        return Err(AttributeProblem::Duplicate(String::from_utf8_lossy(pair[0]).into_owned()));
+    }
+    Ok(kept)
 }
 
 fn offset(position: u64) -> usize {
@@ -482,6 +561,42 @@ mod tests {
             Err(CatalogError::Xml { message, .. }) => assert!(message.contains("nested deeper")),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn test_an_element_with_100k_attributes_is_refused_after_reading_the_cap() {
+        let attributes: String = (0..100_000).map(|n| format!(" a{n}=\"v\"")).collect();
+        let doc = format!("<root{attributes}/>");
+        // The parser stops reading attributes one past the cap: count what it pulls.
+        let start = BytesStart::from_content(&doc[1..doc.len() - 2], 4);
+        let pulled = std::cell::Cell::new(0usize);
+        let mut attributes = start.attributes();
+        let counted = attributes.with_checks(false).inspect(|_| pulled.set(pulled.get() + 1));
+        assert_eq!(capped_attributes(counted, 256).map(|kept| kept.len()), Err(AttributeProblem::TooMany));
+        assert_eq!(pulled.get(), 257, "attributes past the cap are never read");
+        match parse(doc.as_bytes()) {
+            Err(CatalogError::Xml { message, .. }) => {
+                assert!(message.contains("more than 256 attributes"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
+        let few: String = (0..256).map(|n| format!(" a{n}=\"v\"")).collect();
+        assert_eq!(parse(format!("<root{few}/>").as_bytes()).unwrap().attributes.len(), 256);
+        assert!(parse_limited(format!("<root{few}/>").as_bytes(), 10).is_err());
+    }
+
+    #[test]
+    fn test_namespace_declarations_in_scope_are_capped() {
+        let declarations =
+            |prefix: &str| -> String { (0..200).map(|n| format!(" xmlns:{prefix}{n}=\"urn:{n}\"")).collect() };
+        let nested: String = (0..6).map(|level| format!("<e{}>", declarations(&format!("p{level}_")))).collect();
+        let closing: String = (0..6).map(|_| "</e>").collect();
+        match parse(format!("{nested}{closing}").as_bytes()) {
+            Err(CatalogError::Xml { message, .. }) => assert!(message.contains("namespace declarations"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+        let shallow = format!("<e{}><f{}/></e>", declarations("a"), declarations("b"));
+        assert!(parse(shallow.as_bytes()).is_ok());
     }
 
     #[test]

@@ -267,9 +267,16 @@ async fn query(
     if body.body.len() > MAX_LIVE_BODY_BYTES {
         return Err(LiveError::Internal(format!("the answer is larger than {MAX_LIVE_BODY_BYTES} bytes")));
     }
-    let parsed = tokio::task::spawn_blocking(move || catalog::resource_search::parse(&body.body))
-        .await
-        .map_err(|err| LiveError::Internal(err.to_string()))??;
+    // Live answers are capped like pushed catalogs (the default caps: a live answer is shown,
+    // never stored).
+    let parsed = tokio::task::spawn_blocking(move || {
+        catalog::resource_search::parse(&body.body).map(|mut parsed| {
+            catalog::Limits::default().enforce(&mut parsed);
+            parsed
+        })
+    })
+    .await
+    .map_err(|err| LiveError::Internal(err.to_string()))??;
     Ok(Arc::new(LiveAnswer { records: to_records(&source, parsed) }))
 }
 

@@ -32,7 +32,8 @@ pub struct OAuthClientInput {
 #[derive(InputObject)]
 pub struct CatalogSourceInput {
     /// The catalog document; for RESOURCE_SEARCH the service base (`<url>/resources` is
-    /// called); for OAI_PMH the repository base URL (a `metadataPrefix` or `set` in it is kept).
+    /// called); for OAI_PMH the repository base URL (a `metadataPrefix` or `set` in it is kept);
+    /// for SITEMAP the site's sitemap or sitemap index (its pages carry JSON-LD).
     pub url: String,
     pub format: CatalogFormat,
     /// Seconds between harvests (60 to 2592000); default one day.

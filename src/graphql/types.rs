@@ -28,6 +28,9 @@ pub enum CatalogFormat {
     ResourceSearch,
     Lrmi,
     OaiPmh,
+    /// A sitemap (XML, sitemap index, gzip) of pages carrying LRMI / schema.org JSON-LD; pushed
+    /// as a document, one such HTML page.
+    Sitemap,
 }
 
 /// Result order.
@@ -389,6 +392,9 @@ impl From<&resource::Alignment> for Alignment {
 pub struct LineItem {
     pub score_maximum: f64,
     pub label: Option<String>,
+    /// The publisher tool's own id for what is graded.
+    pub resource_id: Option<String>,
+    pub tag: Option<String>,
 }
 
 /// How to launch a publisher's LTI tool.
@@ -414,7 +420,12 @@ impl LtiLink {
     }
     /// Present when the link is gradable.
     async fn line_item(&self) -> Option<LineItem> {
-        self.0.line_item.as_ref().map(|l| LineItem { score_maximum: l.score_maximum, label: l.label.clone() })
+        self.0.line_item.as_ref().map(|l| LineItem {
+            score_maximum: l.score_maximum,
+            label: l.label.clone(),
+            resource_id: l.resource_id.clone(),
+            tag: l.tag.clone(),
+        })
     }
 }
 
@@ -473,6 +484,10 @@ impl Resource {
     /// The resource types exactly as the catalog sent them.
     async fn resource_types_raw(&self) -> &[String] {
         &self.0.resource.resource_types_raw
+    }
+    /// The subjects exactly as the catalog sent them (concept URIs or text).
+    async fn subjects_raw(&self) -> &[String] {
+        &self.0.resource.subjects_raw
     }
     /// BCP 47 tags.
     async fn languages(&self) -> &[String] {

@@ -28,5 +28,11 @@ pub(super) async fn harvest(ctx: &mut HarvestContext<'_>) -> Result<Harvested, H
         return Ok(Harvested::Unchanged { cursor });
     }
     let parsed = ctx.parse(&body.body, url.clone()).await?;
-    Ok(Harvested::Catalog(HarvestedCatalog { parsed, mode: IngestMode::Replace, documents: vec![body.body], cursor }))
+    Ok(Harvested::Catalog(HarvestedCatalog {
+        parsed,
+        mode: IngestMode::Replace,
+        documents: vec![body.body],
+        cursor,
+        pages: None,
+    }))
 }

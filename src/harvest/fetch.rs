@@ -140,6 +140,16 @@ impl Fetcher {
         &self.outbound
     }
 
+    /// The same fetcher (client, tokens, per-host limits) trying as `policy` says: what page
+    /// fetches of a sitemap harvest use, with a shorter timeout and fewer attempts.
+    pub fn with_policy(&self, policy: RetryPolicy) -> Self {
+        Self { policy, ..self.clone() }
+    }
+
+    pub fn policy(&self) -> RetryPolicy {
+        self.policy
+    }
+
     /// GETs a document with retries; `requests` counts the HTTP requests made.
     pub async fn get(
         &self,

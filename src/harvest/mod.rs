@@ -5,7 +5,7 @@
 //! - [`fetch`]: GETs on the shared outbound client with credentials, conditional requests,
 //!   per-host limits, retries with backoff and `Retry-After`.
 //! - [`oauth`]: OAuth 2 client-credentials tokens, cached until expiry.
-//! - [`document`], [`resource_search`], [`oai`]: one harvest loop per kind of feed.
+//! - [`document`], [`resource_search`], [`oai`], [`sitemap`]: one harvest loop per kind of feed.
 //! - [`scheduler`]: the tokio task that starts due runs and stops on shutdown.
 //! - [`service`]: the gateway's methods behind `addCatalogSource`, `harvestNow` and
 //!   `Publisher.sources`.
@@ -20,6 +20,7 @@ pub mod oauth;
 pub mod resource_search;
 pub mod scheduler;
 pub mod service;
+pub mod sitemap;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -33,11 +34,13 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::catalog::{self, CatalogError, Diagnostic, Limits, ParsedCatalog};
+use crate::config::SitemapSettings;
 use crate::error::{AppError, ErrorCode, HasErrorCode};
 use crate::ingest::{Accepted, IngestService, IngestStatus};
 use crate::outbound::{AddressGuard, Outbound};
 use crate::registry::{
-    CatalogSourceRecord, HarvestCursor, HarvestRunRecord, HarvestStatus, HarvestTrigger, Registry, StoredDiagnostic,
+    CatalogSourceRecord, HarvestCursor, HarvestRunRecord, HarvestStatus, HarvestTrigger, Registry, SitemapPageStore,
+    StoredDiagnostic,
 };
 use crate::resource::{CatalogFormat, IngestMode};
 use fetch::{FetchError, FetchRequest, Fetched, Fetcher, RetryPolicy, Validators};
@@ -83,10 +86,12 @@ pub enum Harvested {
 pub struct HarvestedCatalog {
     pub parsed: ParsedCatalog,
     pub mode: IngestMode,
-    /// The documents as fetched, for the archive: the first one is stored with `mode`, the
-    /// others as merges after it.
+    /// The documents as fetched: what the catalog log keeps (applied together, with `mode`),
+    /// and what `parsed` must equal when they are parsed again.
     pub documents: Vec<Vec<u8>>,
     pub cursor: HarvestCursor,
+    /// Sitemap sources: the page state to write once the catalog was applied.
+    pub pages: Option<Box<sitemap::PageChanges>>,
 }
 
 /// The state one run carries through its harvest loop.
@@ -149,6 +154,9 @@ pub struct HarvestService {
     fetcher: Fetcher,
     registry: Arc<dyn Registry>,
     ingest: Arc<IngestService>,
+    /// Per-page state of sitemap sources, and how politely their pages are fetched.
+    sitemap_pages: Option<Arc<dyn SitemapPageStore>>,
+    sitemap: SitemapSettings,
     guard: AddressGuard,
     /// Who this process is when it leases a source (unique per process start).
     replica: String,
@@ -177,6 +185,8 @@ impl HarvestService {
             fetcher: Fetcher::new(outbound, RetryPolicy::default(), max_body),
             registry,
             ingest,
+            sitemap_pages: None,
+            sitemap: SitemapSettings::default(),
             replica,
             lease_ttl,
             slots: Arc::new(Semaphore::new(MAX_CONCURRENT_RUNS)),
@@ -185,6 +195,13 @@ impl HarvestService {
             cancel: CancellationToken::new(),
             tasks: TaskTracker::new(),
         }
+    }
+
+    /// Lets the service harvest `SITEMAP` sources: their page state is kept in `pages`.
+    pub fn with_sitemaps(mut self, pages: Arc<dyn SitemapPageStore>, settings: SitemapSettings) -> Self {
+        self.sitemap_pages = Some(pages);
+        self.sitemap = settings;
+        self
     }
 
     pub fn fetcher(&self) -> &Fetcher {
@@ -348,6 +365,7 @@ impl HarvestService {
             CatalogFormat::ResourceSearch => resource_search::harvest(&mut ctx).await,
             CatalogFormat::OaiPmh => oai::harvest(&mut ctx).await,
             CatalogFormat::CommonCartridge | CatalogFormat::Lrmi => document::harvest(&mut ctx).await,
+            CatalogFormat::Sitemap => sitemap::harvest(&mut ctx, self).await,
         };
         run.requests = ctx.requests;
         run.http_status = ctx.http_status;
@@ -394,7 +412,7 @@ impl HarvestService {
         diagnostics: &mut Vec<Diagnostic>,
         catalog: HarvestedCatalog,
     ) -> bool {
-        let HarvestedCatalog { parsed, mode, documents, cursor } = catalog;
+        let HarvestedCatalog { parsed, mode, documents, cursor, pages } = catalog;
         let accepted = Accepted {
             publisher: source.publisher.clone(),
             source_id: source.id.clone(),
@@ -424,6 +442,11 @@ impl HarvestService {
         };
         if run.status == HarvestStatus::Failed {
             return false;
+        }
+        if let Some(pages) = pages {
+            if !sitemap::commit_pages(self, source, *pages).await {
+                return false;
+            }
         }
         self.save_cursor(&source.id, cursor).await
     }

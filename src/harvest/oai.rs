@@ -160,7 +160,7 @@ pub(super) async fn harvest(ctx: &mut HarvestContext<'_>) -> Result<Harvested, H
         merged.resources.retain(|r| !deleted.contains(&r.local_id));
         IngestMode::Replace
     };
-    Ok(Harvested::Catalog(HarvestedCatalog { parsed: merged, mode, documents, cursor }))
+    Ok(Harvested::Catalog(HarvestedCatalog { parsed: merged, mode, documents, cursor, pages: None }))
 }
 
 #[cfg(test)]

@@ -84,7 +84,13 @@ pub(super) async fn harvest(ctx: &mut HarvestContext<'_>) -> Result<Harvested, H
     if cursor.content_hash == ctx.source.cursor.content_hash {
         return Ok(Harvested::Unchanged { cursor });
     }
-    Ok(Harvested::Catalog(HarvestedCatalog { parsed: merged, mode: IngestMode::Replace, documents, cursor }))
+    Ok(Harvested::Catalog(HarvestedCatalog {
+        parsed: merged,
+        mode: IngestMode::Replace,
+        documents,
+        cursor,
+        pages: None,
+    }))
 }
 
 pub(super) fn merge_into(target: &mut ParsedCatalog, parsed: ParsedCatalog) {

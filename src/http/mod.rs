@@ -193,10 +193,10 @@ async fn upload_catalog(
     let format = params
         .format
         .as_deref()
-        .ok_or_else(|| AppError::bad_input("add ?format=common_cartridge|resource_search|lrmi|oai_pmh"))?;
+        .ok_or_else(|| AppError::bad_input("add ?format=common_cartridge|resource_search|lrmi|oai_pmh|sitemap"))?;
     let format = CatalogFormat::parse(format).ok_or_else(|| {
         AppError::bad_input(format!(
-            "unknown format '{format}': use common_cartridge, resource_search, lrmi or oai_pmh"
+            "unknown format '{format}': use common_cartridge, resource_search, lrmi, oai_pmh or sitemap"
         ))
     })?;
     let mode = match params.mode.as_deref().map(str::to_ascii_lowercase).as_deref() {

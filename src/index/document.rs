@@ -154,10 +154,16 @@ mod tests {
             icon_url: Some("https://tool.example.com/icon.png".to_string()),
             vendor_code: Some("acme".to_string()),
             vendor_name: Some("Acme".to_string()),
-            line_item: Some(LineItem { score_maximum: 10.0, label: Some("Fractions".to_string()) }),
+            line_item: Some(LineItem {
+                score_maximum: 10.0,
+                label: Some("Fractions".to_string()),
+                resource_id: Some("fractions-quiz".to_string()),
+                tag: Some("quiz".to_string()),
+            }),
         });
         resource.keywords = vec!["fractions".to_string()];
         resource.subjects = vec!["Mathematics".to_string()];
+        resource.subjects_raw = vec!["https://w3id.org/kim/hochschulfaechersystematik/n105".to_string()];
         resource.resource_types = vec!["Interactive".to_string()];
         resource.resource_types_raw = vec!["simulation".to_string()];
         resource.languages = vec!["en".to_string()];
@@ -201,9 +207,6 @@ mod tests {
         // update both values here.
         let digest = Sha256::digest(encode_payload(&full_record()).unwrap());
         let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
-        assert_eq!(
-            (SCHEMA_VERSION, hex.as_str()),
-            (4, "0da9f1c4bfb9bd532c3030f05d096e5f56e03df99589ab0c66e62f91c13e681e")
-        );
+        assert_eq!((SCHEMA_VERSION, hex.as_str()), (5, "fe341b7d4b2a5fa08c1b0c42e00fddb8c9d165fa82ce52042af7b4cad120cf0e"));
     }
 }

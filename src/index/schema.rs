@@ -11,11 +11,12 @@ use tantivy::tokenizer::{
 use tantivy::{Index, IndexSettings};
 
 /// Bump when fields, analysers, index settings or the shape of the stored `ResourceRecord`
-/// change: an index with another stamp is rebuilt from the archived catalogs.
+/// change: an index with another stamp is rebuilt from the catalog log.
 /// 2: `title_sort` is a fast column only; the document store is zstd-compressed.
 /// 3: the payload is postcard instead of JSON.
 /// 4: `code` (standard codes as a filter and facet); accessibility in the payload.
-pub const SCHEMA_VERSION: u32 = 4;
+/// 5: resources keep their raw subjects; line items their `resourceId` and `tag`; SITEMAP format.
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// zstd level of the document store.
 const DOCSTORE_ZSTD_LEVEL: i32 = 3;

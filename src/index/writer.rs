@@ -188,20 +188,30 @@ fn apply(
             counts.added += 1;
         }
     }
+    // The source's own ids: what a replace removes, and the only ids a deletion may touch (an
+    // OAI `deleted` header naming another source's resource leaves it alone).
+    let source_ids = if batch.mode == IngestMode::Replace || !batch.deleted.is_empty() {
+        ids_matching(&searcher, source_term.clone())?
+    } else {
+        HashSet::new()
+    };
     match batch.mode {
         IngestMode::Replace => {
-            let source_ids = ids_matching(&searcher, source_term.clone())?;
             counts.removed = source_ids.difference(&incoming).count();
             writer.delete_term(source_term);
         }
-        IngestMode::Merge => {}
-    }
-    for local_id in &batch.deleted {
-        let id = format!("{}:{}", batch.publisher, local_id);
-        if publisher_ids.contains(&id) && !incoming.contains(&id) {
-            counts.removed += 1;
+        IngestMode::Merge => {
+            // Each deleted resource counts once, however many deleted headers name it.
+            let deleted: HashSet<String> =
+                batch.deleted.iter().map(|local_id| format!("{}:{}", batch.publisher, local_id)).collect();
+            for id in &deleted {
+                if !source_ids.contains(id) || incoming.contains(id) {
+                    continue;
+                }
+                counts.removed += 1;
+                writer.delete_term(Term::from_field_text(fields.id, id));
+            }
         }
-        writer.delete_term(Term::from_field_text(fields.id, &id));
     }
     let result = add_documents(writer, fields, &publisher_ids, documents)
         .and_then(|()| position.commit(writer).map_err(IndexError::from));

@@ -166,6 +166,26 @@ impl IngestService {
                 rejected: 0,
                 diagnostics: vec![Diagnostic::error(None, err.to_string())],
             },
+            Ok(parsed) if parsed.nothing_indexable() => {
+                // Applying it would only take the source's resources away: it is not logged.
+                let mut diagnostics = parsed.diagnostics;
+                diagnostics.push(Diagnostic::error(
+                    None,
+                    format!(
+                        "no item of the document could be indexed ({} rejected, {} skipped); nothing was changed",
+                        parsed.rejected, parsed.skipped
+                    ),
+                ));
+                IngestReport {
+                    status: IngestStatus::Failed,
+                    source_id: source_id.clone(),
+                    added: 0,
+                    updated: 0,
+                    removed: 0,
+                    rejected: parsed.rejected,
+                    diagnostics,
+                }
+            }
             Ok(parsed) => {
                 let appending = self.follower.expect_local();
                 let logged = self
@@ -253,10 +273,15 @@ pub fn default_mode(format: CatalogFormat) -> IngestMode {
     }
 }
 
-/// The source a push goes to: given, or `push-<format>`.
+/// The source a push goes to: given, or `push-<format>`. A source given but empty is refused
+/// rather than taken as the default: a script whose variable came out empty must not replace
+/// the default source's catalog.
 pub fn source_id(format: CatalogFormat, given: Option<&str>) -> Result<String, AppError> {
-    match given.map(str::trim).filter(|s| !s.is_empty()) {
+    match given.map(str::trim) {
         None => Ok(format!("push-{}", format.as_param().replace('_', "-"))),
+        Some("") => Err(AppError::bad_input(
+            "source is empty: name the source (1-64 letters, digits, '-', '_' or '.') or leave it out for the default",
+        )),
         Some(name) => valid_source_name(name),
     }
 }

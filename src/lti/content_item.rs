@@ -54,6 +54,9 @@ pub fn content_item(record: &ResourceRecord, launch_url: &str) -> Value {
                         json!(line_item.label.clone().unwrap_or_else(|| resource.title.clone())),
                     );
                     line.insert("resourceId".into(), json!(id));
+                    if let Some(tag) = &line_item.tag {
+                        line.insert("tag".into(), json!(tag));
+                    }
                     item.insert("lineItem".into(), Value::Object(line));
                 }
             }
@@ -102,7 +105,7 @@ mod tests {
             let mut lti = LtiLink { launch_url: resource.url.clone(), ..Default::default() };
             lti.custom.insert("activity_id".into(), "42".into());
             lti.custom.insert("context".into(), "$Context.id".into());
-            lti.line_item = Some(LineItem { score_maximum: 10.0, label: None });
+            lti.line_item = Some(LineItem { score_maximum: 10.0, ..LineItem::default() });
             resource.lti = Some(lti);
         }
         ResourceRecord {

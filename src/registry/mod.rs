@@ -15,6 +15,7 @@ pub mod lti_store;
 pub mod registration_store;
 pub mod sealing;
 pub mod secrets;
+pub mod sitemap_pages;
 mod sources;
 pub mod sql;
 
@@ -28,6 +29,7 @@ pub use log::{CatalogLog, LogEntry, LogKind, LoggedRemoval, NewIngest};
 pub use lti_store::{DeepLinkLaunch, LtiStore, Platform};
 pub use registration_store::{RegistrationGrant, RegistrationKind, RegistrationStore};
 pub use secrets::{SecretStore, SigningKeyRecord};
+pub use sitemap_pages::{SitemapPage, SitemapPageStore};
 pub use sources::{
     CatalogSourceRecord, HarvestCursor, HarvestRunRecord, HarvestStatus, HarvestStore, HarvestTrigger,
     SourceCredentials,

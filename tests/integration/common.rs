@@ -19,6 +19,12 @@ pub fn fixture_bytes(relative: &str) -> Vec<u8> {
     std::fs::read(fixture(relative)).unwrap_or_else(|err| panic!("fixture {relative}: {err}"))
 }
 
+/// This repository's own fixtures (`tests/fixtures/`).
+pub fn own_fixture_bytes(relative: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(relative);
+    std::fs::read(&path).unwrap_or_else(|err| panic!("fixture {}: {err}", path.display()))
+}
+
 pub fn fixture_text(relative: &str) -> String {
     String::from_utf8(fixture_bytes(relative)).expect("fixture is UTF-8")
 }
@@ -265,8 +271,17 @@ pub fn facet(search: &Value, name: &str) -> Vec<(String, i64)> {
 
 /// Zips a fixture folder the way an LMS exports a cartridge (`imsmanifest.xml` at the root).
 pub fn zip_fixture_folder(relative: &str) -> Vec<u8> {
+    zip_folder(&fixture(relative))
+}
+
+/// Zips a folder of this repository's own fixtures.
+pub fn zip_own_fixture_folder(relative: &str) -> Vec<u8> {
+    zip_folder(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(relative))
+}
+
+fn zip_folder(root: &Path) -> Vec<u8> {
     use std::io::Write;
-    let root = fixture(relative);
+    let root = root.to_path_buf();
     let mut buffer = std::io::Cursor::new(Vec::new());
     {
         let mut writer = zip::ZipWriter::new(&mut buffer);

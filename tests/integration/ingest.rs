@@ -54,7 +54,8 @@ async fn test_real_world_exports_ingest_without_error() {
         ("canvas export", zip_fixture_folder("real/canvas-importer"), 1),
         ("course export", zip_fixture_folder("real/ccv-course-1"), 1),
         ("latex.imscc", fixture_bytes("real/imscc/latex.imscc"), 2),
-        ("single-page.imscc", fixture_bytes("real/imscc/single-page.imscc"), 0),
+        // Its wiki page is shown by no organization item: offered as a standalone page (issue 15).
+        ("single-page.imscc", fixture_bytes("real/imscc/single-page.imscc"), 1),
         ("canvas_cc_gem_course.imscc", fixture_bytes("real/imscc/canvas_cc_gem_course.imscc"), 0),
         ("canvas manifest alone", fixture_bytes("real/canvas-importer/imsmanifest.xml"), 0),
         ("course manifest alone", fixture_bytes("real/ccv-course-1/imsmanifest.xml"), 0),

@@ -228,6 +228,7 @@ fn main() -> anyhow::Result<()> {
             let judgments = relevance::Judgments::load(judgments.as_deref())?;
             let options = RelevanceOptions { num_resources: resources, seed, from, check, show_hits };
             runtime.block_on(relevance_command(judgments, &work_dir, options))
+        }
         Some(ChildCommand::ProfilePicker { work_dir, seed }) => {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(profile_picker(&work_dir, seed))
@@ -636,7 +637,6 @@ pub struct Results {
     pub num_zero_hit_queries: usize,
     pub live: live::LiveOutcome,
     pub relevance: relevance::RelevanceOutcome,
-        }
     /// The picker's pages (an error message when they could not be measured).
     pub picker: Result<picker::PickerOutcome, String>,
 }

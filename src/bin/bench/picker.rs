@@ -63,6 +63,7 @@ pub async fn seed_launches(data_dir: &Path) -> anyhow::Result<Vec<String>> {
         token_url: None,
         name: Some("Benchmark LMS".to_string()),
         created_at: now,
+        deployments_open: false,
     };
     let platform = registry.upsert_platform(&platform).await?;
     let settings = r#"{"deep_link_return_url":"https://lms.bench.example/return","accept_types":["ltiResourceLink","link","file","html","image"],"accept_multiple":true}"#;

@@ -229,6 +229,7 @@ mod tests {
             token_url: token.map(str::to_string),
             name: None,
             created_at: Utc::now(),
+            deployments_open: false,
         }
     }
 

@@ -266,6 +266,7 @@ CREATE INDEX lti_registrations_by_publisher ON lti_registrations(publisher);
 "#,
     },
     Migration { name: "0042_lti_launch_presentation", sqlite: LAUNCH_PRESENTATION, postgres: LAUNCH_PRESENTATION },
+    Migration { name: "0043_sitemap_pages", sqlite: SITEMAP_PAGES, postgres: SITEMAP_PAGES },
 ];
 
 /// The gateway's signing keys and named secrets, sealed (text) as the registry's sealer wrote them.
@@ -362,6 +363,21 @@ CREATE INDEX IF NOT EXISTS seen_assertions_expiry ON seen_assertions(expires_at)
 CREATE INDEX IF NOT EXISTS tool_tokens_expiry ON tool_tokens(expires_at);
 CREATE INDEX IF NOT EXISTS lti_login_states_expiry ON lti_login_states(expires_at);
 CREATE INDEX IF NOT EXISTS lti_launches_expiry ON lti_launches(expires_at);
+"#;
+
+/// Per-page state of sitemap sources; rows go with their source.
+const SITEMAP_PAGES: &str = r#"
+CREATE TABLE sitemap_pages (
+    source_id TEXT NOT NULL REFERENCES catalog_sources(id) ON DELETE CASCADE,
+    url TEXT NOT NULL,
+    lastmod TEXT,
+    etag TEXT,
+    last_modified TEXT,
+    content_hash TEXT,
+    resource_ids TEXT NOT NULL,
+    fetched_at TEXT NOT NULL,
+    PRIMARY KEY (source_id, url)
+);
 "#;
 
 impl SqlRegistry {

@@ -14,8 +14,9 @@ mod log;
 mod lti;
 mod migrations;
 mod publishers;
-mod secrets;
 mod registration;
+mod secrets;
+mod sitemap_pages;
 mod sources;
 
 use std::future::Future;
