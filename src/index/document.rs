@@ -207,6 +207,9 @@ mod tests {
         // update both values here.
         let digest = Sha256::digest(encode_payload(&full_record()).unwrap());
         let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
-        assert_eq!((SCHEMA_VERSION, hex.as_str()), (5, "fe341b7d4b2a5fa08c1b0c42e00fddb8c9d165fa82ce52042af7b4cad120cf0e"));
+        assert_eq!(
+            (SCHEMA_VERSION, hex.as_str()),
+            (5, "fe341b7d4b2a5fa08c1b0c42e00fddb8c9d165fa82ce52042af7b4cad120cf0e")
+        );
     }
 }
