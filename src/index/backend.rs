@@ -126,7 +126,14 @@ impl SearchBackend for TantivyBackend {
         let Some(view) = snapshot.view::<IndexView>().cloned() else {
             return self.search(request).await;
         };
-        self.blocking(move |index| index.search_in(&view, &request)).await
+        let searches = self.searches.clone();
+        self.blocking(move |index| {
+            if let Some(searches) = searches {
+                searches.inc();
+            }
+            index.search_in(&view, &request)
+        })
+        .await
     }
 
     async fn get_at(&self, snapshot: &Snapshot, ids: Vec<ResourceId>) -> Result<Vec<ResourceRecord>, SearchError> {
