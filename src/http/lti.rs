@@ -487,12 +487,8 @@ pub async fn register_with_platform(
         Ok(done) => html_no_store(registration::done_page(&done).into_string()),
         Err(err) => {
             let err = lti_error(err);
-            let status = match err.code {
-                ErrorCode::NotFound => StatusCode::NOT_FOUND,
-                ErrorCode::Unavailable => StatusCode::BAD_GATEWAY,
-                ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-                _ => StatusCode::BAD_REQUEST,
-            };
+            // An LMS that refuses or cannot be reached is UNAVAILABLE: 503, as everywhere.
+            let status = refusal_status(&err);
             let page = picker::registration_error_page(&err.message).into_string();
             (status, [(header::CACHE_CONTROL, "no-store")], Html(page)).into_response()
         }

@@ -247,7 +247,7 @@ async fn test_every_registration_refusal_names_the_problem_and_stores_nothing() 
             .to_string(),
     ));
     let (status, page) = lms.open_registration_link(&gateway, &link).await;
-    assert_eq!(status, 502, "{page}");
+    assert_eq!(status, 503, "{page}");
     assert!(page.contains("this site accepts no new tools"), "{page}");
     // An LMS that cannot be reached.
     let mut unreachable = url::Url::parse(&link).unwrap();
@@ -256,7 +256,7 @@ async fn test_every_registration_refusal_names_the_problem_and_stores_nothing() 
         .append_pair("openid_configuration", "http://127.0.0.1:9/mod/lti/openid-configuration.php")
         .append_pair("registration_token", REGISTRATION_TOKEN);
     let response = gateway.client.get(unreachable).send().await.unwrap();
-    assert_eq!(response.status(), 502);
+    assert_eq!(response.status(), 503);
     assert!(response.text().await.unwrap().contains("cannot reach the LMS"));
     // A configuration URL on plain http to a host that is not allowed is not even fetched.
     let mut refused = url::Url::parse(&link).unwrap();
