@@ -38,25 +38,94 @@ pub async fn database() -> Option<String> {
     Some(format!("{base}/{name}"))
 }
 
+/// A PostgreSQL cluster of the test's own, which it may stop and start again (the shared one
+/// serves every other test). Started with `.ci/postgres.sh`, like the shared one; only where
+/// that one is (`RG_TEST_POSTGRES_URL` says the server binaries are installed).
+pub struct OwnPostgres {
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+const POSTGRES_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/postgres.sh");
+
+impl OwnPostgres {
+    pub async fn start() -> Option<Self> {
+        database().await?;
+        let dir = tempfile::tempdir().expect("temp dir");
+        #[cfg(unix)]
+        {
+            // As root the cluster runs as `postgres`, which must reach the folder inside.
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let cluster = Self { dir, port };
+        cluster.run("start");
+        Some(cluster)
+    }
+
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Stops the server (`pg_ctl stop -m fast`: every connection is cut, as in a restart).
+    pub fn stop(&self) {
+        self.run("stop");
+    }
+
+    /// Starts it again on the same data and port.
+    pub fn start_again(&self) {
+        self.run("start");
+    }
+
+    fn run(&self, action: &str) {
+        let cluster = self.dir.path().join("pg");
+        let mut command = std::process::Command::new(POSTGRES_SCRIPT);
+        command.arg(action).arg(&cluster);
+        if action == "start" {
+            command.arg(self.port.to_string());
+        }
+        let output = command.output().expect("run .ci/postgres.sh");
+        assert!(output.status.success(), "postgres.sh {action}: {}", String::from_utf8_lossy(&output.stderr));
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 /// One `resource-gateway serve` process.
 pub struct Replica {
     pub addr: SocketAddr,
     child: tokio::process::Child,
     logs: Arc<Mutex<Vec<String>>>,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Replica {
     /// Starts a replica on `database`, handing out `public_url`, with `extra` settings.
     pub async fn start(database: &str, public_url: &str, extra: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
+        let mut replica = Self::start_on(&dir.path().join("data"), Some(database), public_url, extra).await;
+        replica._dir = Some(dir);
+        replica
+    }
+
+    /// Starts the binary on `data_dir`, which outlives it (a restart after a kill reuses it);
+    /// without `database` its registry is the data folder's own SQLite, as for a newcomer.
+    pub async fn start_on(
+        data_dir: &std::path::Path,
+        database: Option<&str>,
+        public_url: &str,
+        extra: &[(&str, &str)],
+    ) -> Self {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_resource-gateway"));
         command
             .arg("serve")
             .env("GATEWAY_LISTEN", "127.0.0.1:0")
-            .env("GATEWAY_DATA_DIR", dir.path().join("data"))
-            .env("GATEWAY_DATABASE_URL", database)
-            .env("GATEWAY_SECRET_KEY", SECRET_KEY)
+            .env("GATEWAY_DATA_DIR", data_dir)
             .env("GATEWAY_ADMIN_TOKEN", ADMIN_TOKEN)
             .env("GATEWAY_PUBLIC_URL", public_url)
             .env("GATEWAY_ALLOW_NETWORKS", "127.0.0.1/32")
@@ -65,6 +134,9 @@ impl Replica {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
+        if let Some(database) = database {
+            command.env("GATEWAY_DATABASE_URL", database).env("GATEWAY_SECRET_KEY", SECRET_KEY);
+        }
         for (name, value) in extra {
             command.env(name, value);
         }
@@ -94,7 +166,7 @@ impl Replica {
                 panic!("the replica did not start: {}", logs.lock().unwrap().join("\n"));
             }
         };
-        let replica = Self { addr, child, logs, _dir: dir };
+        let replica = Self { addr, child, logs, _dir: None };
         replica.wait_ready().await;
         replica
     }

@@ -378,3 +378,121 @@ async fn test_a_data_folder_from_before_the_catalog_log_keeps_its_catalogs() {
     let server = server.restart().await;
     assert_eq!(publisher_total(&server, "keeper").await, 50);
 }
+
+/// Copies a folder (the index) as it is on disk.
+fn copy_folder(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_folder(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Exactly the state a crash leaves between the removal's registry commit and the index's
+/// commit: the registry has forgotten the publisher, the index still holds its resources
+/// (made by putting back the index folder from before the removal). Starting again finishes
+/// the removal instead of leaving the resources searchable under a publisher nobody lists.
+#[tokio::test]
+async fn test_a_removal_the_index_never_applied_is_finished_at_start() {
+    let mut server = TestServer::empty().await;
+    let key = server.register_publisher("victim", "Victim").await;
+    let other = server.register_publisher("keeper", "Keeper").await;
+    let pushed = server.ingest(&key, "LRMI", &fixture_text("catalogs/openreaders-lrmi.jsonld"), json!({})).await;
+    assert_eq!(pushed["added"], 50, "{pushed:#}");
+    let kept =
+        server.ingest(&other, "OAI_PMH", &fixture_text("catalogs/histarchive-oai-lom-page1.xml"), json!({})).await;
+    let keeper_total = publisher_total(&server, "keeper").await;
+    assert!(keeper_total > 0, "{kept:#}");
+
+    server.stop().await;
+    let before = tempfile::tempdir().unwrap();
+    copy_folder(&server.data_dir.join("tantivy"), before.path());
+    server = server.restart().await;
+    let removed = server.graphql_ok(REMOVE_PUBLISHER, json!({ "id": "victim" }), Some(ADMIN_TOKEN)).await;
+    assert_eq!(removed["removePublisher"]["removed"], 50, "{removed:#}");
+    server.stop().await;
+    std::fs::remove_dir_all(server.data_dir.join("tantivy")).unwrap();
+    copy_folder(before.path(), &server.data_dir.join("tantivy"));
+
+    let server = server.restart().await;
+    assert_eq!(publisher_total(&server, "victim").await, 0, "the removal was finished at start");
+    assert_eq!(server.search(json!({ "query": "honeybees" })).await["totalCount"], 0);
+    assert_eq!(publisher_total(&server, "keeper").await, keeper_total, "another publisher keeps everything");
+    let publishers = server.graphql_ok("{ publishers { id } }", json!({}), None).await;
+    assert_eq!(publishers["publishers"], json!([{ "id": "keeper" }]));
+    let again = server.graphql(REMOVE_PUBLISHER, json!({ "id": "victim" }), Some(ADMIN_TOKEN)).await;
+    assert_eq!(again["errors"][0]["extensions"]["code"], "NOT_FOUND", "nothing was left: {again:#}");
+}
+
+/// An LRMI catalog of `count` resources, each with the word `marker` in its title.
+fn generated_lrmi(count: usize, marker: &str) -> Vec<u8> {
+    let items: Vec<Value> = (0..count)
+        .map(|n| {
+            json!({
+                "@context": "http://schema.org", "@type": "LearningResource", "identifier": format!("GEN-{n}"),
+                "name": format!("{marker} worksheet {n}"), "description": format!("Practice set number {n} on fractions."),
+                "url": format!("https://victim.example.org/r/{n}"), "inLanguage": "en", "educationalLevel": "Grade 4",
+                "license": "https://creativecommons.org/licenses/by/4.0/"
+            })
+        })
+        .collect();
+    serde_json::to_vec(&items).unwrap()
+}
+
+/// The real binary killed (SIGKILL) while it removes a big publisher, as soon as the registry
+/// has forgotten it; started again on the same data folder, none of its resources is left.
+#[tokio::test]
+async fn test_a_gateway_killed_during_remove_publisher_finishes_the_removal_when_it_starts_again() {
+    use crate::cluster::Replica;
+    const REMOVE_ANY: &str = "mutation($id: ID!) { removePublisher(id: $id) { removed } }";
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut gateway = Replica::start_on(&data, None, "http://127.0.0.1:9", &[]).await;
+    let server = TestServer::remote(gateway.addr).await;
+    let key = server.register_publisher("victim", "Victim").await;
+    let (status, report) =
+        server.upload(Some(&key), "victim", "format=lrmi", generated_lrmi(10_000, "zanzibarite")).await;
+    assert_eq!((status, report["added"].as_i64()), (200, Some(10_000)), "{report}");
+    let samples = publisher_total(&server, "mathwise").await;
+    assert!(samples > 0, "the bundled samples are there");
+
+    let removing = {
+        let client = server.client.clone();
+        let url = server.url("/graphql");
+        tokio::spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(ADMIN_TOKEN)
+                .json(&json!({ "query": REMOVE_ANY, "variables": { "id": "victim" } }))
+                .send()
+                .await
+        })
+    };
+    // Kill the moment the registry's commit is visible, before the index has caught up.
+    loop {
+        let listed = server.graphql(r#"{ publisher(id: "victim") { id } }"#, json!({}), Some(ADMIN_TOKEN)).await;
+        if listed["data"]["publisher"].is_null() || removing.is_finished() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    let answered = removing.is_finished();
+    gateway.kill().await;
+    if answered {
+        eprintln!("note: the removal had already answered when the gateway was killed");
+    }
+    drop(server);
+
+    let gateway = Replica::start_on(&data, None, "http://127.0.0.1:9", &[]).await;
+    let server = TestServer::remote(gateway.addr).await;
+    assert_eq!(publisher_total(&server, "victim").await, 0, "{}", gateway.logs());
+    assert_eq!(server.search(json!({ "query": "zanzibarite" })).await["totalCount"], 0);
+    let listed = server.graphql_ok(r#"{ publisher(id: "victim") { id } }"#, json!({}), Some(ADMIN_TOKEN)).await;
+    assert!(listed["publisher"].is_null(), "{listed:#}");
+    assert_eq!(publisher_total(&server, "mathwise").await, samples, "the samples keep everything");
+}
