@@ -255,3 +255,135 @@ async fn test_a_harvest_held_by_a_killed_replica_is_taken_over_when_its_lease_ru
     assert!(statuses.contains(&"SUCCEEDED"), "{statuses:?}");
     assert!(!statuses.contains(&"RUNNING"), "the dead replica's run is not left running: {statuses:?}");
 }
+
+/// PostgreSQL restarted under a running replica: while it is down, what needs the database
+/// answers UNAVAILABLE (503) within a bounded wait, and search (the replica's own index) goes
+/// on; once it is back the replica recovers by itself, without being restarted.
+#[tokio::test]
+async fn test_a_database_restart_answers_unavailable_then_recovers_by_itself() {
+    let Some(postgres) = crate::cluster::OwnPostgres::start().await else { return };
+    let settings = [("GATEWAY_LOAD_SAMPLES", "false")];
+    let replica = Replica::start(&postgres.url(), "http://127.0.0.1:9", &settings).await;
+    let gateway = TestServer::remote(replica.addr).await;
+    let key = gateway.register_publisher("lakeside", "Lakeside Learning").await;
+    assert_eq!(gateway.ingest(&key, "LRMI", TIDEPOOLS, json!({})).await["added"], 1);
+    assert!(finds(&gateway, "tidepool", "lakeside:LK-1").await);
+
+    postgres.stop();
+    let started = std::time::Instant::now();
+    let refused = gateway
+        .graphql(
+            "mutation($input: RegisterPublisherInput!) { registerPublisher(input: $input) { apiKey } }",
+            json!({ "input": { "name": "Second", "id": "second" } }),
+            Some(ADMIN_TOKEN),
+        )
+        .await;
+    assert_eq!(refused["errors"][0]["extensions"]["code"], "UNAVAILABLE", "{refused:#}");
+    let (status, body) = gateway.upload(Some(&key), "lakeside", "format=lrmi", TIDEPOOLS.as_bytes().to_vec()).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(started.elapsed() < Duration::from_secs(20), "bounded wait: {:?}", started.elapsed());
+    assert!(finds(&gateway, "tidepool", "lakeside:LK-1").await, "search goes on from the local index");
+    let ready = gateway.client.get(gateway.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503, "/readyz tells the load balancer");
+
+    postgres.start_again();
+    let recovered = eventually(Duration::from_secs(30), || async {
+        let pushed = gateway
+            .graphql(
+                "mutation($document: String!) { ingestCatalog(format: LRMI, document: $document) { status } }",
+                json!({ "document": TIDEPOOLS }),
+                Some(&key),
+            )
+            .await;
+        pushed["data"]["ingestCatalog"]["status"] == "SUCCEEDED"
+    })
+    .await;
+    assert!(recovered, "the replica did not recover: {}", replica.logs());
+    gateway.register_publisher("second", "Second").await;
+    assert!(finds(&gateway, "tidepool", "lakeside:LK-1").await);
+    let ready = gateway.client.get(gateway.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+}
+
+/// A student's launch brokered to a publisher's tool and the tool's score back to the LMS, each
+/// step through the round-robin balancer: the launch validated on one replica, the tool's
+/// authorization, token and score on whichever answers next.
+#[tokio::test]
+async fn test_a_brokered_launch_and_its_score_cross_replicas() {
+    use crate::broker::{decode, field, query, quiz_publisher, student_launch, Tool};
+    const SCORE: &str = "https://purl.imsglobal.org/spec/lti-ags/scope/score";
+    const LINEITEM_READ: &str = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly";
+    let Some(db) = database().await else { return };
+    let balancer = Balancer::start().await;
+    let settings = [("GATEWAY_LOAD_SAMPLES", "false")];
+    let a = Replica::start(&db, &balancer.url(), &settings).await;
+    let b = Replica::start(&db, &balancer.url(), &settings).await;
+    balancer.set_backends(&[a.addr, b.addr]);
+    let gateway = TestServer::remote(balancer.addr).await;
+    let (direct_a, direct_b) = (TestServer::remote(a.addr).await, TestServer::remote(b.addr).await);
+
+    let lms = Lms::start().await;
+    lms.register(&gateway).await;
+    lms.trust_gateway(&gateway);
+    let tool = Tool::start("gw-at-quizzes").await;
+    let key = quiz_publisher(&gateway, "quizzes", &tool).await;
+    tool.register(&gateway, &key, None, false).await;
+    for replica in [&direct_a, &direct_b] {
+        assert!(eventually(Duration::from_secs(2), || finds(replica, "quiz", "quizzes:Q-7")).await);
+    }
+    let launch = lms.deep_link(&gateway, json!({})).await;
+    let response = gateway
+        .graphql_ok(
+            "mutation($l: ID!) { deepLinkingResponse(launch: $l, resourceIds: [\"quizzes:Q-7\"]) { contentItems } }",
+            json!({ "l": launch }),
+            None,
+        )
+        .await;
+    let item = response["deepLinkingResponse"]["contentItems"][0].clone();
+
+    let (status, location, body) = student_launch(&gateway, &lms, &item, &[SCORE, LINEITEM_READ]).await;
+    assert_eq!(status, 303, "{body}");
+    let login = query(&location.unwrap());
+    let (status, html) = tool.authorize(&gateway, &login, &tool.url("/launch")).await;
+    assert_eq!(status, 200, "the brokered launch is found on any replica: {html}");
+    let claims = decode(&field(&html, "id_token").unwrap());
+    let sub = claims["sub"].as_str().unwrap().to_string();
+    let lineitem = claims["https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"]["lineitem"].as_str().unwrap();
+    assert!(lineitem.starts_with(&gateway.url("/lti/platform/ags/")), "{lineitem}");
+    // The same student launched again gets the same pseudonym, whichever replica signs.
+    let (_, again, _) = student_launch(&gateway, &lms, &item, &[SCORE, LINEITEM_READ]).await;
+    let (_, html) = tool.authorize(&gateway, &query(&again.unwrap()), &tool.url("/launch")).await;
+    assert_eq!(decode(&field(&html, "id_token").unwrap())["sub"], sub.as_str());
+
+    let assertion = tool.assertion(&gateway, "jti-replicas", 300);
+    let (status, token) = tool.token(&gateway, &assertion, SCORE).await;
+    assert_eq!(status, 200, "{token}");
+    let (replayed, _) = tool.token(&gateway, &assertion, SCORE).await;
+    assert!((400..500).contains(&replayed), "an assertion is single use across replicas: {replayed}");
+    let score = json!({ "userId": sub, "scoreGiven": 9, "scoreMaximum": 10, "activityProgress": "Completed",
+                        "gradingProgress": "FullyGraded", "timestamp": "2026-12-02T10:00:00Z" });
+    for _ in 0..2 {
+        // Twice, so that the tool's token is used on both replicas.
+        let posted = gateway
+            .client
+            .post(format!("{lineitem}/scores"))
+            .bearer_auth(token["access_token"].as_str().unwrap())
+            .header("content-type", "application/vnd.ims.lis.v1.score+json")
+            .body(score.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(posted.status(), 200, "{}", posted.text().await.unwrap());
+    }
+    let received = lms.scores();
+    assert_eq!(received.len(), 2);
+    assert!(received.iter().all(|s| s["userId"] == "student-42" && s["scoreGiven"] == 9), "{received:?}");
+    let scores_path = url::Url::parse(lineitem).unwrap().path().to_string() + "/scores";
+    let mut used: Vec<_> = ["/lti/launch", "/lti/platform/auth", "/lti/platform/token", scores_path.as_str()]
+        .iter()
+        .flat_map(|path| balancer.routed(path))
+        .collect();
+    used.sort();
+    used.dedup();
+    assert_eq!(used.len(), 2, "the flow's steps were answered by both replicas");
+}
