@@ -36,6 +36,7 @@ pub mod harvest;
 pub mod http;
 pub mod index;
 pub mod ingest;
+pub mod labels;
 pub mod lti;
 pub mod metrics;
 pub mod outbound;

@@ -1,7 +1,6 @@
 //! The GraphQL API: schema assembly, limits, execution of a request, and the error codes of
 //! the contract.
 
-pub mod labels;
 pub mod limits;
 pub mod lti;
 pub mod mutation;

@@ -165,8 +165,8 @@ fn facet_label(dimension: Dimension, value: &str) -> Option<String> {
     match dimension {
         Dimension::Publisher => None,
         Dimension::GradeLevel => value.parse::<i8>().ok().map(grade_label),
-        Dimension::Language => super::labels::language_name(value).map(str::to_string),
-        Dimension::License => super::labels::license_label(value),
+        Dimension::Language => crate::labels::language_name(value).map(str::to_string),
+        Dimension::License => crate::labels::license_label(value),
         Dimension::Kind | Dimension::Subject | Dimension::ResourceType | Dimension::Standard => None,
     }
 }

@@ -3,8 +3,8 @@
 
 use super::{content_hash, HarvestContext, HarvestError, Harvested, HarvestedCatalog};
 use crate::harvest::fetch::{Fetched, Validators};
-use crate::index::IngestMode;
 use crate::registry::HarvestCursor;
+use crate::resource::IngestMode;
 
 /// What the gateway accepts for these formats.
 const ACCEPT: &str = "application/ld+json, application/json, application/xml, text/xml, application/zip, */*;q=0.5";

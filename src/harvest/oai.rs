@@ -20,8 +20,8 @@ use super::resource_search::merge_into;
 use super::{HarvestContext, HarvestError, Harvested, HarvestedCatalog};
 use crate::catalog::{CatalogError, Diagnostic, ParsedCatalog};
 use crate::harvest::fetch::Fetched;
-use crate::index::IngestMode;
 use crate::registry::HarvestCursor;
+use crate::resource::IngestMode;
 
 /// Pages one harvest follows at most (a guard against a repository that never ends a list).
 const MAX_PAGES: usize = 100_000;

@@ -10,8 +10,8 @@ use url::Url;
 use super::{content_hash, HarvestContext, HarvestError, Harvested, HarvestedCatalog};
 use crate::catalog::{Diagnostic, ParsedCatalog};
 use crate::harvest::fetch::Fetched;
-use crate::index::IngestMode;
 use crate::registry::HarvestCursor;
+use crate::resource::IngestMode;
 
 /// Resources asked per page (the RS maximum).
 pub const PAGE_LIMIT: usize = 100;

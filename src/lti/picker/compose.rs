@@ -11,10 +11,10 @@ use super::source::PickerSource;
 use super::start::LaunchHints;
 use super::view::{is_web_url, FacetOption, FacetPanel, PickerPage, Preview, ResultCard, TrayItem};
 use crate::error::AppError;
-use crate::index::facets::Dimension;
-use crate::index::{Filter, SearchRequest, SearchResults};
 use crate::lti::deep_link::LaunchContext;
 use crate::resource::{ResourceKind, ResourceRecord};
+use crate::search::Dimension;
+use crate::search::{Filter, SearchRequest, SearchResults};
 
 /// Values shown per filter group (ticked ones are always shown too).
 const FACET_VALUES_SHOWN: usize = 10;

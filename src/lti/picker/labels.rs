@@ -2,7 +2,7 @@
 //! and schema.org accessibility terms.
 
 use super::i18n::Strings;
-use crate::graphql::labels::license_label;
+use crate::labels::license_label;
 use crate::resource::{GradeRange, ResourceKind};
 
 pub fn kind(strings: &Strings, kind: ResourceKind) -> String {

@@ -2,8 +2,8 @@
 //! the button that was pressed. Everything travels in the picker's one form, so the page works
 //! the same without script: ticked resources go along with every search and page.
 
-use crate::index::Sort;
 use crate::resource::{GradeRange, ResourceKind};
+use crate::search::Sort;
 
 /// Most resources one selection holds (the deep-linking response's limit).
 pub const MAX_SELECTED: usize = crate::search::service::MAX_LOOKUP_IDS;

@@ -9,7 +9,7 @@ use super::labels;
 use super::params::{field, sort_param, PAGE_SIZE};
 use super::preview;
 use super::view::{PickerPage, ResultCard};
-use crate::index::Sort;
+use crate::search::Sort;
 
 /// The part of the page the script swaps after a search (`#results-region`).
 pub fn region(page: &PickerPage, strings: &Strings) -> Markup {
