@@ -84,9 +84,7 @@ impl App {
     /// Opens (or creates) everything the gateway needs and starts following the catalog log.
     pub async fn open(config: Config, public_url: String) -> Result<Arc<Self>, StartError> {
         let data_dir = config.data_dir.clone();
-        let io_err = |source| StartError::DataDir { path: data_dir.clone(), source };
-        std::fs::create_dir_all(&data_dir).map_err(io_err)?;
-        let registry = Arc::new(open_registry(&config).await?);
+        std::fs::create_dir_all(&data_dir).map_err(|source| StartError::DataDir { path: data_dir.clone(), source })?;
         let index_dir = data_dir.join("tantivy");
         let metrics = Arc::new(Metrics::new());
         let searches = metrics.searches.clone();
@@ -94,8 +92,30 @@ impl App {
             tokio::task::spawn_blocking(move || TantivyBackend::open(&index_dir).map(|b| b.counting(searches)))
                 .await
                 .map_err(|err| StartError::Other(err.to_string()))??;
+        Self::assemble(config, public_url, Arc::new(backend), metrics).await
+    }
+
+    /// The gateway on another [`SearchBackend`] than the data folder's tantivy index: the
+    /// composition is the same, so HTTP and GraphQL routes can be tested on a scripted backend.
+    pub async fn open_with_backend(
+        config: Config,
+        public_url: String,
+        backend: Arc<dyn SearchBackend>,
+    ) -> Result<Arc<Self>, StartError> {
+        Self::assemble(config, public_url, backend, Arc::new(Metrics::new())).await
+    }
+
+    async fn assemble(
+        config: Config,
+        public_url: String,
+        backend: Arc<dyn SearchBackend>,
+        metrics: Arc<Metrics>,
+    ) -> Result<Arc<Self>, StartError> {
+        let data_dir = config.data_dir.clone();
+        let io_err = |source| StartError::DataDir { path: data_dir.clone(), source };
+        std::fs::create_dir_all(&data_dir).map_err(io_err)?;
+        let registry = Arc::new(open_registry(&config).await?);
         let keys = ToolKeys::open(registry.clone(), &data_dir).await?;
-        let backend: Arc<dyn SearchBackend> = Arc::new(backend);
         let publishers =
             Arc::new(PublisherService::open(registry.clone(), &data_dir, config.admin_token.as_deref()).await?);
         let outbound =

@@ -23,5 +23,6 @@ mod picker_browser;
 mod registration;
 mod relevance;
 mod replicas;
+mod routes;
 mod search;
 mod sitemap;
