@@ -21,6 +21,7 @@ mod measure;
 mod picker;
 mod queries;
 mod relevance;
+mod replicas;
 mod report;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -157,6 +158,30 @@ enum ChildCommand {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// Measures replicas on one PostgreSQL: ingest there against SQLite, a fresh replica's
+    /// catch-up from the catalog log, replication lag under continuous ingest
+    #[command(name = "replicas")]
+    Replicas {
+        /// A throwaway PostgreSQL server's admin URL; a database is created (and dropped) on it
+        #[arg(long, env = "RG_BENCH_POSTGRES_URL")]
+        database_url: String,
+        #[arg(long, default_value_t = 100_000)]
+        resources: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// One-resource ingests timed for the lag
+        #[arg(long, default_value_t = 300)]
+        lag_samples: usize,
+        /// Milliseconds between those ingests
+        #[arg(long, default_value_t = 20)]
+        lag_interval_ms: u64,
+        /// Work folder (corpus, data folders); wiped at the start
+        #[arg(long, default_value = "target/bench-replicas")]
+        work_dir: PathBuf,
+        /// Where to write the Markdown results [default: <work dir>/results.md]
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// (internal) serve a data folder until standard input closes
     #[command(hide = true, name = "serve-child")]
     Serve { data_dir: PathBuf, live_deadline_ms: u64 },
@@ -209,7 +234,7 @@ fn main() -> anyhow::Result<()> {
     match cli.child {
         Some(ChildCommand::Ingest { corpus, data_dir, concurrency }) => {
             let runtime = tokio::runtime::Runtime::new()?;
-            let outcome = runtime.block_on(ingest_child(&corpus, &data_dir, concurrency))?;
+            let outcome = runtime.block_on(ingest_child(&corpus, &data_dir, concurrency, None))?;
             println!("{}", serde_json::to_string(&outcome)?);
             Ok(())
         }
@@ -232,6 +257,22 @@ fn main() -> anyhow::Result<()> {
         Some(ChildCommand::ProfilePicker { work_dir, seed }) => {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(profile_picker(&work_dir, seed))
+        }
+        Some(ChildCommand::Replicas { database_url, resources, seed, lag_samples, lag_interval_ms, work_dir, out }) => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            let options = replicas::ReplicaOptions {
+                server_url: database_url,
+                num_resources: resources,
+                seed,
+                lag_samples,
+                lag_interval: Duration::from_millis(lag_interval_ms.max(1)),
+            };
+            let outcome = runtime.block_on(replicas::run(&work_dir, &options))?;
+            let text = replicas::markdown(&outcome);
+            println!("{text}");
+            let out = out.unwrap_or_else(|| work_dir.join("results.md"));
+            std::fs::write(&out, &text).with_context(|| format!("cannot write {}", out.display()))?;
+            Ok(())
         }
         Some(ChildCommand::ProfileHttp { work_dir, url, mix, concurrency }) => {
             let runtime = tokio::runtime::Runtime::new()?;
@@ -316,7 +357,7 @@ async fn relevance_command(
             let corpus_dir = work_dir.join("corpus");
             let data_dir = work_dir.join("data");
             corpus::write_corpus(&corpus_dir, num_resources, 20_000, seed)?;
-            ingest_child(&corpus_dir, &data_dir, 2).await?;
+            ingest_child(&corpus_dir, &data_dir, 2, None).await?;
             (corpus_dir, data_dir)
         }
     };
@@ -354,9 +395,18 @@ fn bench_config(data_dir: &Path) -> Config {
     config
 }
 
-async fn ingest_child(corpus: &Path, data_dir: &Path, concurrency: usize) -> anyhow::Result<IngestOutcome> {
+/// Ingests the corpus through the gateway on `data_dir` (its registry there, or on `database`).
+async fn ingest_child(
+    corpus: &Path,
+    data_dir: &Path,
+    concurrency: usize,
+    database: Option<&str>,
+) -> anyhow::Result<IngestOutcome> {
     let manifest = Manifest::read(corpus)?;
-    let config = bench_config(data_dir);
+    let config = match database {
+        Some(url) => replicas::replica_config(data_dir, url),
+        None => bench_config(data_dir),
+    };
     let gateway = App::open(config, "http://127.0.0.1:8080".to_string()).await?;
     for publisher in &manifest.publishers {
         gateway
