@@ -430,7 +430,7 @@ async fn test_a_removal_the_index_never_applied_is_finished_at_start() {
 }
 
 /// An LRMI catalog of `count` resources, each with the word `marker` in its title.
-fn generated_lrmi(count: usize, marker: &str) -> Vec<u8> {
+pub fn generated_lrmi(count: usize, marker: &str) -> Vec<u8> {
     let items: Vec<Value> = (0..count)
         .map(|n| {
             json!({
