@@ -8,7 +8,7 @@ fn expected_catalogs() -> Value {
     serde_json::from_str(&fixture_text("catalogs/expected.json")).unwrap()
 }
 
-async fn publisher_total(server: &TestServer, publisher: &str) -> i64 {
+pub async fn publisher_total(server: &TestServer, publisher: &str) -> i64 {
     let found = server.search(json!({ "filter": { "publishers": [publisher] }, "first": 1 })).await;
     found["totalCount"].as_i64().unwrap()
 }
@@ -448,11 +448,17 @@ pub fn generated_lrmi(count: usize, marker: &str) -> Vec<u8> {
 /// has forgotten it; started again on the same data folder, none of its resources is left.
 #[tokio::test]
 async fn test_a_gateway_killed_during_remove_publisher_finishes_the_removal_when_it_starts_again() {
+    killed_during_remove_publisher(None).await;
+}
+
+/// [`test_a_gateway_killed_during_remove_publisher_finishes_the_removal_when_it_starts_again`]
+/// on the data folder's SQLite, or with the registry on `database`.
+pub async fn killed_during_remove_publisher(database: Option<&str>) {
     use crate::cluster::Replica;
     const REMOVE_ANY: &str = "mutation($id: ID!) { removePublisher(id: $id) { removed } }";
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let mut gateway = Replica::start_on(&data, None, "http://127.0.0.1:9", &[]).await;
+    let mut gateway = Replica::start_on(&data, database, "http://127.0.0.1:9", &[]).await;
     let server = TestServer::remote(gateway.addr).await;
     let key = server.register_publisher("victim", "Victim").await;
     let (status, report) =
@@ -488,7 +494,7 @@ async fn test_a_gateway_killed_during_remove_publisher_finishes_the_removal_when
     }
     drop(server);
 
-    let gateway = Replica::start_on(&data, None, "http://127.0.0.1:9", &[]).await;
+    let gateway = Replica::start_on(&data, database, "http://127.0.0.1:9", &[]).await;
     let server = TestServer::remote(gateway.addr).await;
     assert_eq!(publisher_total(&server, "victim").await, 0, "{}", gateway.logs());
     assert_eq!(server.search(json!({ "query": "zanzibarite" })).await["totalCount"], 0);

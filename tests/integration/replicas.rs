@@ -469,3 +469,16 @@ async fn test_kills_during_an_ingest_and_a_key_rotation_lose_nothing_committed()
     };
     assert!(eventually(Duration::from_secs(10), rotated).await, "the next rotation reaches both");
 }
+
+/// A replica killed during `removePublisher` on PostgreSQL: restarted, it finishes the removal,
+/// and the replica that was never killed has taken the publisher's resources out too.
+#[tokio::test]
+async fn test_a_replica_killed_during_remove_publisher_finishes_it_and_the_other_follows() {
+    let Some(db) = database().await else { return };
+    let replica = Replica::start(&db, "http://127.0.0.1:9", &[]).await;
+    crate::ingest::killed_during_remove_publisher(Some(&db)).await;
+    let other = TestServer::remote(replica.addr).await;
+    let gone = || async { crate::ingest::publisher_total(&other, "victim").await == 0 };
+    assert!(eventually(Duration::from_secs(2), gone).await, "the other replica still holds the publisher");
+    assert!(crate::ingest::publisher_total(&other, "mathwise").await > 0, "and keeps the samples");
+}
