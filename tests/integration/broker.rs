@@ -12,8 +12,8 @@ use crate::common::{TestServer, ADMIN_TOKEN};
 use crate::lms::{Lms, RsaKey};
 use crate::lti::gateway_with_samples;
 
-const SCORE: &str = "https://purl.imsglobal.org/spec/lti-ags/scope/score";
-const LINEITEM_READ: &str = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly";
+pub const SCORE: &str = "https://purl.imsglobal.org/spec/lti-ags/scope/score";
+pub const LINEITEM_READ: &str = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly";
 const LINEITEM: &str = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem";
 
 /// A publisher's LTI tool: its key, its JWKS, its URLs.
@@ -185,6 +185,32 @@ async fn student_launch_with_lineitem(
     lms.post_launch(gateway, &lms.key.sign(&claims), auth.state()).await
 }
 
+/// The content item a teacher's deep linking inserts for the quiz of [`quiz_publisher`].
+pub async fn inserted_quiz(gateway: &TestServer, lms: &Lms) -> Value {
+    let launch = lms.deep_link(gateway, json!({})).await;
+    let response = gateway
+        .graphql_ok(
+            "mutation($l: ID!) { deepLinkingResponse(launch: $l, resourceIds: [\"quizzes:Q-7\"]) { contentItems } }",
+            json!({ "l": launch }),
+            None,
+        )
+        .await;
+    response["deepLinkingResponse"]["contentItems"][0].clone()
+}
+
+/// A tool posting `score` to a line item the gateway relays, as an AGS score.
+pub async fn post_score(gateway: &TestServer, lineitem: &str, token: &str, score: &Value) -> reqwest::Response {
+    gateway
+        .client
+        .post(format!("{lineitem}/scores"))
+        .bearer_auth(token)
+        .header("content-type", "application/vnd.ims.lis.v1.score+json")
+        .body(score.to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
 pub fn query(location: &str) -> HashMap<String, String> {
     url::Url::parse(location).unwrap().query_pairs().into_owned().collect()
 }
@@ -203,15 +229,7 @@ async fn setup() -> (TestServer, Lms, Tool, Value) {
     assert_eq!(registered["platformAuthUrl"], gateway.url("/lti/platform/auth"));
     assert_eq!(registered["platformTokenUrl"], gateway.url("/lti/platform/token"));
     assert_eq!(registered["platformJwksUrl"], gateway.url("/.well-known/jwks.json"));
-    let launch = lms.deep_link(&gateway, json!({})).await;
-    let response = gateway
-        .graphql_ok(
-            "mutation($l: ID!) { deepLinkingResponse(launch: $l, resourceIds: [\"quizzes:Q-7\"]) { contentItems } }",
-            json!({ "l": launch }),
-            None,
-        )
-        .await;
-    let item = response["deepLinkingResponse"]["contentItems"][0].clone();
+    let item = inserted_quiz(&gateway, &lms).await;
     assert_eq!(item["lineItem"]["scoreMaximum"], 10.0);
     (gateway, lms, tool, item)
 }
@@ -276,15 +294,7 @@ async fn test_a_whole_lesson_with_grade_passback() {
     let access = token["access_token"].as_str().unwrap().to_string();
     let score = json!({ "userId": sub, "scoreGiven": 8, "scoreMaximum": 10, "activityProgress": "Completed",
                         "gradingProgress": "FullyGraded", "timestamp": "2026-11-27T10:00:00Z", "comment": "Well done" });
-    let posted = gateway
-        .client
-        .post(format!("{lineitem}/scores"))
-        .bearer_auth(&access)
-        .header("content-type", "application/vnd.ims.lis.v1.score+json")
-        .body(score.to_string())
-        .send()
-        .await
-        .unwrap();
+    let posted = post_score(&gateway, &lineitem, &access, &score).await;
     assert_eq!(posted.status(), 200, "{}", posted.text().await.unwrap());
     let received = lms.scores();
     assert_eq!(received.len(), 1);
@@ -297,15 +307,7 @@ async fn test_a_whole_lesson_with_grade_passback() {
 
     // Errors from the LMS come back with their status.
     lms.fail_scores(true);
-    let refused = gateway
-        .client
-        .post(format!("{lineitem}/scores"))
-        .bearer_auth(&access)
-        .header("content-type", "application/vnd.ims.lis.v1.score+json")
-        .body(score.to_string())
-        .send()
-        .await
-        .unwrap();
+    let refused = post_score(&gateway, &lineitem, &access, &score).await;
     assert_eq!(refused.status(), 422);
     assert!(refused.text().await.unwrap().contains("exceeds"));
     lms.fail_scores(false);

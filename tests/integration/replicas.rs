@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use crate::cluster::{database, Balancer, Replica, SECRET_KEY};
 use crate::common::{edge_ids, TestServer, ADMIN_TOKEN};
+use crate::ingest::publisher_total;
 use crate::lms::{form_post, verify_with_gateway_jwks, Lms};
 
 const TIDEPOOLS: &str = r#"{
@@ -310,9 +311,9 @@ async fn test_a_database_restart_answers_unavailable_then_recovers_by_itself() {
 /// authorization, token and score on whichever answers next.
 #[tokio::test]
 async fn test_a_brokered_launch_and_its_score_cross_replicas() {
-    use crate::broker::{decode, field, query, quiz_publisher, student_launch, Tool};
-    const SCORE: &str = "https://purl.imsglobal.org/spec/lti-ags/scope/score";
-    const LINEITEM_READ: &str = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly";
+    use crate::broker::{
+        decode, field, inserted_quiz, post_score, query, quiz_publisher, student_launch, Tool, LINEITEM_READ, SCORE,
+    };
     let Some(db) = database().await else { return };
     let balancer = Balancer::start().await;
     let settings = [("GATEWAY_LOAD_SAMPLES", "false")];
@@ -331,15 +332,7 @@ async fn test_a_brokered_launch_and_its_score_cross_replicas() {
     for replica in [&direct_a, &direct_b] {
         assert!(eventually(Duration::from_secs(2), || finds(replica, "quiz", "quizzes:Q-7")).await);
     }
-    let launch = lms.deep_link(&gateway, json!({})).await;
-    let response = gateway
-        .graphql_ok(
-            "mutation($l: ID!) { deepLinkingResponse(launch: $l, resourceIds: [\"quizzes:Q-7\"]) { contentItems } }",
-            json!({ "l": launch }),
-            None,
-        )
-        .await;
-    let item = response["deepLinkingResponse"]["contentItems"][0].clone();
+    let item = inserted_quiz(&gateway, &lms).await;
 
     let (status, location, body) = student_launch(&gateway, &lms, &item, &[SCORE, LINEITEM_READ]).await;
     assert_eq!(status, 303, "{body}");
@@ -364,15 +357,7 @@ async fn test_a_brokered_launch_and_its_score_cross_replicas() {
                         "gradingProgress": "FullyGraded", "timestamp": "2026-12-02T10:00:00Z" });
     for _ in 0..2 {
         // Twice, so that the tool's token is used on both replicas.
-        let posted = gateway
-            .client
-            .post(format!("{lineitem}/scores"))
-            .bearer_auth(token["access_token"].as_str().unwrap())
-            .header("content-type", "application/vnd.ims.lis.v1.score+json")
-            .body(score.to_string())
-            .send()
-            .await
-            .unwrap();
+        let posted = post_score(&gateway, lineitem, token["access_token"].as_str().unwrap(), &score).await;
         assert_eq!(posted.status(), 200, "{}", posted.text().await.unwrap());
     }
     let received = lms.scores();
@@ -386,12 +371,6 @@ async fn test_a_brokered_launch_and_its_score_cross_replicas() {
     used.sort();
     used.dedup();
     assert_eq!(used.len(), 2, "the flow's steps were answered by both replicas");
-}
-
-/// The number of resources `publisher` has on one replica.
-async fn count_of(gateway: &TestServer, publisher: &str) -> i64 {
-    let found = gateway.search(json!({ "filter": { "publishers": [publisher] }, "first": 1 })).await;
-    found["totalCount"].as_i64().unwrap()
 }
 
 /// A replica killed (SIGKILL) while it ingests a big catalog, and a `keys rotate` killed while it
@@ -425,22 +404,22 @@ async fn test_kills_during_an_ingest_and_a_key_rotation_lose_nothing_committed()
     }
     // B serves throughout and never shows part of the catalog.
     for _ in 0..20 {
-        let seen = count_of(&direct_b, "bulk").await;
+        let seen = publisher_total(&direct_b, "bulk").await;
         assert!(seen == 0 || seen == COUNT, "half a catalog on the other replica: {seen}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let on_b = count_of(&direct_b, "bulk").await;
+    let on_b = publisher_total(&direct_b, "bulk").await;
 
     let a = Replica::start_on(&data_a, Some(&db), "http://127.0.0.1:9", &settings).await;
     let direct_a = TestServer::remote(a.addr).await;
-    assert_eq!(count_of(&direct_a, "bulk").await, on_b, "the restarted replica agrees with the other");
+    assert_eq!(publisher_total(&direct_a, "bulk").await, on_b, "the restarted replica agrees with the other");
     // Pushed again on B: both hold the whole catalog.
     let (status, report) = direct_b
         .upload(Some(&key), "bulk", "format=lrmi", crate::ingest::generated_lrmi(COUNT as usize, "quillwort"))
         .await;
     assert_eq!(status, 200, "{report}");
-    assert!(eventually(Duration::from_secs(5), || async { count_of(&direct_a, "bulk").await == COUNT }).await);
-    assert_eq!(count_of(&direct_b, "bulk").await, COUNT);
+    assert!(eventually(Duration::from_secs(5), || async { publisher_total(&direct_a, "bulk").await == COUNT }).await);
+    assert_eq!(publisher_total(&direct_b, "bulk").await, COUNT);
 
     // `keys rotate` killed while it runs: both replicas still publish one and the same set, and
     // the next rotation completes and reaches both.
@@ -478,7 +457,7 @@ async fn test_a_replica_killed_during_remove_publisher_finishes_it_and_the_other
     let replica = Replica::start(&db, "http://127.0.0.1:9", &[]).await;
     crate::ingest::killed_during_remove_publisher(Some(&db)).await;
     let other = TestServer::remote(replica.addr).await;
-    let gone = || async { crate::ingest::publisher_total(&other, "victim").await == 0 };
+    let gone = || async { publisher_total(&other, "victim").await == 0 };
     assert!(eventually(Duration::from_secs(2), gone).await, "the other replica still holds the publisher");
-    assert!(crate::ingest::publisher_total(&other, "mathwise").await > 0, "and keeps the samples");
+    assert!(publisher_total(&other, "mathwise").await > 0, "and keeps the samples");
 }
