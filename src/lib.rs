@@ -105,5 +105,5 @@ pub async fn serve(
 /// The HTTP application around an opened gateway.
 pub fn router(app: Arc<App>) -> axum::Router {
     let schema = graphql::build_schema(Some(app.clone()));
-    http::router(http::AppState { app, schema })
+    http::router(http::AppState { app, schema, documents: Default::default() })
 }

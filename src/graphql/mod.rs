@@ -1,6 +1,7 @@
 //! The GraphQL API: schema assembly, limits, execution of a request, and the error codes of
 //! the contract.
 
+pub mod documents;
 pub mod limits;
 pub mod lti;
 pub mod mutation;
@@ -20,6 +21,7 @@ use tokio::time::Instant;
 use crate::app::App;
 use crate::auth::Principal;
 use crate::error::{AppError, ErrorCode};
+use documents::ParsedDocuments;
 use limits::{Budget, LimitError};
 use lti::{BrokerMutation, LtiMutation, LtiQuery};
 use mutation::CatalogMutation;
@@ -66,6 +68,7 @@ pub(crate) fn coded_error(err: &AppError) -> ServerError {
 /// queue) and answers `UNAVAILABLE`, and the operations after it do not start.
 pub async fn execute(
     schema: &GatewaySchema,
+    documents: &ParsedDocuments,
     batch: BatchRequest,
     principal: Principal,
     deadline: Instant,
@@ -74,7 +77,7 @@ pub async fn execute(
     let budget = Arc::new(Budget::for_principal(&principal));
     let run = |request: Request| {
         let data = request.data(principal.clone()).data(budget.clone());
-        execute_one(schema, data, deadline, deadline_ms)
+        execute_one(schema, documents, data, deadline, deadline_ms)
     };
     let response = match batch {
         BatchRequest::Single(request) => BatchResponse::Single(run(request).await),
@@ -89,14 +92,17 @@ pub async fn execute(
     with_error_codes(response)
 }
 
-async fn execute_one(schema: &GatewaySchema, mut request: Request, deadline: Instant, deadline_ms: u128) -> Response {
-    let document = match limits::parse(&request.query) {
+async fn execute_one(
+    schema: &GatewaySchema,
+    documents: &ParsedDocuments,
+    mut request: Request,
+    deadline: Instant,
+    deadline_ms: u128,
+) -> Response {
+    let document = match documents.get(&request.query).await {
         Ok(document) => document,
         Err(err) => return Response::from_errors(vec![coded_error(&err)]),
     };
-    if let Err(err) = limits::check_document(&document) {
-        return Response::from_errors(vec![coded_error(&err.into())]);
-    }
     let is_query = match (&request.operation_name, document.operations.iter().count()) {
         (Some(name), _) => document
             .operations

@@ -27,6 +27,7 @@ use tower_http::trace::TraceLayer;
 use crate::app::App;
 use crate::auth::Principal;
 use crate::error::{AppError, ErrorCode};
+use crate::graphql::documents::ParsedDocuments;
 use crate::graphql::GatewaySchema;
 use crate::ingest::{IngestOptions, IngestStatus};
 use crate::resource::IngestMode;
@@ -44,6 +45,8 @@ pub const ANONYMOUS_GRAPHQL_BYTES: usize = 64 * 1024;
 pub struct AppState {
     pub app: Arc<App>,
     pub schema: GatewaySchema,
+    /// Query texts already parsed and checked (see [`ParsedDocuments`]).
+    pub documents: ParsedDocuments,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -166,7 +169,8 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Body) 
     }
     let allowed = state.app.config.query_deadline;
     let deadline = tokio::time::Instant::now() + allowed;
-    let response = crate::graphql::execute(&state.schema, batch, principal, deadline, allowed.as_millis()).await;
+    let response =
+        crate::graphql::execute(&state.schema, &state.documents, batch, principal, deadline, allowed.as_millis()).await;
     Json(response).into_response()
 }
 

@@ -4,7 +4,7 @@
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED, STRING,
 };
-use tantivy::store::{Compressor, ZstdCompressor};
+use tantivy::store::Compressor;
 use tantivy::tokenizer::{
     AsciiFoldingFilter, Language, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
 };
@@ -16,19 +16,16 @@ use tantivy::{Index, IndexSettings};
 /// 3: the payload is postcard instead of JSON.
 /// 4: `code` (standard codes as a filter and facet); accessibility in the payload.
 /// 5: resources keep their raw subjects; line items their `resourceId` and `tag`; SITEMAP format.
-pub const SCHEMA_VERSION: u32 = 5;
-
-/// zstd level of the document store.
-const DOCSTORE_ZSTD_LEVEL: i32 = 3;
+/// 6: the document store is lz4-compressed again.
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// How the index stores what it stores. The document store (each resource's payload, read for
-/// the hits of a page) is compressed with zstd rather than lz4: a third smaller on disk, and a
-/// page of hits touches fewer pages of it, which is most of a serving gateway's memory.
+/// the hits of a page) is compressed with lz4: every hit decompresses its whole block, and with
+/// zstd that (a decompression context created per block, then the block) was a fifth of a
+/// search's CPU at 100k (BENCHMARKS.md, issue 14); lz4 costs a few percent of that for a store
+/// about a third larger.
 pub fn settings() -> IndexSettings {
-    IndexSettings {
-        docstore_compression: Compressor::Zstd(ZstdCompressor { compression_level: Some(DOCSTORE_ZSTD_LEVEL) }),
-        ..IndexSettings::default()
-    }
+    IndexSettings { docstore_compression: Compressor::Lz4, ..IndexSettings::default() }
 }
 
 /// English-stemmed analyser for every text field.
