@@ -107,15 +107,18 @@ impl SegmentCollector for SegmentTermCounter {
         let Some(column) = self.column else {
             return out;
         };
-        let mut value = String::new();
-        for (ord, count) in self.counts.into_iter().enumerate() {
-            if count == 0 {
-                continue;
+        let (ords, counts): (Vec<u64>, Vec<u64>) =
+            self.counts.into_iter().enumerate().filter(|(_, count)| *count > 0).map(|(ord, n)| (ord as u64, n)).unzip();
+        // One walk of the dictionary for every counted value (a lookup per value would
+        // re-read its block from the start each time).
+        let mut counts = counts.into_iter();
+        let walked = column.dictionary().sorted_ords_to_term_cb(&ords, |bytes| {
+            if let (Ok(value), Some(count)) = (std::str::from_utf8(bytes), counts.next()) {
+                out.insert(value.to_string(), count);
             }
-            value.clear();
-            if column.ord_to_str(ord as u64, &mut value).unwrap_or(false) {
-                out.insert(value.clone(), count);
-            }
+        });
+        if let Err(err) = walked {
+            tracing::warn!(%err, "facet values could not be read from a segment's dictionary");
         }
         out
     }
