@@ -258,6 +258,7 @@ mod tests {
     use super::super::{IngestBatch, IngestMode, SearchIndex};
     use super::Dimension;
     use crate::resource::{CatalogFormat, GradeRange, PublisherId, Resource, ResourceKind, ResourceRecord};
+    use tantivy::columnar::Cardinality;
 
     const SUBJECTS: [&str; 3] = ["Mathematics", "Science", "Arts"];
 
@@ -342,6 +343,17 @@ mod tests {
             };
             index.ingest(batch, None).await.unwrap();
         }
+        // Both ways of counting are exercised: one value per resource (publisher, kind) and
+        // several (subjects, in some segment).
+        let searcher = index.reader.searcher();
+        let cardinality = |segment: &tantivy::SegmentReader, name: &str| {
+            segment.fast_fields().str(name).unwrap().unwrap().ords().get_cardinality()
+        };
+        for segment in searcher.segment_readers() {
+            assert_eq!(cardinality(segment, "publisher"), Cardinality::Full);
+            assert_eq!(cardinality(segment, "kind"), Cardinality::Full);
+        }
+        assert!(searcher.segment_readers().iter().any(|s| cardinality(s, "subject") == Cardinality::Multivalued));
         let strings = |values: &[&str]| values.iter().map(|v| v.to_string()).collect::<Vec<_>>();
         let filters = vec![
             Filter::default(),

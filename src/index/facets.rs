@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::columnar::StrColumn;
+use tantivy::columnar::{Cardinality, StrColumn};
 use tantivy::schema::Field;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
@@ -62,6 +62,9 @@ impl TermCounter {
 
 pub struct SegmentTermCounter {
     column: Option<StrColumn>,
+    /// Every document of the segment has exactly one value (publisher, kind, often language
+    /// and licence): its ordinal is read directly, without going through the column index.
+    single_valued: bool,
     counts: Vec<u64>,
 }
 
@@ -72,7 +75,8 @@ impl Collector for TermCounter {
     fn for_segment(&self, _segment_local_id: SegmentOrdinal, segment: &SegmentReader) -> tantivy::Result<Self::Child> {
         let column = segment.fast_fields().str(self.field_name)?;
         let num_terms = column.as_ref().map(|c| c.num_terms()).unwrap_or(0);
-        Ok(SegmentTermCounter { column, counts: vec![0; num_terms] })
+        let single_valued = column.as_ref().is_some_and(|c| c.ords().get_cardinality() == Cardinality::Full);
+        Ok(SegmentTermCounter { column, single_valued, counts: vec![0; num_terms] })
     }
 
     fn requires_scoring(&self) -> bool {
@@ -95,6 +99,13 @@ impl SegmentCollector for SegmentTermCounter {
 
     fn collect(&mut self, doc: DocId, _score: Score) {
         let Some(column) = &self.column else { return };
+        if self.single_valued {
+            let ord = column.ords().values.get_val(doc);
+            if let Some(count) = self.counts.get_mut(ord as usize) {
+                *count += 1;
+            }
+            return;
+        }
         for ord in column.term_ords(doc) {
             if let Some(count) = self.counts.get_mut(ord as usize) {
                 *count += 1;
