@@ -16,15 +16,15 @@ use tantivy::{Index, IndexSettings};
 /// 3: the payload is postcard instead of JSON.
 /// 4: `code` (standard codes as a filter and facet); accessibility in the payload.
 /// 5: resources keep their raw subjects; line items their `resourceId` and `tag`; SITEMAP format.
-/// 6: the document store is lz4-compressed again.
+/// 6: the document store is lz4-compressed again, in 4 KiB blocks.
 pub const SCHEMA_VERSION: u32 = 6;
 
 /// How the index stores what it stores. The document store (each resource's payload, read for
 /// the hits of a page) is compressed with lz4: every hit decompresses its whole block, and with
-/// zstd that (a decompression context created per block, then the block) was a fifth of a
-/// search's CPU at 100k (BENCHMARKS.md, issue 14); lz4 costs a few percent of that for a store
-/// about a third larger. Blocks of 4 KiB rather than tantivy's 16: a hit decompresses a
-/// quarter as much, for a store a few percent larger.
+/// zstd that (a decompression context created per block, then the block) was a fifth of the
+/// serving CPU at 100k (BENCHMARKS.md, issue 14). lz4 in blocks of 4 KiB rather than tantivy's
+/// 16 brings it under 3%, for a store 1.7 times zstd's (43 instead of 25 MiB at 100k), which
+/// shows in the serving process's mapped pages.
 pub fn settings() -> IndexSettings {
     IndexSettings {
         docstore_compression: Compressor::Lz4,
