@@ -192,7 +192,19 @@ async fn upload_catalog(
     if principal == Principal::Anonymous {
         return Err(AppError::unauthenticated("uploading a catalog needs a publisher key or the admin token"));
     }
-    let body = read_body(body, state.app.config.max_upload_bytes).await?;
+    let body = read_body(body, state.app.config.max_upload_bytes).await.map_err(|err| {
+        if err.code != ErrorCode::PayloadTooLarge {
+            return err;
+        }
+        AppError::new(
+            err.code,
+            format!(
+                "{}: send the catalog in several documents (mode=merge), register it as a URL to harvest, or ask \
+                 the gateway's administrator to raise GATEWAY_MAX_UPLOAD_BYTES",
+                err.message
+            ),
+        )
+    })?;
     let publisher = PublisherId::parse(&id).map_err(|err| AppError::bad_input(err.to_string()))?;
     let format = params
         .format

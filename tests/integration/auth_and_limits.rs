@@ -73,8 +73,10 @@ async fn test_oversized_bodies_are_refused_with_413() {
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["errors"][0]["extensions"]["code"], "PAYLOAD_TOO_LARGE");
 
-    let (status, _) = server.upload(Some(&key), "big", "format=lrmi", vec![b' '; 200 * 1024]).await;
+    let (status, report) = server.upload(Some(&key), "big", "format=lrmi", vec![b' '; 200 * 1024]).await;
     assert_eq!(status, 413);
+    let message = report["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("bytes") && message.contains("GATEWAY_MAX_UPLOAD_BYTES"), "{report}");
     let (status, report) = server
         .upload(Some(&key), "big", "format=lrmi", fixture_text("catalogs/openreaders-single.jsonld").into_bytes())
         .await;
