@@ -15,7 +15,7 @@ use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
 
-use super::facets::{Dimension, DimensionField, SegmentTermCounter, TermCounter};
+use super::facets::{Dimension, DimensionField, SegmentDocs, SegmentTermCounter, TermCounter};
 
 /// A filter evaluated per document from fast fields (the same values its query matches).
 #[derive(Debug, Clone)]
@@ -130,8 +130,10 @@ pub struct SearchSegmentCollector<C> {
     /// The mask of a document that passes every check.
     all_passed: u32,
     counted: Vec<(Dimension, SegmentTermCounter)>,
-    /// (bits of the dimension's own checks, its counter).
-    counted_without_own_filter: Vec<(Dimension, u32, SegmentTermCounter)>,
+    /// The documents passing every check, which `counted` count once the query has run.
+    passed: SegmentDocs,
+    /// (bits of the dimension's own checks, its counter, the documents it counts).
+    counted_without_own_filter: Vec<(Dimension, u32, SegmentTermCounter, SegmentDocs)>,
     /// This segment's documents not to rank, ascending, and how many of them are behind.
     not_ranked: Vec<DocId>,
     num_not_ranked_passed: usize,
@@ -162,7 +164,7 @@ impl<T: Collector> Collector for SearchCollector<T> {
                 .enumerate()
                 .filter(|(_, (check_dimension, _))| *check_dimension == Some(*dimension))
                 .fold(0u32, |bits, (position, _)| bits | (1 << position));
-            without_own.push((*dimension, own_bits, counter(*dimension)?));
+            without_own.push((*dimension, own_bits, counter(*dimension)?, SegmentDocs::empty(segment.max_doc())));
         }
         let mut not_ranked: Vec<DocId> = self
             .not_ranked
@@ -176,6 +178,7 @@ impl<T: Collector> Collector for SearchCollector<T> {
             total: 0,
             checks,
             all_passed,
+            passed: SegmentDocs::empty(if counted.is_empty() { 0 } else { segment.max_doc() }),
             counted,
             counted_without_own_filter: without_own,
             not_ranked,
@@ -227,23 +230,23 @@ impl<C: SegmentCollector> SegmentCollector for SearchSegmentCollector<C> {
             if self.not_ranked.get(self.num_not_ranked_passed) != Some(&doc) {
                 self.top.collect(doc, score);
             }
-            for (_, counter) in &mut self.counted {
-                counter.collect(doc, score);
-            }
+            self.passed.insert(doc);
         }
-        for (_, own_bits, counter) in &mut self.counted_without_own_filter {
+        for (_, own_bits, _, docs) in &mut self.counted_without_own_filter {
             if passed | *own_bits == self.all_passed {
-                counter.collect(doc, score);
+                docs.insert(doc);
             }
         }
     }
 
     fn harvest(self) -> Self::Fruit {
         let mut facets = Vec::with_capacity(self.counted.len() + self.counted_without_own_filter.len());
-        for (dimension, counter) in self.counted {
+        for (dimension, mut counter) in self.counted {
+            counter.count(&self.passed);
             facets.push((dimension, counter.harvest()));
         }
-        for (dimension, _, counter) in self.counted_without_own_filter {
+        for (dimension, _, mut counter, docs) in self.counted_without_own_filter {
+            counter.count(&docs);
             facets.push((dimension, counter.harvest()));
         }
         (self.total, self.top.harvest(), facets)
@@ -328,20 +331,9 @@ mod tests {
     async fn test_one_pass_matches_counting_each_facet_under_the_other_filters() {
         let dir = tempfile::tempdir().unwrap();
         let index = SearchIndex::open(dir.path()).unwrap();
-        let records: Vec<ResourceRecord> = (0..300).map(record).collect();
+        let mut records: Vec<ResourceRecord> = (0..300).map(record).collect();
         for publisher in 0..3 {
-            let batch = IngestBatch {
-                publisher: PublisherId::parse(&format!("pub{publisher}")).unwrap(),
-                source_id: "push".to_string(),
-                mode: IngestMode::Replace,
-                records: records
-                    .iter()
-                    .filter(|r| r.publisher.as_str() == format!("pub{publisher}"))
-                    .cloned()
-                    .collect(),
-                deleted: Vec::new(),
-            };
-            index.ingest(batch, None).await.unwrap();
+            index.ingest(push(&records, publisher, Vec::new()), None).await.unwrap();
         }
         // Both ways of counting are exercised: one value per resource (publisher, kind) and
         // several (subjects, in some segment).
@@ -354,6 +346,39 @@ mod tests {
             assert_eq!(cardinality(segment, "kind"), Cardinality::Full);
         }
         assert!(searcher.segment_readers().iter().any(|s| cardinality(s, "subject") == Cardinality::Multivalued));
+        check_against_brute_force(&index, &records);
+        // Deletions: a segment's deleted resources are no longer counted, also where the
+        // counts come from the term dictionaries (a tenth of pub1's segment is deleted, so
+        // both the whole segment and "story" are most of it).
+        let deleted: Vec<String> = records
+            .iter()
+            .filter(|r| r.publisher.as_str() == "pub1" && r.resource.local_id.ends_with('1'))
+            .map(|r| r.resource.local_id.clone())
+            .collect();
+        assert!(!deleted.is_empty());
+        records.retain(|r| !deleted.contains(&r.resource.local_id));
+        index.ingest(push(&[], 1, deleted), None).await.unwrap();
+        let searcher = index.reader.searcher();
+        assert!(searcher.segment_readers().iter().any(|s| s.num_deleted_docs() > 0));
+        check_against_brute_force(&index, &records);
+        index.close();
+    }
+
+    /// A merge-mode push of the records of `pub{publisher}`, removing `deleted`.
+    fn push(records: &[ResourceRecord], publisher: usize, deleted: Vec<String>) -> IngestBatch {
+        let id = format!("pub{publisher}");
+        IngestBatch {
+            publisher: PublisherId::parse(&id).unwrap(),
+            source_id: "push".to_string(),
+            mode: IngestMode::Merge,
+            records: records.iter().filter(|r| r.publisher.as_str() == id).cloned().collect(),
+            deleted,
+        }
+    }
+
+    /// Every search of a set of texts and filters answers the count and facets that counting
+    /// `records` one by one gives.
+    fn check_against_brute_force(index: &SearchIndex, records: &[ResourceRecord]) {
         let strings = |values: &[&str]| values.iter().map(|v| v.to_string()).collect::<Vec<_>>();
         let filters = vec![
             Filter::default(),
@@ -379,7 +404,9 @@ mod tests {
             },
             Filter { subjects: strings(&["Nothing"]), ..Filter::default() },
         ];
-        for text in [None, Some("fractions")] {
+        // No words (every resource), a word in a quarter of them and one in three quarters
+        // (counted from the document frequencies less the documents outside the match).
+        for text in [None, Some("fractions"), Some("story")] {
             for filter in &filters {
                 let request = SearchRequest {
                     text: text.map(str::to_string),
@@ -391,7 +418,7 @@ mod tests {
                 let results = index.search(&request).unwrap();
                 let matching: Vec<&ResourceRecord> = records
                     .iter()
-                    .filter(|r| text.is_none() || r.resource.title.to_lowercase().contains("fractions"))
+                    .filter(|r| text.is_none_or(|text| r.resource.title.to_lowercase().contains(text)))
                     .collect();
                 let dimensions = [
                     Dimension::Publisher,
@@ -430,6 +457,5 @@ mod tests {
                 }
             }
         }
-        index.close();
     }
 }

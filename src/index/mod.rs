@@ -54,6 +54,9 @@ impl HasErrorCode for IndexError {
     }
 }
 
+/// Each facet dimension's values counted over every live resource of one generation.
+pub type WholeIndexFacets = std::collections::HashMap<facets::Dimension, std::collections::HashMap<String, u64>>;
+
 /// The fuzzy vocabulary in use and the generation being built, if any.
 #[derive(Default)]
 struct VocabularyState {
@@ -75,8 +78,9 @@ pub struct SearchIndex {
     opened_at_position: Option<u64>,
     /// What fuzzy words expand to, for the latest searcher generation (see [`fuzzy::Vocabulary`]).
     vocabulary: Arc<Mutex<VocabularyState>>,
-    /// [`SearchIndex::count_by_publisher`] of one searcher generation.
-    publisher_counts: Mutex<Option<(u64, std::collections::HashMap<String, u64>)>>,
+    /// Every facet counted over the whole index, for one searcher generation (see
+    /// [`SearchIndex::whole_index_facets`]).
+    whole_index_facets: Mutex<Option<(u64, Arc<WholeIndexFacets>)>>,
 }
 
 impl SearchIndex {
@@ -128,7 +132,7 @@ impl SearchIndex {
             created,
             opened_at_position,
             vocabulary: Arc::default(),
-            publisher_counts: Mutex::new(None),
+            whole_index_facets: Mutex::new(None),
         })
     }
 
@@ -160,7 +164,7 @@ impl SearchIndex {
             created: false,
             opened_at_position: None,
             vocabulary: Arc::default(),
-            publisher_counts: Mutex::new(None),
+            whole_index_facets: Mutex::new(None),
         })
     }
 

@@ -2,19 +2,20 @@
 
 use std::collections::HashMap;
 use std::ops::Bound;
+use std::sync::Arc;
 
 use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery, TermSetQuery};
+use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery, TermSetQuery};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
 
 use super::collect::{Collected, FilterCheck, SearchCollector};
 use super::document::{from_document, language_key};
-use super::facets::{Dimension, TermCounter};
+use super::facets::{self, Dimension, DimensionField};
 use super::fuzzy::{Expansion, WordAutomaton};
 use super::query::{TextQueryBuilder, TYPO_THRESHOLD};
-use super::{IndexError, SearchIndex};
+use super::{IndexError, SearchIndex, WholeIndexFacets};
 use crate::resource::{ResourceId, ResourceRecord};
 
 pub use crate::search::{FacetValues, Filter, Highlight, SearchHit, SearchRequest, SearchResults, Sort};
@@ -129,6 +130,15 @@ impl SearchIndex {
                 wanted.push(*dimension);
             }
         }
+        // With no words, a facet that no other dimension's filter narrows counts every
+        // resource: it is read from the whole index's counts instead of counted per document.
+        let matches_everything = text_query.downcast_ref::<AllQuery>().is_some();
+        let whole_index: Vec<Dimension> = if matches_everything {
+            wanted.iter().copied().filter(|d| filters.iter().all(|clause| clause.dimension == Some(*d))).collect()
+        } else {
+            Vec::new()
+        };
+        wanted.retain(|d| !whole_index.contains(d));
         let is_filtered = |dimension: Dimension| filters.iter().any(|clause| clause.dimension == Some(dimension));
         let mut collector = SearchCollector {
             top: (),
@@ -146,7 +156,7 @@ impl SearchIndex {
             text_query.box_clone()
         };
         let top = TopDocs::with_limit(window.limit.max(1)).and_offset(window.offset);
-        let collected = match request.sort {
+        let mut collected = match request.sort {
             Sort::Relevance => searcher.search(&*query, &collector.with_top(top.order_by_score()))?,
             Sort::Title => {
                 let collected = searcher
@@ -161,6 +171,12 @@ impl SearchIndex {
                 Collected { total: collected.total, top: page, facets: collected.facets }
             }
         };
+        if !whole_index.is_empty() {
+            let counts = self.whole_index_facets(searcher)?;
+            for dimension in whole_index {
+                collected.facets.insert(dimension, counts.get(&dimension).cloned().unwrap_or_default());
+            }
+        }
         Ok(collected)
     }
 
@@ -213,21 +229,38 @@ impl SearchIndex {
         Ok(out)
     }
 
-    /// Indexed resources per publisher id. Counted once per index generation (a pass over every
-    /// document: milliseconds at a million), then reused until the next commit or merge.
+    /// Indexed resources per publisher id, from [`SearchIndex::whole_index_facets`].
     pub fn count_by_publisher(&self) -> Result<HashMap<String, u64>, IndexError> {
         let searcher = self.reader.searcher();
+        Ok(self.whole_index_facets(&searcher)?.get(&Dimension::Publisher).cloned().unwrap_or_default())
+    }
+
+    /// Every facet dimension counted over all of `searcher`'s live resources: what a search
+    /// with no words and no filters counts. Worked out from the term dictionaries' document
+    /// frequencies (see [`facets::count_whole_segment`]: milliseconds at a million resources,
+    /// even on the first search after a start) and kept for the generation.
+    pub fn whole_index_facets(&self, searcher: &Searcher) -> Result<Arc<WholeIndexFacets>, IndexError> {
         let generation_id = searcher.generation().generation_id();
-        if let Ok(cached) = self.publisher_counts.lock() {
-            if let Some((_, counts)) = cached.as_ref().filter(|(generation, _)| *generation == generation_id) {
-                return Ok(counts.clone());
+        if let Ok(cached) = self.whole_index_facets.lock() {
+            if let Some((_, facets)) = cached.as_ref().filter(|(generation, _)| *generation == generation_id) {
+                return Ok(facets.clone());
             }
         }
-        let counts = searcher.search(&tantivy::query::AllQuery, &TermCounter::new("publisher"))?;
-        if let Ok(mut cached) = self.publisher_counts.lock() {
-            *cached = Some((generation_id, counts.clone()));
+        let mut facets = WholeIndexFacets::new();
+        for dimension in Dimension::ALL.into_iter().chain([Dimension::Standard]) {
+            let merged: &mut HashMap<String, u64> = facets.entry(dimension).or_default();
+            for segment in searcher.segment_readers() {
+                let counts = facets::count_whole_segment(segment, dimension.field_name())?;
+                for (value, count) in counts {
+                    *merged.entry(value).or_default() += count;
+                }
+            }
         }
-        Ok(counts)
+        let facets = Arc::new(facets);
+        if let Ok(mut cached) = self.whole_index_facets.lock() {
+            *cached = Some((generation_id, facets.clone()));
+        }
+        Ok(facets)
     }
 
     /// The generation of what searches see now: it changes with every commit and merge that

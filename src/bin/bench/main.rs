@@ -565,6 +565,9 @@ async fn profile_picker(work_dir: &Path, seed: u64) -> anyhow::Result<()> {
             row.label, row.server.num_requests, row.server.p50, row.server.p99, row.server.max
         );
     }
+    for (timing, path) in &outcome.slowest {
+        eprintln!("slow page: {timing:?} {path}");
+    }
     Ok(())
 }
 

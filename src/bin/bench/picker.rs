@@ -34,7 +34,12 @@ pub struct PickerOutcome {
     /// The server time of each launch's first screen, asked first thing after the restart:
     /// nothing remembered yet, the whole index counted.
     pub cold_first_screens: Vec<Duration>,
+    /// The pages that took the most server time, slowest first (server time, path).
+    pub slowest: Vec<(Duration, String)>,
 }
+
+/// Slowest pages kept in [`PickerOutcome::slowest`].
+const NUM_SLOWEST: usize = 5;
 
 fn server_time(response: &reqwest::Response, path: &str) -> anyhow::Result<Duration> {
     let millis = response
@@ -135,6 +140,7 @@ pub async fn measure(
         client.get(format!("{base_url}{path}")).send().await?.error_for_status()?.bytes().await?;
     }
     let mut samples: Vec<(&'static str, Duration, Duration)> = Vec::with_capacity(pages.len());
+    let mut slowest: Vec<(Duration, String)> = Vec::new();
     let started = Instant::now();
     for (label, path) in &pages {
         let sent = Instant::now();
@@ -147,6 +153,9 @@ pub async fn measure(
             bail!("{path}: answered {status}");
         }
         samples.push((label, timing, round_trip));
+        slowest.push((timing, path.clone()));
+        slowest.sort_by_key(|(timing, _)| std::cmp::Reverse(*timing));
+        slowest.truncate(NUM_SLOWEST);
     }
     let wall = started.elapsed();
     let row = |label: &'static str, filter: &dyn Fn(&str) -> bool| PickerRow {
@@ -164,5 +173,6 @@ pub async fn measure(
         all: row("every picker page", &|_| true),
         rows: labels.into_iter().map(|label| row(label, &|l| l == label)).collect(),
         cold_first_screens,
+        slowest,
     })
 }
