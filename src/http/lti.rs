@@ -36,6 +36,8 @@ fn refusal(err: &AppError) -> Response {
 
 /// A refused request: a page naming the reason, in the teacher's language where known.
 fn refusal_in(strings: &Strings, err: &AppError) -> Response {
+    // The administrator finds in the log why a teacher or student saw this page.
+    tracing::info!(code = ?err.code, reason = %err.message, "LTI request refused");
     (refusal_status(err), Html(picker::error_page(strings, &err.message).into_string())).into_response()
 }
 

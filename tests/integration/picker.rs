@@ -72,8 +72,20 @@ async fn test_first_screen_starts_from_the_launch_in_the_teachers_language() {
     assert!(spanish.contains(r#"<html lang="es">"#) && spanish.contains("Buscar recursos educativos"));
     let (_, _, plain) = get(&gateway, &format!("/lti/picker?launch={english}"), Some("fr-FR")).await;
     assert!(plain.contains(r#"<html lang="en">"#) && plain.contains("Find learning resources"), "English otherwise");
-    // With nothing to start from, the newest resources fill the first screen.
-    assert!(plain.contains(r#"<option value="newest" selected>"#));
+    // With nothing to start from, the newest resources fill the first screen, under a menu
+    // showing best match: it is sent with the next search, which then ranks by relevance.
+    assert!(plain.contains(r#"<option value="relevance" selected>"#));
+    let (_, _, searched) =
+        get(&gateway, &format!("/lti/picker?launch={english}&searched=1&q=fractions&sort=relevance"), None).await;
+    let (_, _, by_date) =
+        get(&gateway, &format!("/lti/picker?launch={english}&searched=1&q=fractions&sort=newest"), None).await;
+    let first_title = |page: &str| {
+        let card = page.split(r#"class="card-title""#).nth(1).unwrap_or_default();
+        card.split("</label>").next().unwrap_or_default().to_string()
+    };
+    assert!(searched.contains(r#"<option value="relevance" selected>"#));
+    assert!(first_title(&searched).contains("Fraction"), "ranked by relevance: {}", first_title(&searched));
+    assert!(by_date.contains(r#"<option value="newest" selected>"#), "a chosen order is kept");
 
     // A refusal speaks the browser's language too.
     let (status, _, refused) = get(&gateway, "/lti/picker?launch=nope", Some("es")).await;

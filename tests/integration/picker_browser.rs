@@ -236,6 +236,7 @@ impl Session<'_> {
                     "{}: focus on {selector} is not visible: {outline}",
                     self.prefix
                 );
+                self.focus_not_obscured(selector).await;
                 return;
             }
             self.key(&Key::Tab.to_string()).await;
@@ -296,6 +297,57 @@ impl Session<'_> {
 
     async fn count(&self, selector: &str) -> usize {
         self.js(&format!("return document.querySelectorAll({selector:?}).length;")).await.as_u64().unwrap_or(0) as usize
+    }
+
+    /// The focused control is scrolled into view clear of what is pinned over the page: the
+    /// tray at the bottom, or the dialog's own buttons inside the details dialog.
+    async fn focus_not_obscured(&self, selector: &str) {
+        let place = self
+            .js("const el = document.activeElement; const r = el.getBoundingClientRect();
+                 const dialog = el.closest('dialog');
+                 let limit = innerHeight;
+                 if (dialog) {
+                   const bar = dialog.querySelector('.preview-actions');
+                   if (bar && !bar.contains(el)) limit = bar.getBoundingClientRect().top;
+                 } else if (!el.closest('#tray') && document.getElementById('tray')) {
+                   limit = document.getElementById('tray').getBoundingClientRect().top;
+                 }
+                 return [r.top, r.bottom, limit];")
+            .await;
+        let (top, bottom, limit) = (place[0].as_f64().unwrap(), place[1].as_f64().unwrap(), place[2].as_f64().unwrap());
+        assert!(
+            top >= -1.0 && bottom <= limit + 1.0,
+            "{}: focus on {selector} is hidden: it spans {top}-{bottom}px, the pinned bar starts at {limit}px",
+            self.prefix
+        );
+    }
+
+    /// The tray's toggle and buttons are side by side or wrapped, never over one another, and
+    /// all inside the window.
+    async fn tray_in_reach(&self, state: &str) {
+        let boxes = self
+            .js("return ['#tray-details > summary', '#tray .tray-actions button.secondary', '#insert'].map(s => {
+                   const r = document.querySelector(s).getBoundingClientRect();
+                   return [r.left, r.top, r.right, r.bottom, innerWidth];
+                 });")
+            .await;
+        let boxes: Vec<Vec<f64>> = boxes
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect())
+            .collect();
+        for (i, a) in boxes.iter().enumerate() {
+            assert!(
+                a[0] >= 0.0 && a[2] <= a[4] + 0.5,
+                "{} {state}: a tray control leaves the window: {boxes:?}",
+                self.prefix
+            );
+            for b in &boxes[i + 1..] {
+                let apart = a[2] <= b[0] + 0.5 || b[2] <= a[0] + 0.5 || a[3] <= b[1] + 0.5 || b[3] <= a[1] + 0.5;
+                assert!(apart, "{} {state}: tray controls overlap: {boxes:?}", self.prefix);
+            }
+        }
     }
 
     /// The first result card is on the first screen, above the tray.
@@ -496,6 +548,17 @@ async fn keyboard_flow(session: &mut Session<'_>, url: &str, words: &Words, narr
             "the tray after details",
         )
         .await;
+    // Tab goes round the dialog's controls and never out of it (in an LMS's frame it would
+    // leave for the LMS's page).
+    for _ in 0..12 {
+        session.key(&Key::Tab.to_string()).await;
+        assert_eq!(
+            session.js("return document.getElementById('preview-dialog').contains(document.activeElement);").await,
+            json!(true),
+            "{}: Tab left the details dialog",
+            session.prefix
+        );
+    }
     session.key(&Key::Escape.to_string()).await;
     session.wait_for("!document.getElementById('preview-dialog').open", "the dialog to close").await;
     assert_eq!(
@@ -539,6 +602,7 @@ async fn keyboard_flow(session: &mut Session<'_>, url: &str, words: &Words, narr
         )
         .await;
     session.shot("more-results").await;
+    session.tray_in_reach("three ticked").await;
 
     // The tray: open it, remove one, insert the rest.
     session.tab_to("#tray-details > summary").await;
@@ -722,6 +786,72 @@ async fn test_teacher_picks_by_keyboard_in_two_languages_and_two_sizes() {
         );
         let _ = browser.close().await;
     }
+
+    // In the frame Moodle's "Select content" modal gives the picker on a phone (Moodle 4.5 at
+    // 360 × 640: 310 × 233), with the longest strings (Spanish) and three resources ticked.
+    let profile = tempfile::tempdir().unwrap();
+    let browser = driver.browser(profile.path(), true).await;
+    viewport(&browser, 360, 640).await;
+    let claims = json!({
+        "https://purl.imsglobal.org/spec/lti/claim/launch_presentation": { "locale": "es", "document_target": "iframe" },
+    });
+    let launch = lms.deep_link_with(&gateway, json!({}), claims).await;
+    let found = gateway.graphql_ok("{ search(first: 3) { edges { node { id } } } }", json!({}), None).await;
+    let ticked: String = found["search"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|edge| format!("&resource={}", url_encoded(edge["node"]["id"].as_str().unwrap())))
+        .collect();
+    let picker = gateway.url(&format!("/lti/picker?launch={launch}&searched=1{ticked}"));
+    // A page of the same local origin hosts the frame (Chrome keeps pages outside the local
+    // network from framing it).
+    browser.goto(&gateway.url("/readyz")).await.unwrap();
+    browser
+        .execute(
+            "document.body.textContent = ''; const frame = document.createElement('iframe');
+             frame.width = 310; frame.height = 233; frame.style.border = '0'; frame.src = arguments[0];
+             document.body.style.margin = '0'; document.body.appendChild(frame);",
+            vec![json!(picker)],
+        )
+        .await
+        .unwrap();
+    let session = Session {
+        browser: &browser,
+        shots: shots.clone(),
+        prefix: "es-lms-frame-310x233".to_string(),
+        axe_source: &axe_source,
+        script: true,
+        num_shots: 0,
+        axe_browser: None,
+    };
+    let mut entered = false;
+    for _ in 0..100 {
+        if browser.enter_frame(Some(0)).await.is_ok()
+            && session.js("return !!document.getElementById('tray');").await == json!(true)
+        {
+            entered = true;
+            break;
+        }
+        let _ = browser.enter_parent_frame().await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    if !entered {
+        std::fs::write(shots.join("es-lms-frame-timeout.png"), browser.screenshot().await.unwrap()).unwrap();
+        let html = browser.source().await.unwrap_or_default();
+        panic!("the picker loads in the LMS's frame: {html}");
+    }
+    session
+        .wait_for(
+            &format!("document.getElementById('tray-count').textContent.trim() === {:?}", SPANISH.three_selected),
+            "three in the tray",
+        )
+        .await;
+    std::fs::write(shots.join("es-lms-frame-310x233.png"), browser.screenshot().await.unwrap()).unwrap();
+    session.tray_in_reach("in the LMS's frame on a phone").await;
+    session.results_on_first_screen().await;
+    browser.enter_parent_frame().await.unwrap();
+    let _ = browser.close().await;
 
     // Without script, at the LMS window's size.
     let profile = tempfile::tempdir().unwrap();

@@ -7,7 +7,7 @@ use super::i18n::Strings;
 
 const STYLE: &str = r#"
 :root { font-family: system-ui, sans-serif; color: #1b1b1b; }
-body { margin: 0; padding: 1rem; max-width: 40rem; }
+body { margin: 0; padding: 1rem; max-width: 40rem; overflow-wrap: anywhere; }
 h1 { font-size: 1.3rem; margin: 0 0 .75rem; }
 button { font-size: 1rem; padding: .5rem 1rem; cursor: pointer; }
 button:focus-visible { outline: 3px solid #1a5fb4; outline-offset: 2px; }

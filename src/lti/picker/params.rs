@@ -213,10 +213,20 @@ impl PickerParams {
         }
     }
 
-    /// The order results come in: as asked, else best match for a search and newest first
-    /// when there is nothing to rank by.
+    /// The order the sort menu shows: as asked, else best match. The menu is part of the
+    /// search form, so what it shows is sent with the next search: a first screen showing
+    /// "newest" would keep a teacher's later searches in date order.
+    pub fn chosen_sort(&self) -> Sort {
+        self.sort.unwrap_or(Sort::Relevance)
+    }
+
+    /// The order results come in: the chosen one, where best match with no words to rank by
+    /// (a first screen, filters only) lists the newest first.
     pub fn effective_sort(&self) -> Sort {
-        self.sort.unwrap_or(if self.query.trim().is_empty() { Sort::Newest } else { Sort::Relevance })
+        match self.chosen_sort() {
+            Sort::Relevance if self.query.trim().is_empty() => Sort::Newest,
+            chosen => chosen,
+        }
     }
 
     pub fn is_selected(&self, id: &str) -> bool {
@@ -274,5 +284,11 @@ mod tests {
         let odd = PickerParams::parse(&pairs("grade_min=99&page=abc&sort=sideways"), true);
         assert_eq!((odd.grade_min, odd.page, odd.sort), (None, 0, None));
         assert_eq!(odd.effective_sort(), Sort::Newest, "nothing to rank by: newest first");
+        assert_eq!(odd.chosen_sort(), Sort::Relevance, "the menu shows best match");
+        // What the first screen's menu sends with the teacher's first search: best match.
+        let searched = PickerParams::parse(&pairs("q=fractions&sort=relevance&searched=1"), true);
+        assert_eq!(searched.effective_sort(), Sort::Relevance);
+        let newest = PickerParams::parse(&pairs("q=fractions&sort=newest&searched=1"), true);
+        assert_eq!(newest.effective_sort(), Sort::Newest, "a chosen order is kept");
     }
 }

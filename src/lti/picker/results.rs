@@ -23,7 +23,7 @@ pub fn region(page: &PickerPage, strings: &Strings) -> Markup {
                     label for="sort" { (strings.get("sort")) }
                     select #sort name=(field::SORT) {
                         @for (sort, id) in [(Sort::Relevance, "sort-relevance"), (Sort::Newest, "sort-newest"), (Sort::Title, "sort-title")] {
-                            option value=(sort_param(sort)) selected[page.params.effective_sort() == sort] { (strings.get(id)) }
+                            option value=(sort_param(sort)) selected[page.params.chosen_sort() == sort] { (strings.get(id)) }
                         }
                     }
                 }

@@ -279,6 +279,24 @@
       announce(document.getElementById('tray-count').textContent);
     }
   });
+  // In an LMS's frame, Tab past the dialog's last control would leave the picker for the
+  // LMS's page (where Escape closes the LMS's own window): it wraps around instead.
+  dialog.addEventListener('keydown', (event) => {
+    if (event.key !== 'Tab') return;
+    const focusable = [...dialog.querySelectorAll('a[href], button:not([disabled]), input:not([disabled]), [tabindex]:not([tabindex="-1"])')]
+      .filter((el) => el.offsetParent !== null || el === document.activeElement);
+    if (focusable.length === 0) return;
+    const first = focusable[0];
+    const last = focusable[focusable.length - 1];
+    const here = document.activeElement;
+    if (event.shiftKey && (here === first || !dialog.contains(here) || here === $('#preview-title', dialog))) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && here === last) {
+      event.preventDefault();
+      first.focus();
+    }
+  });
   dialog.addEventListener('close', () => {
     dialog.replaceChildren();
     opener?.focus();
