@@ -95,10 +95,7 @@ pub async fn launch(State(state): State<AppState>, body: Bytes) -> Response {
     };
     let lti = state.app.lti.lti();
     match lti.login_state(&login_state) {
-        Err(err) => {
-            tracing::warn!(reason = %err, "LTI launch refused");
-            return refusal(&lti_error(err));
-        }
+        Err(err) => return refusal(&lti_error(err)),
         Ok(login) => {
             if let Some(storage) = &login.storage {
                 let confirm = format!("{}/lti/launch/bound", state.app.public_url.as_str());
