@@ -4,17 +4,18 @@
 //!   nest, how introspection nests (deep enough for the standard introspection query of every
 //!   mainstream client, never deeper), fragment cycles, and how many selections the document
 //!   expands to once fragments are spread;
-//! - the *cost* of each operation (async-graphql's complexity, where a `search` costs
-//!   [`SEARCH_COST`] plus its page), charged to one [`Budget`] per HTTP request, so a batch of
-//!   operations cannot spend more than one request may.
+//! - the *cost* of each operation ([`operation_cost`]: a field costs one plus what it selects,
+//!   a `search` [`SEARCH_COST`] plus its page), charged to one [`Budget`] per HTTP request, so
+//!   a batch of operations cannot spend more than one request may.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
-use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ServerError, ValidationResult};
+use async_graphql::parser::types::{
+    ExecutableDocument, Field, OperationType, Selection, SelectionSet, VariableDefinition,
+};
+use async_graphql::parser::Positioned;
+use async_graphql::{Name, Value as ConstValue, Variables};
 
 use crate::auth::Principal;
 use crate::error::{AppError, ErrorCode, HasErrorCode};
@@ -298,37 +299,93 @@ impl Budget {
     }
 }
 
-/// The async-graphql extension that charges each validated operation to the request's
-/// [`Budget`] (request data). An operation run without one gets an anonymous budget of its own.
-pub struct CostLimit;
-
-impl ExtensionFactory for CostLimit {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(CostLimitExtension)
+/// What the operation that runs costs (with no name given, the document's operations: there is
+/// then one, or async-graphql refuses the request): each field one plus what it selects, and a
+/// `search` of the query root [`search_cost`] of its `first` and `live` (literal, variable,
+/// variable default or argument default). It counts as async-graphql's complexity does (a test
+/// holds them equal), so the budget is charged before any resolver runs without an
+/// async-graphql extension: with one, every resolved field goes through the extension chain,
+/// 10% of the serving CPU under the peer kit's mix (BENCHMARKS.md, issue 14). `document` has
+/// passed [`check_document`], so fragments are acyclic and the walk bounded.
+pub fn operation_cost(document: &ExecutableDocument, operation_name: Option<&str>, variables: &Variables) -> usize {
+    let mut total = 0usize;
+    for (name, operation) in document.operations.iter() {
+        if operation_name.is_some_and(|wanted| name.map(|n| n.as_str()) != Some(wanted)) {
+            continue;
+        }
+        let cost = Cost { document, variables, definitions: &operation.node.variable_definitions };
+        let query_root = operation.node.ty == OperationType::Query;
+        total = total.saturating_add(cost.selection_set(&operation.node.selection_set.node, query_root));
     }
+    total
 }
 
-struct CostLimitExtension;
+/// The walk of [`operation_cost`] over one operation.
+struct Cost<'a> {
+    document: &'a ExecutableDocument,
+    variables: &'a Variables,
+    definitions: &'a [Positioned<VariableDefinition>],
+}
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for CostLimitExtension {
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        let result = next.run(ctx).await?;
-        let charged = match ctx.data_opt::<Arc<Budget>>() {
-            Some(budget) => budget.charge(result.complexity),
-            None => Budget::for_principal(&Principal::Anonymous).charge(result.complexity),
-        };
-        charged.map_err(|err| vec![super::coded_error(&AppError::from(err))])?;
-        Ok(result)
+impl Cost<'_> {
+    fn selection_set(&self, set: &SelectionSet, query_root: bool) -> usize {
+        let mut total = 0usize;
+        for selection in &set.items {
+            let cost = match &selection.node {
+                Selection::Field(field) => {
+                    let field = &field.node;
+                    if field.name.node == "__typename" {
+                        // Not a field of the type: async-graphql answers it without counting.
+                        continue;
+                    }
+                    let children = self.selection_set(&field.selection_set.node, false);
+                    if query_root && field.name.node == "search" {
+                        let first = self.argument(field, "first").and_then(|v| match v {
+                            ConstValue::Number(n) => n.as_i64().and_then(|n| i32::try_from(n).ok()),
+                            _ => None,
+                        });
+                        let live = self.argument(field, "live").and_then(|v| match v {
+                            ConstValue::Boolean(b) => Some(b),
+                            _ => None,
+                        });
+                        search_cost(first.unwrap_or(20), live.unwrap_or(false), children)
+                    } else {
+                        children.saturating_add(1)
+                    }
+                }
+                Selection::InlineFragment(fragment) => {
+                    self.selection_set(&fragment.node.selection_set.node, query_root)
+                }
+                Selection::FragmentSpread(spread) => self
+                    .document
+                    .fragments
+                    .get(&spread.node.fragment_name.node)
+                    .map_or(0, |fragment| self.selection_set(&fragment.node.selection_set.node, query_root)),
+            };
+            total = total.saturating_add(cost);
+        }
+        total
+    }
+
+    /// An argument's value with variables substituted; `None` when absent or not given.
+    fn argument(&self, field: &Field, name: &str) -> Option<ConstValue> {
+        let value = field.get_argument(name)?.node.clone();
+        value.into_const_with(|variable| self.variable(&variable).ok_or(())).ok()
+    }
+
+    /// A variable's value: the request's, else its definition's default.
+    fn variable(&self, name: &Name) -> Option<ConstValue> {
+        self.variables.get(name).cloned().or_else(|| {
+            let definition = self.definitions.iter().find(|d| d.node.name.node == *name)?;
+            definition.node.default_value.as_ref().map(|value| value.node.clone())
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
 
     fn check(query: &str) -> Result<(), LimitError> {
@@ -387,6 +444,80 @@ mod tests {
         }
         chain.push_str(" fragment F40 on Query { __typename }");
         assert!(matches!(check(&chain), Err(LimitError::TooNested)));
+    }
+
+    /// async-graphql's own complexity of a request, as its validation computes it.
+    async fn engine_complexity(query: &str, operation: Option<&str>, variables: serde_json::Value) -> usize {
+        use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
+        use async_graphql::{EmptySubscription, Request, Schema, ServerError, ValidationResult};
+
+        struct Seen(Arc<AtomicUsize>);
+        impl ExtensionFactory for Seen {
+            fn create(&self) -> Arc<dyn Extension> {
+                Arc::new(Seen(self.0.clone()))
+            }
+        }
+        #[async_graphql::async_trait::async_trait]
+        impl Extension for Seen {
+            async fn validation(
+                &self,
+                ctx: &ExtensionContext<'_>,
+                next: NextValidation<'_>,
+            ) -> Result<ValidationResult, Vec<ServerError>> {
+                let result = next.run(ctx).await?;
+                self.0.store(result.complexity, Ordering::SeqCst);
+                Ok(result)
+            }
+        }
+        let seen = Arc::new(AtomicUsize::new(usize::MAX));
+        let schema =
+            Schema::build(super::super::QueryRoot::default(), super::super::MutationRoot::default(), EmptySubscription)
+                .extension(Seen(seen.clone()))
+                .finish();
+        let mut request = Request::new(query).variables(Variables::from_json(variables));
+        if let Some(name) = operation {
+            request = request.operation_name(name);
+        }
+        // Without the app the resolvers fail; validation, which costs the request, ran first.
+        let _ = schema.execute(request).await;
+        let complexity = seen.load(Ordering::SeqCst);
+        assert_ne!(complexity, usize::MAX, "{query} did not validate");
+        complexity
+    }
+
+    #[tokio::test]
+    async fn test_the_budget_counts_what_async_graphql_counts() {
+        let kit = "query Search($q: String, $f: ResourceFilter) { search(query: $q, filter: $f, first: 10) { \
+                   totalCount edges { score node { id title url } } \
+                   facets { publisher { value count } subject { value count } } } }";
+        let cases: Vec<(&str, Option<&str>, serde_json::Value)> = vec![
+            (kit, None, serde_json::json!({ "q": "fractions" })),
+            ("{ search { totalCount } }", None, serde_json::json!({})),
+            ("query($n: Int! = 7) { search(first: $n, live: true) { edges { node { id title } } } }", None, serde_json::json!({})),
+            ("query($n: Int! = 7, $l: Boolean!) { search(first: $n, live: $l) { edges { cursor node { id } } } }", None,
+             serde_json::json!({ "n": 30, "l": true })),
+            ("{ a: search(first: 100) { totalCount } b: search(first: 3) { edges { node { id title description } } } __typename }",
+             None, serde_json::json!({})),
+            ("{ ...F } fragment F on QueryRoot { search(first: 5) { edges { node { ...R ... on Resource { url } } } } publishers { id } } \
+              fragment R on Resource { id title publisher { name } }", None, serde_json::json!({})),
+            ("{ publishers { id name sources { id } } resource(id: \"x\") { title } }", None, serde_json::json!({})),
+            ("{ __schema { types { name fields { name } } } }", None, serde_json::json!({})),
+            ("mutation { removePublisher(id: \"x\") { id } }", None, serde_json::json!({})),
+        ];
+        for (query, operation, variables) in cases {
+            let document = parse(query).expect("parses");
+            check_document(&document).expect("fits");
+            let ours = operation_cost(&document, operation, &Variables::from_json(variables.clone()));
+            assert_eq!(ours, engine_complexity(query, operation, variables).await, "{query}");
+        }
+        // Of several operations only the one that runs is charged (async-graphql would count
+        // them all).
+        let two = parse("query A { search(first: 50) { totalCount } } query B { publishers { id } }").expect("parses");
+        let none = Variables::default();
+        let a = engine_complexity("query A { search(first: 50) { totalCount } }", None, serde_json::json!({})).await;
+        let b = engine_complexity("query B { publishers { id } }", None, serde_json::json!({})).await;
+        assert_eq!((operation_cost(&two, Some("A"), &none), operation_cost(&two, Some("B"), &none)), (a, b));
+        assert_eq!(operation_cost(&two, Some("C"), &none), 0, "an unknown operation runs nothing");
     }
 
     #[test]

@@ -38,11 +38,11 @@ pub struct MutationRoot(CatalogMutation, LtiMutation, BrokerMutation);
 pub type GatewaySchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 /// Builds the served schema; `app` is `None` only for printing the SDL. Depth and cost are
-/// limited by [`limits`] (per request, not per operation); async-graphql's own recursion limit
-/// stays as a backstop above [`limits::MAX_NESTING`].
+/// limited by [`limits`] (per request, not per operation) in [`execute`], not by an extension,
+/// which would put every resolved field through async-graphql's extension chain;
+/// async-graphql's own recursion limit stays as a backstop above [`limits::MAX_NESTING`].
 pub fn build_schema(app: Option<Arc<App>>) -> GatewaySchema {
     let mut builder = Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
-        .extension(limits::CostLimit)
         .limit_recursive_depth(limits::MAX_NESTING + 2)
         .limit_directives(20);
     if let Some(app) = app {
@@ -74,10 +74,10 @@ pub async fn execute(
     deadline: Instant,
     deadline_ms: u128,
 ) -> BatchResponse {
-    let budget = Arc::new(Budget::for_principal(&principal));
+    let budget = Budget::for_principal(&principal);
     let run = |request: Request| {
-        let data = request.data(principal.clone()).data(budget.clone());
-        execute_one(schema, documents, data, deadline, deadline_ms)
+        let data = request.data(principal.clone());
+        execute_one(schema, documents, data, &budget, deadline, deadline_ms)
     };
     let response = match batch {
         BatchRequest::Single(request) => BatchResponse::Single(run(request).await),
@@ -96,6 +96,7 @@ async fn execute_one(
     schema: &GatewaySchema,
     documents: &ParsedDocuments,
     mut request: Request,
+    budget: &Budget,
     deadline: Instant,
     deadline_ms: u128,
 ) -> Response {
@@ -112,8 +113,15 @@ async fn execute_one(
         // Several operations and none named: async-graphql refuses it.
         (None, _) => false,
     };
+    let cost = limits::operation_cost(&document, request.operation_name.as_deref(), &request.variables);
     request.set_parsed_query(document);
+    // An operation over the budget does not start; one that does not start (past the
+    // deadline) is not charged.
+    let refused = |err: LimitError| Response::from_errors(vec![coded_error(&err.into())]);
     if !is_query {
+        if let Err(err) = budget.charge(cost) {
+            return refused(err);
+        }
         // Mutations run to the end: an ingest or harvest cut short would leave its caller
         // without the report of what changed.
         return schema.execute(request).await;
@@ -121,11 +129,14 @@ async fn execute_one(
     // A query the deadline has already passed does not start (a timeout would first poll it,
     // and polling is what starts its searches).
     if Instant::now() >= deadline {
-        return Response::from_errors(vec![coded_error(&LimitError::Deadline(deadline_ms).into())]);
+        return refused(LimitError::Deadline(deadline_ms));
+    }
+    if let Err(err) = budget.charge(cost) {
+        return refused(err);
     }
     match tokio::time::timeout_at(deadline, schema.execute(request)).await {
         Ok(response) => response,
-        Err(_) => Response::from_errors(vec![coded_error(&LimitError::Deadline(deadline_ms).into())]),
+        Err(_) => refused(LimitError::Deadline(deadline_ms)),
     }
 }
 
