@@ -1,6 +1,6 @@
-//! The tantivy index as a [`SearchBackend`]: tantivy is blocking, so searches and lookups run
-//! on the blocking pool, at most two per core at once (the others wait their turn, in order),
-//! and changes go to the one writer thread.
+//! The tantivy index as a [`SearchBackend`]: searches and lookups run on the task that asks,
+//! at most two per core at once (the others wait their turn, in order), and changes go to the
+//! one writer thread.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -20,7 +20,8 @@ use crate::search::{
 const NO_POSITION: u64 = u64::MAX;
 
 /// How many searches run at once: two per core. Searches are CPU-bound, so more at once only
-/// adds threads (each with its own buffers and allocator pages) without adding throughput.
+/// adds buffers and allocator pages without adding throughput. With the runtime's one worker
+/// per core the workers bound it first; the slots bound a runtime with more.
 fn search_slots() -> usize {
     std::thread::available_parallelism().map_or(2, |cores| cores.get()).max(1) * 2
 }
@@ -62,26 +63,15 @@ impl TantivyBackend {
         &self.index
     }
 
-    async fn blocking<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&SearchIndex) -> Result<T, IndexError> + Send + 'static,
-    ) -> Result<T, SearchError> {
-        let slot = self
-            .slots
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| SearchError::Unavailable("the index is closing".into()))?;
-        let index = self.index.clone();
-        match tokio::task::spawn_blocking(move || {
-            let _slot = slot;
-            work(&index)
-        })
-        .await
-        {
-            Ok(result) => result.map_err(SearchError::from),
-            Err(join) => Err(SearchError::Internal(format!("a search task failed: {join}"))),
-        }
+    /// Runs a read of the index on the calling task, in a slot. Searches are short and
+    /// CPU-bound (BENCHMARKS.md: p99 13 ms at a million resources), and the runtime has a
+    /// worker per core: handing each to the blocking pool and back cost two thread wake-ups
+    /// per search, 5% of the throughput at 16 connections and 16% of a lone client's
+    /// (BENCHMARKS.md, issue 14). While one runs, the worker's other tasks are taken by the
+    /// other workers.
+    async fn read<T>(&self, work: impl FnOnce(&SearchIndex) -> Result<T, IndexError>) -> Result<T, SearchError> {
+        let _slot = self.slots.acquire().await.map_err(|_| SearchError::Unavailable("the index is closing".into()))?;
+        work(&self.index).map_err(SearchError::from)
     }
 
     fn applied(&self, position: u64) {
@@ -102,7 +92,7 @@ impl From<IndexError> for SearchError {
 impl SearchBackend for TantivyBackend {
     async fn search(&self, request: SearchRequest) -> Result<SearchResults, SearchError> {
         let searches = self.searches.clone();
-        self.blocking(move |index| {
+        self.read(move |index| {
             if let Some(searches) = searches {
                 searches.inc();
             }
@@ -115,7 +105,7 @@ impl SearchBackend for TantivyBackend {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        self.blocking(move |index| index.get(&ids)).await
+        self.read(move |index| index.get(&ids)).await
     }
 
     fn snapshot(&self) -> Snapshot {
@@ -127,7 +117,7 @@ impl SearchBackend for TantivyBackend {
             return self.search(request).await;
         };
         let searches = self.searches.clone();
-        self.blocking(move |index| {
+        self.read(move |index| {
             if let Some(searches) = searches {
                 searches.inc();
             }
@@ -143,7 +133,7 @@ impl SearchBackend for TantivyBackend {
         let Some(view) = snapshot.view::<IndexView>().cloned() else {
             return self.get(ids).await;
         };
-        self.blocking(move |index| index.get_in(&view, &ids)).await
+        self.read(move |index| index.get_in(&view, &ids)).await
     }
 
     async fn apply(&self, change: IndexChange, position: u64) -> Result<ChangeCounts, SearchError> {
