@@ -9,6 +9,7 @@ pub mod merging;
 pub mod query;
 pub mod schema;
 pub mod searcher;
+pub mod store;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
@@ -81,6 +82,8 @@ pub struct SearchIndex {
     /// Every facet counted over the whole index, for one searcher generation (see
     /// [`SearchIndex::whole_index_facets`]).
     whole_index_facets: Mutex<Option<(u64, Arc<WholeIndexFacets>)>>,
+    /// The document stores of the latest generation a search read hits from.
+    stores: Mutex<Option<Arc<store::Stores>>>,
 }
 
 impl SearchIndex {
@@ -133,6 +136,7 @@ impl SearchIndex {
             opened_at_position,
             vocabulary: Arc::default(),
             whole_index_facets: Mutex::new(None),
+            stores: Mutex::new(None),
         })
     }
 
@@ -165,6 +169,7 @@ impl SearchIndex {
             opened_at_position: None,
             vocabulary: Arc::default(),
             whole_index_facets: Mutex::new(None),
+            stores: Mutex::new(None),
         })
     }
 

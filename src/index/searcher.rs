@@ -15,6 +15,7 @@ use super::document::{from_document, language_key};
 use super::facets::{self, Dimension, DimensionField};
 use super::fuzzy::{Expansion, WordAutomaton};
 use super::query::{TextQueryBuilder, TYPO_THRESHOLD};
+use super::store::Stores;
 use super::{IndexError, SearchIndex, WholeIndexFacets};
 use crate::resource::{ResourceId, ResourceRecord};
 
@@ -192,11 +193,10 @@ impl SearchIndex {
         } else {
             None
         };
+        let stores = self.stores(searcher)?;
         let mut hits = Vec::with_capacity(page.len());
         for (score, address) in page {
-            let doc: TantivyDocument = searcher.doc(address)?;
-            let Some(record) = from_document(&self.fields, &doc) else {
-                tracing::warn!(?address, "indexed document without a readable payload");
+            let Some(record) = self.record_at(searcher, &stores, address)? else {
                 continue;
             };
             let highlights = snippets.as_ref().map(|s| s.highlight(&record)).unwrap_or_default();
@@ -214,19 +214,56 @@ impl SearchIndex {
     /// [`SearchIndex::get`] on `view`.
     pub fn get_in(&self, view: &IndexView, ids: &[ResourceId]) -> Result<Vec<ResourceRecord>, IndexError> {
         let searcher = &view.searcher;
+        let stores = self.stores(searcher)?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             let query =
                 TermQuery::new(Term::from_field_text(self.fields.id, &id.to_string()), IndexRecordOption::Basic);
             let found = searcher.search(&query, &TopDocs::with_limit(1).order_by_score())?;
             if let Some((_, address)) = found.first() {
-                let doc: TantivyDocument = searcher.doc(*address)?;
-                if let Some(record) = from_document(&self.fields, &doc) {
+                if let Some(record) = self.record_at(searcher, &stores, *address)? {
                     out.push(record);
                 }
             }
         }
         Ok(out)
+    }
+
+    /// The record stored at `address`: its payload sliced from the document store, or, for a
+    /// stored document of another layout, read through tantivy's document reader.
+    fn record_at(
+        &self,
+        searcher: &Searcher,
+        stores: &Stores,
+        address: DocAddress,
+    ) -> Result<Option<ResourceRecord>, IndexError> {
+        let record = match stores.payload(address, self.fields.payload)? {
+            Some(payload) => postcard::from_bytes(payload.as_slice()).ok(),
+            None => from_document(&self.fields, &searcher.doc::<TantivyDocument>(address)?),
+        };
+        if record.is_none() {
+            tracing::warn!(?address, "indexed document without a readable payload");
+        }
+        Ok(record)
+    }
+
+    /// The document stores of `searcher`'s generation, kept for the newest generation.
+    fn stores(&self, searcher: &Searcher) -> Result<Arc<Stores>, IndexError> {
+        let generation_id = searcher.generation().generation_id();
+        if let Ok(cached) = self.stores.lock() {
+            if let Some(stores) = cached.as_ref().filter(|stores| stores.generation_id() == generation_id) {
+                return Ok(stores.clone());
+            }
+        }
+        let stores = Arc::new(Stores::open(searcher)?);
+        if let Ok(mut cached) = self.stores.lock() {
+            // An older view's stores (a live search paging on its snapshot) do not push out
+            // the newest generation's.
+            if cached.as_ref().is_none_or(|current| current.generation_id() < generation_id) {
+                *cached = Some(stores.clone());
+            }
+        }
+        Ok(stores)
     }
 
     /// Indexed resources per publisher id, from [`SearchIndex::whole_index_facets`].
