@@ -10,12 +10,14 @@
 //! one search per filtered dimension, at the cost of one.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
 
-use super::facets::{Dimension, DimensionField, SegmentDocs, SegmentTermCounter, TermCounter};
+use super::columns::SegmentColumns;
+use super::facets::{Dimension, DimensionField, SegmentDocs, SegmentTermCounter};
 
 /// A filter evaluated per document from fast fields (the same values its query matches).
 #[derive(Debug, Clone)]
@@ -43,10 +45,10 @@ enum SegmentCheck {
 }
 
 impl SegmentCheck {
-    fn open(check: &FilterCheck, segment: &SegmentReader) -> tantivy::Result<Self> {
+    fn open(check: &FilterCheck, segment: &SegmentReader, columns: &SegmentColumns) -> tantivy::Result<Self> {
         match check {
             FilterCheck::AnyTerm { field_name, values } => {
-                let Some(column) = segment.fast_fields().str(field_name)? else {
+                let Some(column) = columns.str(segment, field_name)? else {
                     return Ok(SegmentCheck::Never);
                 };
                 let mut ords = Vec::with_capacity(values.len());
@@ -62,8 +64,7 @@ impl SegmentCheck {
                 Ok(SegmentCheck::AnyTerm { column, ords })
             }
             FilterCheck::GradeOverlap { wanted_min, wanted_max } => {
-                let fast_fields = segment.fast_fields();
-                match (fast_fields.column_opt::<i64>("grade_min")?, fast_fields.column_opt::<i64>("grade_max")?) {
+                match (columns.i64(segment, "grade_min")?, columns.i64(segment, "grade_max")?) {
                     (Some(grade_min), Some(grade_max)) => Ok(SegmentCheck::GradeOverlap {
                         grade_min,
                         grade_max,
@@ -101,6 +102,8 @@ pub struct SearchCollector<T> {
     /// Documents counted (and faceted) but left out of `top`: those a search ranks first by
     /// another rule (the exact matches before the typo matches).
     pub not_ranked: Vec<DocAddress>,
+    /// The generation's columns opened so far.
+    pub columns: Arc<SegmentColumns>,
 }
 
 impl SearchCollector<()> {
@@ -112,6 +115,7 @@ impl SearchCollector<()> {
             counted: self.counted.clone(),
             counted_without_own_filter: self.counted_without_own_filter.clone(),
             not_ranked: self.not_ranked.clone(),
+            columns: self.columns.clone(),
         }
     }
 }
@@ -147,11 +151,13 @@ impl<T: Collector> Collector for SearchCollector<T> {
         debug_assert!(self.checks.len() < 32, "a search has a handful of filters");
         let mut checks = Vec::with_capacity(self.checks.len());
         for (_, check) in &self.checks {
-            checks.push(SegmentCheck::open(check, segment)?);
+            checks.push(SegmentCheck::open(check, segment, &self.columns)?);
         }
         let all_passed = if checks.is_empty() { 0 } else { u32::MAX >> (32 - checks.len()) };
-        let counter =
-            |dimension: Dimension| TermCounter::new(dimension.field_name()).for_segment(segment_local_id, segment);
+        let counter = |dimension: Dimension| {
+            let name = dimension.field_name();
+            SegmentTermCounter::open(name, segment, self.columns.str(segment, name)?)
+        };
         let mut counted = Vec::with_capacity(self.counted.len());
         for dimension in &self.counted {
             counted.push((*dimension, counter(*dimension)?));

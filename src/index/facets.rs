@@ -133,20 +133,7 @@ impl Collector for TermCounter {
     type Child = SegmentTermCounter;
 
     fn for_segment(&self, _segment_local_id: SegmentOrdinal, segment: &SegmentReader) -> tantivy::Result<Self::Child> {
-        let column = segment.fast_fields().str(self.field_name)?;
-        let num_terms = column.as_ref().map(|c| c.num_terms()).unwrap_or(0);
-        let single_valued = column.as_ref().is_some_and(|c| c.ords().get_cardinality() == Cardinality::Full);
-        let inverted = match segment.schema().get_field(self.field_name) {
-            Ok(field) if column.is_some() => Some(segment.inverted_index(field)?),
-            _ => None,
-        };
-        Ok(SegmentTermCounter {
-            column,
-            single_valued,
-            inverted,
-            max_doc: segment.max_doc(),
-            counts: vec![0; num_terms],
-        })
+        SegmentTermCounter::open(self.field_name, segment, segment.fast_fields().str(self.field_name)?)
     }
 
     fn requires_scoring(&self) -> bool {
@@ -165,6 +152,23 @@ impl Collector for TermCounter {
 }
 
 impl SegmentTermCounter {
+    /// A counter of `field_name`'s values in `segment`, whose string column is `column`.
+    pub fn open(field_name: &str, segment: &SegmentReader, column: Option<StrColumn>) -> tantivy::Result<Self> {
+        let num_terms = column.as_ref().map(|c| c.num_terms()).unwrap_or(0);
+        let single_valued = column.as_ref().is_some_and(|c| c.ords().get_cardinality() == Cardinality::Full);
+        let inverted = match segment.schema().get_field(field_name) {
+            Ok(field) if column.is_some() => Some(segment.inverted_index(field)?),
+            _ => None,
+        };
+        Ok(SegmentTermCounter {
+            column,
+            single_valued,
+            inverted,
+            max_doc: segment.max_doc(),
+            counts: vec![0; num_terms],
+        })
+    }
+
     /// Counts the values of `docs`. When they are most of the segment, the documents outside
     /// the set are counted instead and taken off the inverted index's document frequencies:
     /// a word found in 80% of the resources costs the counting of 20%. The frequencies count

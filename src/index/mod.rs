@@ -2,9 +2,11 @@
 
 pub mod backend;
 pub mod collect;
+pub mod columns;
 pub mod document;
 pub mod facets;
 pub mod fuzzy;
+pub mod generation;
 pub mod merging;
 pub mod query;
 pub mod schema;
@@ -81,9 +83,11 @@ pub struct SearchIndex {
     vocabulary: Arc<Mutex<VocabularyState>>,
     /// Every facet counted over the whole index, for one searcher generation (see
     /// [`SearchIndex::whole_index_facets`]).
-    whole_index_facets: Mutex<Option<(u64, Arc<WholeIndexFacets>)>>,
-    /// The document stores of the latest generation a search read hits from.
-    stores: Mutex<Option<Arc<store::Stores>>>,
+    whole_index_facets: generation::PerGeneration<WholeIndexFacets>,
+    /// The document stores hits are read from.
+    stores: generation::PerGeneration<store::Stores>,
+    /// The fast columns facets and filters read.
+    columns: generation::PerGeneration<columns::SegmentColumns>,
 }
 
 impl SearchIndex {
@@ -135,8 +139,9 @@ impl SearchIndex {
             created,
             opened_at_position,
             vocabulary: Arc::default(),
-            whole_index_facets: Mutex::new(None),
-            stores: Mutex::new(None),
+            whole_index_facets: Default::default(),
+            stores: Default::default(),
+            columns: Default::default(),
         })
     }
 
@@ -168,8 +173,9 @@ impl SearchIndex {
             created: false,
             opened_at_position: None,
             vocabulary: Arc::default(),
-            whole_index_facets: Mutex::new(None),
-            stores: Mutex::new(None),
+            whole_index_facets: Default::default(),
+            stores: Default::default(),
+            columns: Default::default(),
         })
     }
 

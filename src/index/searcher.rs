@@ -11,6 +11,7 @@ use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
 
 use super::collect::{Collected, FilterCheck, SearchCollector};
+use super::columns::SegmentColumns;
 use super::document::{from_document, language_key};
 use super::facets::{self, Dimension, DimensionField};
 use super::fuzzy::{Expansion, WordAutomaton};
@@ -147,6 +148,7 @@ impl SearchIndex {
             counted: wanted.iter().copied().filter(|d| !is_filtered(*d)).collect(),
             counted_without_own_filter: wanted.iter().copied().filter(|d| is_filtered(*d)).collect(),
             not_ranked: not_ranked.to_vec(),
+            columns: self.columns.get_or_try_make(searcher, || Ok::<_, IndexError>(SegmentColumns::default()))?,
         };
         // With a filtered facet the pass runs over the text alone and checks filters per
         // document; otherwise the filters are in the query, where postings skip ahead.
@@ -247,23 +249,9 @@ impl SearchIndex {
         Ok(record)
     }
 
-    /// The document stores of `searcher`'s generation, kept for the newest generation.
+    /// The document stores of `searcher`'s generation.
     fn stores(&self, searcher: &Searcher) -> Result<Arc<Stores>, IndexError> {
-        let generation_id = searcher.generation().generation_id();
-        if let Ok(cached) = self.stores.lock() {
-            if let Some(stores) = cached.as_ref().filter(|stores| stores.generation_id() == generation_id) {
-                return Ok(stores.clone());
-            }
-        }
-        let stores = Arc::new(Stores::open(searcher)?);
-        if let Ok(mut cached) = self.stores.lock() {
-            // An older view's stores (a live search paging on its snapshot) do not push out
-            // the newest generation's.
-            if cached.as_ref().is_none_or(|current| current.generation_id() < generation_id) {
-                *cached = Some(stores.clone());
-            }
-        }
-        Ok(stores)
+        self.stores.get_or_try_make(searcher, || Stores::open(searcher).map_err(IndexError::from))
     }
 
     /// Indexed resources per publisher id, from [`SearchIndex::whole_index_facets`].
@@ -277,27 +265,19 @@ impl SearchIndex {
     /// frequencies (see [`facets::count_whole_segment`]: milliseconds at a million resources,
     /// even on the first search after a start) and kept for the generation.
     pub fn whole_index_facets(&self, searcher: &Searcher) -> Result<Arc<WholeIndexFacets>, IndexError> {
-        let generation_id = searcher.generation().generation_id();
-        if let Ok(cached) = self.whole_index_facets.lock() {
-            if let Some((_, facets)) = cached.as_ref().filter(|(generation, _)| *generation == generation_id) {
-                return Ok(facets.clone());
-            }
-        }
-        let mut facets = WholeIndexFacets::new();
-        for dimension in Dimension::ALL.into_iter().chain([Dimension::Standard]) {
-            let merged: &mut HashMap<String, u64> = facets.entry(dimension).or_default();
-            for segment in searcher.segment_readers() {
-                let counts = facets::count_whole_segment(segment, dimension.field_name())?;
-                for (value, count) in counts {
-                    *merged.entry(value).or_default() += count;
+        self.whole_index_facets.get_or_try_make(searcher, || {
+            let mut facets = WholeIndexFacets::new();
+            for dimension in Dimension::ALL.into_iter().chain([Dimension::Standard]) {
+                let merged: &mut HashMap<String, u64> = facets.entry(dimension).or_default();
+                for segment in searcher.segment_readers() {
+                    let counts = facets::count_whole_segment(segment, dimension.field_name())?;
+                    for (value, count) in counts {
+                        *merged.entry(value).or_default() += count;
+                    }
                 }
             }
-        }
-        let facets = Arc::new(facets);
-        if let Ok(mut cached) = self.whole_index_facets.lock() {
-            *cached = Some((generation_id, facets.clone()));
-        }
-        Ok(facets)
+            Ok(facets)
+        })
     }
 
     /// The generation of what searches see now: it changes with every commit and merge that

@@ -24,7 +24,6 @@ const CACHED_BLOCKS: usize = 100;
 
 /// The document stores of one generation's segments, each with its cache of blocks.
 pub struct Stores {
-    generation_id: u64,
     readers: Vec<StoreReader>,
 }
 
@@ -36,12 +35,7 @@ impl Stores {
             .iter()
             .map(|segment| segment.get_store_reader(CACHED_BLOCKS))
             .collect::<std::io::Result<Vec<_>>>()?;
-        Ok(Self { generation_id: searcher.generation().generation_id(), readers })
-    }
-
-    /// The searcher generation these stores belong to.
-    pub fn generation_id(&self) -> u64 {
-        self.generation_id
+        Ok(Self { readers })
     }
 
     /// The bytes of `field` in the stored document at `address`; `None` when the document is
