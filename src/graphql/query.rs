@@ -59,6 +59,9 @@ impl CatalogQuery {
         let look_ahead = ctx.look_ahead();
         let with_sources = look_ahead.field("sources").exists();
         let facets_selection = look_ahead.field("facets");
+        // A publisher's name is a cache lookup per value: 4% of the serving CPU under the peer
+        // kit's mix, which does not ask for it (BENCHMARKS.md, issue 14).
+        let publisher_labels = facets_selection.field("publisher").field("label").exists();
         let request = SearchRequest {
             text: query,
             filter: filter.unwrap_or_default().into_domain(),
@@ -95,6 +98,7 @@ impl CatalogQuery {
             for (value, count) in values {
                 let label = match dimension {
                     // From the publisher cache: no registry query per search.
+                    Dimension::Publisher if !publisher_labels => None,
                     Dimension::Publisher => match PublisherId::parse(&value) {
                         Ok(id) => app.publishers.get(&id).await?.map(|p| p.name),
                         Err(_) => None,
