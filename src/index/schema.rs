@@ -17,14 +17,16 @@ use tantivy::{Index, IndexSettings};
 /// 4: `code` (standard codes as a filter and facet); accessibility in the payload.
 /// 5: resources keep their raw subjects; line items their `resourceId` and `tag`; SITEMAP format.
 /// 6: the document store is lz4-compressed again, in 4 KiB blocks.
-pub const SCHEMA_VERSION: u32 = 6;
+/// 7: document-store blocks of 2 KiB.
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// How the index stores what it stores. The document store (each resource's payload, read for
 /// the hits of a page) is compressed with lz4: every hit decompresses its whole block, and with
 /// zstd that (a decompression context created per block, then the block) was a fifth of the
 /// serving CPU at 100k (BENCHMARKS.md, issue 14). lz4 in blocks of 4 KiB rather than tantivy's
-/// 16 brings it under 3%, for a store 1.7 times zstd's (43 instead of 25 MiB at 100k), which
-/// shows in the serving process's mapped pages.
+/// 16 brought it under 3%, for a store 1.7 times zstd's (43 instead of 25 MiB at 100k), which
+/// shows in the serving process's mapped pages. Blocks of 2 KiB (two or three resources)
+/// halve the decompression again, +3% of throughput at 16 connections, for 5 MiB more at 100k.
 pub fn settings() -> IndexSettings {
     IndexSettings {
         docstore_compression: Compressor::Lz4,
@@ -34,7 +36,7 @@ pub fn settings() -> IndexSettings {
 }
 
 /// Uncompressed bytes of documents per document-store block.
-const DOCSTORE_BLOCK_BYTES: usize = 4 * 1024;
+const DOCSTORE_BLOCK_BYTES: usize = 2 * 1024;
 
 /// English-stemmed analyser for every text field.
 pub const TOKENIZER_EN: &str = "en_stem_folded";
