@@ -30,7 +30,7 @@ pub struct TantivyBackend {
     index: Arc<SearchIndex>,
     /// A running search keeps its slot until the index is done with it, even when its caller
     /// has gone away (a request past its deadline); a waiting one gives its place up.
-    slots: Arc<Semaphore>,
+    slots: Semaphore,
     /// Counts the searches the index started (`gateway_searches_total`).
     searches: Option<prometheus::IntCounter>,
     /// The last catalog log position applied ([`NO_POSITION`] for none).
@@ -45,12 +45,7 @@ impl TantivyBackend {
 
     pub fn new(index: Arc<SearchIndex>) -> Self {
         let position = index.opened_at_position().unwrap_or(NO_POSITION);
-        Self {
-            index,
-            slots: Arc::new(Semaphore::new(search_slots())),
-            searches: None,
-            position: AtomicU64::new(position),
-        }
+        Self { index, slots: Semaphore::new(search_slots()), searches: None, position: AtomicU64::new(position) }
     }
 
     /// Counts every search the index starts in `counter`.

@@ -25,27 +25,29 @@ pub struct SegmentColumns {
 impl SegmentColumns {
     /// The string column `name` of `segment` (`None` when no document has a value).
     pub fn str(&self, segment: &SegmentReader, name: &'static str) -> tantivy::Result<Option<StrColumn>> {
-        let key = (segment.segment_id(), name);
-        if let Some(column) = self.strings.lock().ok().and_then(|opened| opened.get(&key).cloned()) {
-            return Ok(column);
-        }
-        let column = segment.fast_fields().str(name)?;
-        if let Ok(mut opened) = self.strings.lock() {
-            opened.insert(key, column.clone());
-        }
-        Ok(column)
+        opened(&self.strings, segment, name, || segment.fast_fields().str(name))
     }
 
     /// The `i64` column `name` of `segment` (`None` when no document has a value).
     pub fn i64(&self, segment: &SegmentReader, name: &'static str) -> tantivy::Result<Option<Column<i64>>> {
-        let key = (segment.segment_id(), name);
-        if let Some(column) = self.numbers.lock().ok().and_then(|opened| opened.get(&key).cloned()) {
-            return Ok(column);
-        }
-        let column = segment.fast_fields().column_opt::<i64>(name)?;
-        if let Ok(mut opened) = self.numbers.lock() {
-            opened.insert(key, column.clone());
-        }
-        Ok(column)
+        opened(&self.numbers, segment, name, || segment.fast_fields().column_opt::<i64>(name))
     }
+}
+
+/// The column kept in `columns`, or opened now by `open` and kept.
+fn opened<C: Clone>(
+    columns: &Opened<C>,
+    segment: &SegmentReader,
+    name: &'static str,
+    open: impl FnOnce() -> tantivy::Result<Option<C>>,
+) -> tantivy::Result<Option<C>> {
+    let key = (segment.segment_id(), name);
+    if let Some(column) = columns.lock().ok().and_then(|kept| kept.get(&key).cloned()) {
+        return Ok(column);
+    }
+    let column = open()?;
+    if let Ok(mut kept) = columns.lock() {
+        kept.insert(key, column.clone());
+    }
+    Ok(column)
 }

@@ -36,3 +36,14 @@ impl<T> PerGeneration<T> {
         Ok(value)
     }
 }
+
+impl<T: Default> PerGeneration<T> {
+    /// The value for `searcher`'s generation, starting from `T::default()` (a cache filled as
+    /// searches go).
+    pub fn get_or_default(&self, searcher: &Searcher) -> Arc<T> {
+        match self.get_or_try_make(searcher, || Ok::<T, std::convert::Infallible>(T::default())) {
+            Ok(value) => value,
+            Err(never) => match never {},
+        }
+    }
+}
