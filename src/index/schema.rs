@@ -18,18 +18,19 @@ use tantivy::{Index, IndexSettings};
 /// 5: resources keep their raw subjects; line items their `resourceId` and `tag`; SITEMAP format.
 /// 6: the document store is lz4-compressed again, in 4 KiB blocks.
 /// 7: document-store blocks of 2 KiB.
-pub const SCHEMA_VERSION: u32 = 7;
+/// 8: the document store is not compressed.
+pub const SCHEMA_VERSION: u32 = 8;
 
 /// How the index stores what it stores. The document store (each resource's payload, read for
-/// the hits of a page) is compressed with lz4: every hit decompresses its whole block, and with
+/// the hits of a page) is not compressed: every hit used to decompress its whole block, and with
 /// zstd that (a decompression context created per block, then the block) was a fifth of the
-/// serving CPU at 100k (BENCHMARKS.md, issue 14). lz4 in blocks of 4 KiB rather than tantivy's
-/// 16 brought it under 3%, for a store 1.7 times zstd's (43 instead of 25 MiB at 100k), which
-/// shows in the serving process's mapped pages. Blocks of 2 KiB (two or three resources)
-/// halve the decompression again, +3% of throughput at 16 connections, for 5 MiB more at 100k.
+/// serving CPU at 100k; lz4 in blocks of 2 KiB brought it to 3%, and no compression to the copy
+/// of the block (BENCHMARKS.md, issue 14). The price is disk and page cache: 83 MiB of store at
+/// 100k instead of lz4's 48 (zstd's 25). Blocks stay at 2 KiB, two or three resources, as each
+/// hit still copies its block.
 pub fn settings() -> IndexSettings {
     IndexSettings {
-        docstore_compression: Compressor::Lz4,
+        docstore_compression: Compressor::None,
         docstore_blocksize: DOCSTORE_BLOCK_BYTES,
         ..IndexSettings::default()
     }

@@ -19,8 +19,9 @@ use tantivy_common::{BinarySerializable, VInt};
 /// private to tantivy; a test below holds it to what tantivy writes).
 const BYTES_CODE: u8 = 4;
 
-/// Decompressed blocks each segment's store keeps, as tantivy's own searcher does.
-const CACHED_BLOCKS: usize = 100;
+/// Blocks each segment's store keeps decoded. The store is not compressed ([`super::schema`]), so
+/// a cached block would only save copying it, for a lock and an LRU update on every hit.
+const CACHED_BLOCKS: usize = 0;
 
 /// The document stores of one generation's segments, each with its cache of blocks.
 pub struct Stores {
