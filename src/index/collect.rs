@@ -16,7 +16,7 @@ use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
 
-use super::columns::SegmentColumns;
+use super::columns::{DocOrds, SegmentColumns};
 use super::facets::{Dimension, DimensionField, SegmentDocs, SegmentTermCounter};
 
 /// A filter evaluated per document from fast fields (the same values its query matches).
@@ -33,6 +33,8 @@ enum SegmentCheck {
     Never,
     AnyTerm {
         column: StrColumn,
+        /// The column's ordinals per document, when laid out (see [`DocOrds`]).
+        doc_ords: Option<Arc<DocOrds>>,
         /// Sorted term ordinals of the wanted values in this segment's dictionary.
         ords: Vec<u64>,
     },
@@ -61,7 +63,7 @@ impl SegmentCheck {
                     return Ok(SegmentCheck::Never);
                 }
                 ords.sort_unstable();
-                Ok(SegmentCheck::AnyTerm { column, ords })
+                Ok(SegmentCheck::AnyTerm { doc_ords: columns.doc_ords(segment, field_name)?, column, ords })
             }
             FilterCheck::GradeOverlap { wanted_min, wanted_max } => {
                 match (columns.i64(segment, "grade_min")?, columns.i64(segment, "grade_max")?) {
@@ -80,7 +82,12 @@ impl SegmentCheck {
     fn passes(&self, doc: DocId) -> bool {
         match self {
             SegmentCheck::Never => false,
-            SegmentCheck::AnyTerm { column, ords } => column.term_ords(doc).any(|ord| ords.binary_search(&ord).is_ok()),
+            SegmentCheck::AnyTerm { doc_ords: Some(doc_ords), ords, .. } => {
+                doc_ords.of_doc(doc).iter().any(|&ord| ords.binary_search(&u64::from(ord)).is_ok())
+            }
+            SegmentCheck::AnyTerm { column, ords, .. } => {
+                column.term_ords(doc).any(|ord| ords.binary_search(&ord).is_ok())
+            }
             SegmentCheck::GradeOverlap { grade_min, grade_max, wanted_min, wanted_max } => {
                 grade_min.first(doc).is_some_and(|min| min <= *wanted_max)
                     && grade_max.first(doc).is_some_and(|max| max >= *wanted_min)
@@ -156,7 +163,12 @@ impl<T: Collector> Collector for SearchCollector<T> {
         let all_passed = if checks.is_empty() { 0 } else { u32::MAX >> (32 - checks.len()) };
         let counter = |dimension: Dimension| {
             let name = dimension.field_name();
-            SegmentTermCounter::open(name, segment, self.columns.str(segment, name)?)
+            SegmentTermCounter::open(
+                name,
+                segment,
+                self.columns.str(segment, name)?,
+                self.columns.doc_ords(segment, name)?,
+            )
         };
         let mut counted = Vec::with_capacity(self.counted.len());
         for dimension in &self.counted {

@@ -12,6 +12,7 @@ use tantivy::columnar::{Cardinality, StrColumn};
 use tantivy::schema::Field;
 use tantivy::{DocId, InvertedIndexReader, Score, SegmentOrdinal, SegmentReader};
 
+use super::columns::DocOrds;
 use super::schema::Fields;
 
 pub use crate::search::Dimension;
@@ -121,6 +122,9 @@ pub struct SegmentTermCounter {
     /// Every document of the segment has exactly one value (publisher, kind, often language
     /// and licence): its ordinal is read directly, without going through the column index.
     single_valued: bool,
+    /// The column's ordinals per document, when it is not single-valued and they were laid out
+    /// (see [`DocOrds`]).
+    doc_ords: Option<Arc<DocOrds>>,
     /// The field's terms in the inverted index, for counting a set of most of the segment's
     /// documents from the document frequencies (see [`SegmentTermCounter::count`]).
     inverted: Option<Arc<InvertedIndexReader>>,
@@ -133,7 +137,7 @@ impl Collector for TermCounter {
     type Child = SegmentTermCounter;
 
     fn for_segment(&self, _segment_local_id: SegmentOrdinal, segment: &SegmentReader) -> tantivy::Result<Self::Child> {
-        SegmentTermCounter::open(self.field_name, segment, segment.fast_fields().str(self.field_name)?)
+        SegmentTermCounter::open(self.field_name, segment, segment.fast_fields().str(self.field_name)?, None)
     }
 
     fn requires_scoring(&self) -> bool {
@@ -152,8 +156,14 @@ impl Collector for TermCounter {
 }
 
 impl SegmentTermCounter {
-    /// A counter of `field_name`'s values in `segment`, whose string column is `column`.
-    pub fn open(field_name: &str, segment: &SegmentReader, column: Option<StrColumn>) -> tantivy::Result<Self> {
+    /// A counter of `field_name`'s values in `segment`, whose string column is `column` (and
+    /// its ordinals per document `doc_ords`, when laid out).
+    pub fn open(
+        field_name: &str,
+        segment: &SegmentReader,
+        column: Option<StrColumn>,
+        doc_ords: Option<Arc<DocOrds>>,
+    ) -> tantivy::Result<Self> {
         let num_terms = column.as_ref().map(|c| c.num_terms()).unwrap_or(0);
         let single_valued = column.as_ref().is_some_and(|c| c.ords().get_cardinality() == Cardinality::Full);
         let inverted = match segment.schema().get_field(field_name) {
@@ -163,6 +173,7 @@ impl SegmentTermCounter {
         Ok(SegmentTermCounter {
             column,
             single_valued,
+            doc_ords,
             inverted,
             max_doc: segment.max_doc(),
             counts: vec![0; num_terms],
@@ -192,6 +203,14 @@ impl SegmentTermCounter {
             let ord = column.ords().values.get_val(doc);
             if let Some(count) = self.counts.get_mut(ord as usize) {
                 *count += 1;
+            }
+            return;
+        }
+        if let Some(doc_ords) = &self.doc_ords {
+            for &ord in doc_ords.of_doc(doc) {
+                if let Some(count) = self.counts.get_mut(ord as usize) {
+                    *count += 1;
+                }
             }
             return;
         }
