@@ -283,11 +283,88 @@ struct FuzzyWordWeight {
     statistics: Option<NeighbourStatistics>,
 }
 
-/// The documents of a segment that hold a neighbour, with what it scores in each.
-struct NeighbourDocs {
-    docs: BitSet,
-    /// Per document of the segment (dense: few searches need it, and only for rare words).
-    scores: Vec<Score>,
+/// The documents of a segment that hold a neighbour, ascending, with what the best neighbour
+/// scores in each.
+enum NeighbourDocs {
+    /// Few postings against the segment's size: the documents and their scores as two lists.
+    Sparse { docs: Vec<DocId>, scores: Vec<Score>, cursor: usize },
+    /// Postings for a sizeable share of the segment: a bit set, and a score per document.
+    Dense { docs: BitSetDocSet, scores: Vec<Score> },
+}
+
+/// The neighbours' postings are gathered as lists while they number at most a segment's
+/// documents over this. A score per document of the segment is zeroed for every typo word in
+/// every field: with the kit's typo queries, 9% of their CPU went to that allocation and its
+/// zeroing at 100k resources, ten times more at 1M (BENCHMARKS.md, issue 14).
+const SPARSE_SHARE: u64 = 32;
+
+impl NeighbourDocs {
+    /// From `(document, score)` postings in any order: each document once, with its best score.
+    fn sparse(mut postings: Vec<(DocId, Score)>) -> Self {
+        postings.sort_unstable_by_key(|(doc, _)| *doc);
+        let mut docs: Vec<DocId> = Vec::with_capacity(postings.len());
+        let mut scores: Vec<Score> = Vec::with_capacity(postings.len());
+        for (doc, score) in postings {
+            match (docs.last(), scores.last_mut()) {
+                (Some(&last), Some(best)) if last == doc => *best = best.max(score),
+                _ => {
+                    docs.push(doc);
+                    scores.push(score);
+                }
+            }
+        }
+        NeighbourDocs::Sparse { docs, scores, cursor: 0 }
+    }
+
+    fn doc(&self) -> DocId {
+        match self {
+            NeighbourDocs::Sparse { docs, cursor, .. } => docs.get(*cursor).copied().unwrap_or(TERMINATED),
+            NeighbourDocs::Dense { docs, .. } => docs.doc(),
+        }
+    }
+
+    fn advance(&mut self) -> DocId {
+        match self {
+            NeighbourDocs::Sparse { docs, cursor, .. } => {
+                *cursor = (*cursor + 1).min(docs.len());
+                docs.get(*cursor).copied().unwrap_or(TERMINATED)
+            }
+            NeighbourDocs::Dense { docs, .. } => docs.advance(),
+        }
+    }
+
+    /// The first document at or after `target` (never moving back).
+    fn seek(&mut self, target: DocId) -> DocId {
+        match self {
+            NeighbourDocs::Sparse { docs, cursor, .. } => {
+                let rest = docs.get(*cursor..).unwrap_or(&[]);
+                *cursor += rest.partition_point(|&doc| doc < target);
+                docs.get(*cursor).copied().unwrap_or(TERMINATED)
+            }
+            NeighbourDocs::Dense { docs, .. } => {
+                if docs.doc() < target {
+                    docs.seek(target)
+                } else {
+                    docs.doc()
+                }
+            }
+        }
+    }
+
+    fn size_hint(&self) -> u32 {
+        match self {
+            NeighbourDocs::Sparse { docs, .. } => u32::try_from(docs.len()).unwrap_or(u32::MAX),
+            NeighbourDocs::Dense { docs, .. } => docs.size_hint(),
+        }
+    }
+
+    /// What the neighbours score in the current document.
+    fn score(&self) -> Score {
+        match self {
+            NeighbourDocs::Sparse { scores, cursor, .. } => scores.get(*cursor).copied().unwrap_or(0.0),
+            NeighbourDocs::Dense { docs, scores } => scores.get(docs.doc() as usize).copied().unwrap_or(0.0),
+        }
+    }
 }
 
 impl FuzzyWordWeight {
@@ -333,8 +410,15 @@ impl FuzzyWordWeight {
         });
         let option = if bm25.is_some() { IndexRecordOption::WithFreqs } else { IndexRecordOption::Basic };
         let fieldnorms = reader.get_fieldnorms_reader(self.field)?;
-        let mut docs = BitSet::with_max_value(reader.max_doc());
-        let mut scores: Vec<Score> = vec![0.0; reader.max_doc() as usize];
+        let num_postings: u64 = term_infos.iter().map(|(term_info, _)| u64::from(term_info.doc_freq)).sum();
+        let sparse = num_postings.saturating_mul(SPARSE_SHARE) <= u64::from(reader.max_doc());
+        let mut listed: Vec<(DocId, Score)> = Vec::new();
+        let mut dense: Option<(BitSet, Vec<Score>)> = None;
+        if sparse {
+            listed.reserve(usize::try_from(num_postings).unwrap_or(0));
+        } else {
+            dense = Some((BitSet::with_max_value(reader.max_doc()), vec![0.0; reader.max_doc() as usize]));
+        }
         for (term_info, doc_freq) in &term_infos {
             // The more common neighbour is the likelier meant word ("fraction", not the Spanish
             // "fraccion", for "fracion"): each scores in proportion to the square root of its
@@ -348,7 +432,6 @@ impl FuzzyWordWeight {
                 }
                 let freqs = postings.freqs();
                 for (position, &doc) in block.iter().enumerate() {
-                    docs.insert(doc);
                     let score = match &bm25 {
                         Some(bm25) => {
                             likelihood
@@ -356,15 +439,24 @@ impl FuzzyWordWeight {
                         }
                         None => 0.0,
                     };
-                    // A document with several neighbours counts the best one.
-                    if let Some(slot) = scores.get_mut(doc as usize) {
-                        *slot = (*slot).max(score);
+                    match &mut dense {
+                        // A document with several neighbours counts the best one.
+                        Some((docs, scores)) => {
+                            docs.insert(doc);
+                            if let Some(slot) = scores.get_mut(doc as usize) {
+                                *slot = (*slot).max(score);
+                            }
+                        }
+                        None => listed.push((doc, score)),
                     }
                 }
                 postings.advance();
             }
         }
-        Ok(Some(NeighbourDocs { docs, scores }))
+        Ok(Some(match dense {
+            Some((docs, scores)) => NeighbourDocs::Dense { docs: BitSetDocSet::from(docs), scores },
+            None => NeighbourDocs::sparse(listed),
+        }))
     }
 }
 
@@ -377,11 +469,8 @@ fn neighbour_likelihood(doc_freq: u64, most: u64) -> Score {
 impl Weight for FuzzyWordWeight {
     fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
         let exact = self.exact.scorer(reader, boost * self.exact_boost)?;
-        let (neighbours, neighbour_scores) = match self.neighbour_docs(reader, boost)? {
-            Some(found) => (Some(BitSetDocSet::from(found.docs)), found.scores),
-            None => (None, Vec::new()),
-        };
-        let mut scorer = FuzzyWordScorer { exact, neighbours, neighbour_scores, doc: 0 };
+        let neighbours = self.neighbour_docs(reader, boost)?;
+        let mut scorer = FuzzyWordScorer { exact, neighbours, doc: 0 };
         scorer.doc = scorer.exact.doc().min(scorer.neighbours.as_ref().map_or(TERMINATED, |n| n.doc()));
         Ok(Box::new(scorer))
     }
@@ -401,9 +490,7 @@ impl Weight for FuzzyWordWeight {
 /// The union of the exact term's scorer and the neighbours' documents.
 struct FuzzyWordScorer {
     exact: Box<dyn Scorer>,
-    neighbours: Option<BitSetDocSet>,
-    /// What a neighbour scores per document (see [`NeighbourDocs`]).
-    neighbour_scores: Vec<Score>,
+    neighbours: Option<NeighbourDocs>,
     doc: DocId,
 }
 
@@ -438,10 +525,7 @@ impl DocSet for FuzzyWordScorer {
         }
         next = next.min(self.exact.doc());
         if let Some(neighbours) = &mut self.neighbours {
-            if neighbours.doc() < target {
-                neighbours.seek(target);
-            }
-            next = next.min(neighbours.doc());
+            next = next.min(neighbours.seek(target));
         }
         self.doc = next;
         next
@@ -460,7 +544,7 @@ impl Scorer for FuzzyWordScorer {
     fn score(&mut self) -> Score {
         let mut score = if self.exact.doc() == self.doc { self.exact.score() } else { 0.0 };
         if self.neighbours.as_ref().is_some_and(|n| n.doc() == self.doc) {
-            score += self.neighbour_scores.get(self.doc as usize).copied().unwrap_or(0.0);
+            score += self.neighbours.as_ref().map_or(0.0, NeighbourDocs::score);
         }
         score
     }
@@ -584,5 +668,34 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn test_listed_and_dense_neighbour_docs_agree() {
+        let max_doc = 40;
+        // Two neighbours' postings, overlapping in documents 3 and 17, out of order.
+        let postings: Vec<(DocId, Score)> = vec![(17, 0.5), (3, 1.0), (30, 0.2), (3, 2.0), (17, 0.25), (0, 0.1)];
+        let mut bits = BitSet::with_max_value(max_doc);
+        let mut scores: Vec<Score> = vec![0.0; max_doc as usize];
+        for &(doc, score) in &postings {
+            bits.insert(doc);
+            scores[doc as usize] = scores[doc as usize].max(score);
+        }
+        let walk = |mut docs: NeighbourDocs, seeks: &[DocId]| {
+            let mut seen = vec![(docs.doc(), docs.score())];
+            for &target in seeks {
+                let doc = if target == 0 { docs.advance() } else { docs.seek(target) };
+                seen.push((doc, if doc == TERMINATED { 0.0 } else { docs.score() }));
+            }
+            (docs.size_hint(), seen)
+        };
+        let seeks = [0, 4, 4, 0, 31, 0];
+        let listed = walk(NeighbourDocs::sparse(postings), &seeks);
+        let dense = walk(NeighbourDocs::Dense { docs: BitSetDocSet::from(bits), scores }, &seeks);
+        assert_eq!(
+            listed.1,
+            vec![(0, 0.1), (3, 2.0), (17, 0.5), (17, 0.5), (30, 0.2), (TERMINATED, 0.0), (TERMINATED, 0.0)]
+        );
+        assert_eq!(listed, dense);
     }
 }
