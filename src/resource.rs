@@ -361,6 +361,7 @@ pub struct Resource {
     pub free: Option<bool>,
     pub thumbnail_url: Option<String>,
     pub alignments: Vec<Alignment>,
+    #[serde(default, with = "compact_time")]
     pub updated_at: Option<DateTime<Utc>>,
     /// Meant for teachers only (CC `intendedEndUserRole` Instructor, LOM role teacher).
     pub teacher_only: bool,
@@ -424,9 +425,54 @@ impl ResourceRecord {
     }
 }
 
+/// `updated_at` as RFC 3339 text in human-readable formats (JSON), as chrono writes it, and as
+/// seconds and nanoseconds in binary ones (the index's postcard payload): parsing the text back
+/// for every hit was 0.7% of the serving CPU under the peer kit's mix (BENCHMARKS.md, issue 14).
+mod compact_time {
+    use chrono::{DateTime, Utc};
+    use serde::{de::Error as _, Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(time: &Option<DateTime<Utc>>, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            return time.serialize(serializer);
+        }
+        time.map(|time| (time.timestamp(), time.timestamp_subsec_nanos())).serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+        if deserializer.is_human_readable() {
+            return Option::<DateTime<Utc>>::deserialize(deserializer);
+        }
+        match Option::<(i64, u32)>::deserialize(deserializer)? {
+            None => Ok(None),
+            Some((seconds, nanos)) => DateTime::from_timestamp(seconds, nanos)
+                .map(Some)
+                .ok_or_else(|| D::Error::custom(format!("no such time: {seconds} s {nanos} ns"))),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_updated_at_is_text_in_json_and_numbers_in_postcard() {
+        use chrono::TimeZone;
+        let mut resource = Resource::new("r1", "Fractions", "https://example.com/r1", ResourceKind::Link);
+        resource.updated_at = Some(Utc.timestamp_opt(1_777_000_000, 123_456_789).unwrap());
+        let json = serde_json::to_value(&resource).unwrap();
+        assert_eq!(json["updated_at"], "2026-04-24T03:06:40.123456789Z");
+        assert_eq!(serde_json::from_value::<Resource>(json.clone()).unwrap(), resource);
+        let mut without = json;
+        without.as_object_mut().unwrap().remove("updated_at");
+        assert_eq!(serde_json::from_value::<Resource>(without).unwrap().updated_at, None);
+        for time in [resource.updated_at, None] {
+            resource.updated_at = time;
+            let bytes = postcard::to_stdvec(&resource).unwrap();
+            assert_eq!(postcard::from_bytes::<Resource>(&bytes).unwrap(), resource);
+        }
+    }
 
     #[test]
     fn test_publisher_slug() {

@@ -209,7 +209,7 @@ mod tests {
         let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
         assert_eq!(
             (SCHEMA_VERSION, hex.as_str()),
-            (8, "fe341b7d4b2a5fa08c1b0c42e00fddb8c9d165fa82ce52042af7b4cad120cf0e")
+            (9, "02926c2049603a0b328c1745ae2032a9b3868a7edfb3cbe63c700d00f1fc059c")
         );
     }
 }

@@ -19,7 +19,8 @@ use tantivy::{Index, IndexSettings};
 /// 6: the document store is lz4-compressed again, in 4 KiB blocks.
 /// 7: document-store blocks of 2 KiB.
 /// 8: the document store is not compressed.
-pub const SCHEMA_VERSION: u32 = 8;
+/// 9: `updated_at` is seconds and nanoseconds in the payload.
+pub const SCHEMA_VERSION: u32 = 9;
 
 /// How the index stores what it stores. The document store (each resource's payload, read for
 /// the hits of a page) is not compressed: every hit used to decompress its whole block, and with
