@@ -37,11 +37,10 @@ impl<T> PerGeneration<T> {
     }
 }
 
-impl<T: Default> PerGeneration<T> {
-    /// The value for `searcher`'s generation, starting from `T::default()` (a cache filled as
-    /// searches go).
-    pub fn get_or_default(&self, searcher: &Searcher) -> Arc<T> {
-        match self.get_or_try_make(searcher, || Ok::<T, std::convert::Infallible>(T::default())) {
+impl<T> PerGeneration<T> {
+    /// The value for `searcher`'s generation: the one kept, or made now by `make`.
+    pub fn get_or_make(&self, searcher: &Searcher, make: impl FnOnce() -> T) -> Arc<T> {
+        match self.get_or_try_make(searcher, || Ok::<T, std::convert::Infallible>(make())) {
             Ok(value) => value,
             Err(never) => match never {},
         }

@@ -88,6 +88,8 @@ pub struct SearchIndex {
     stores: generation::PerGeneration<store::Stores>,
     /// The fast columns facets and filters read.
     columns: generation::PerGeneration<columns::SegmentColumns>,
+    /// Multi-valued columns' ordinals laid out as arrays, kept across generations.
+    laid_out_ords: Arc<columns::LaidOutOrds>,
 }
 
 impl SearchIndex {
@@ -142,6 +144,7 @@ impl SearchIndex {
             whole_index_facets: Default::default(),
             stores: Default::default(),
             columns: Default::default(),
+            laid_out_ords: Default::default(),
         })
     }
 
@@ -176,6 +179,7 @@ impl SearchIndex {
             whole_index_facets: Default::default(),
             stores: Default::default(),
             columns: Default::default(),
+            laid_out_ords: Default::default(),
         })
     }
 

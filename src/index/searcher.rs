@@ -11,6 +11,7 @@ use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
 
 use super::collect::{Collected, FilterCheck, SearchCollector};
+use super::columns::SegmentColumns;
 use super::document::{from_document, language_key};
 use super::facets::{self, Dimension, DimensionField};
 use super::fuzzy::{Expansion, WordAutomaton};
@@ -147,7 +148,7 @@ impl SearchIndex {
             counted: wanted.iter().copied().filter(|d| !is_filtered(*d)).collect(),
             counted_without_own_filter: wanted.iter().copied().filter(|d| is_filtered(*d)).collect(),
             not_ranked: not_ranked.to_vec(),
-            columns: self.columns.get_or_default(searcher),
+            columns: self.columns.get_or_make(searcher, || SegmentColumns::new(searcher, self.laid_out_ords.clone())),
         };
         // With a filtered facet the pass runs over the text alone and checks filters per
         // document; otherwise the filters are in the query, where postings skip ahead.
