@@ -70,8 +70,8 @@ impl SegmentColumns {
 /// multi-valued column goes through its index (a bit-packed start per document) and then its
 /// bit-packed values: counting a facet over the matching documents that way was 5% of the
 /// serving CPU under the peer kit's mix (BENCHMARKS.md, issue 14). The arrays cost four bytes a
-/// document and four a value, made once per segment and generation by the first search that
-/// counts or filters the column.
+/// document and four a value, made once per segment by the first search that counts or filters
+/// the column.
 pub struct DocOrds {
     /// Where each document's ordinals start in `ords`; one more entry than documents.
     starts: Vec<u32>,

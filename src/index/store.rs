@@ -23,7 +23,7 @@ const BYTES_CODE: u8 = 4;
 /// a cached block would only save copying it, for a lock and an LRU update on every hit.
 const CACHED_BLOCKS: usize = 0;
 
-/// The document stores of one generation's segments, each with its cache of blocks.
+/// The document stores of one generation's segments.
 pub struct Stores {
     readers: Vec<StoreReader>,
 }
